@@ -1,0 +1,25 @@
+"""The agent: the LangGraph turn graph, model backends, the Python API and the CLI."""
+
+from agent.chat_model import (
+    ChatEvent, ChatMessage, ChatModel, ModelDone, TextDelta, ToolCall, ToolCallEvent,
+)
+from agent.errors import AgentError, EmptyTurnError, ModelBackendError
+from agent.events import (
+    AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
+    TranscriptEvent, TurnDoneEvent, TurnEvent,
+)
+from agent.model_errors import ModelChecksumError, ModelError, ModelOverrideError, ModelUnavailableError
+from agent.reply import Reply
+from agent.settings import StepvoxSettings
+from agent.voice_agent import VoiceAgent
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AgentError", "AudioChunkEvent", "ChatEvent", "ChatMessage", "ChatModel",
+    "EmptyTurnError", "ModelBackendError", "ModelChecksumError", "ModelDone", "ModelError",
+    "ModelOverrideError", "ModelUnavailableError", "Reply", "SentenceEvent", "StepvoxSettings",
+    "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallStartedEvent",
+    "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEvent", "VoiceAgent",
+    "__version__",
+]

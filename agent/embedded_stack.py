@@ -1,0 +1,74 @@
+"""The offline default stack, built from models that ship inside PyPI packages."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agent.llama_chat import LlamaCppChatModel
+from agent.model_cache import ModelStore
+from agent.settings import StepvoxSettings
+from agent.voice_agent import VoiceAgent
+
+# Short names for the packaged Whisper models; anything else is a path or a remote id.
+_ASR_ALIASES = {"base": "whisper-base", "tiny.en": "whisper-tiny.en", "tiny": "whisper-tiny.en"}
+
+
+@dataclass
+class EmbeddedStack:
+    """The four loaded models and how long each took to load."""
+
+    settings: StepvoxSettings
+    vad: object
+    tokenizer: object
+    chat_model: LlamaCppChatModel
+    decoder: object
+    load_s: dict[str, float] = field(default_factory=dict)
+
+    def agent(self, **kwargs) -> VoiceAgent:
+        s = self.settings
+        kwargs.setdefault("max_tool_rounds", s.max_tool_rounds)
+        kwargs.setdefault("history_turns", s.history_turns)
+        kwargs.setdefault("max_audio_s", s.max_audio_s)
+        return VoiceAgent(self.chat_model, decoder=self.decoder, tokenizer=self.tokenizer,
+                          vad=self.vad, **kwargs)
+
+
+def model_store(settings: StepvoxSettings, *, progress: bool = True) -> ModelStore:
+    overrides = {
+        "asr": _ASR_ALIASES.get(settings.asr_model, settings.asr_model),
+        "llm": settings.llm_model or "",
+        "tts": settings.tts_voice or "",
+        "vad": settings.vad_model or "",
+    }
+    return ModelStore(settings.cache_dir, overrides=overrides, progress=progress)
+
+
+def load_embedded_stack(settings: StepvoxSettings | None = None, *,
+                        progress: bool = True) -> EmbeddedStack:
+    """Resolve (join + verify once) and load every model. Raises a `ModelError` naming the
+    package to install when a part is missing."""
+    from speech.piper_decoder import PiperDecoder
+    from speech.silero_vad import SileroVoiceActivityDetector
+    from speech.whisper_asr import WhisperSpeechTokenizer
+
+    settings = settings or StepvoxSettings()
+    store = model_store(settings, progress=progress)
+    paths = {role: store.resolve_for_role(role) for role in ("vad", "asr", "llm", "tts")}
+    load_s: dict[str, float] = {}
+
+    def timed(role: str, build):
+        start = time.perf_counter()
+        obj = build()
+        load_s[role] = time.perf_counter() - start
+        return obj
+
+    vad = timed("vad", lambda: SileroVoiceActivityDetector(str(paths["vad"])))
+    tokenizer = timed("asr", lambda: WhisperSpeechTokenizer(paths["asr"],
+                                                            cpu_threads=settings.threads))
+    chat = timed("llm", lambda: LlamaCppChatModel(
+        paths["llm"], n_threads=settings.threads, temperature=settings.llm_temperature,
+        max_tokens=settings.llm_max_tokens))
+    decoder = timed("tts", lambda: PiperDecoder(Path(paths["tts"])))
+    return EmbeddedStack(settings, vad, tokenizer, chat, decoder, load_s)

@@ -1,0 +1,62 @@
+"""Events a turn streams out of `VoiceAgent.stream`, in the order they happen."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from agent.chat_model import ToolCall
+from speech.protocols import AudioChunk
+
+if TYPE_CHECKING:
+    from agent.reply import Reply
+    from tools import ToolResult
+
+
+@dataclass(slots=True)
+class TranscriptEvent:
+    """What the user said (from ASR, or the text given)."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class TextDeltaEvent:
+    """Reply text as the speaking node receives it."""
+
+    text: str
+
+
+@dataclass(slots=True)
+class SentenceEvent:
+    """A whole sentence handed to the speech decoder."""
+
+    text: str
+    index: int
+
+
+@dataclass(slots=True)
+class ToolCallStartedEvent:
+    call: ToolCall
+
+
+@dataclass(slots=True)
+class ToolResultEvent:
+    result: "ToolResult"
+
+
+@dataclass(slots=True)
+class AudioChunkEvent:
+    chunk: AudioChunk
+    sentence_index: int
+
+
+@dataclass(slots=True)
+class TurnDoneEvent:
+    reply: "Reply"
+
+
+TurnEvent = (
+    TranscriptEvent | TextDeltaEvent | SentenceEvent | ToolCallStartedEvent | ToolResultEvent
+    | AudioChunkEvent | TurnDoneEvent
+)

@@ -1,0 +1,38 @@
+"""The LangGraph graph of one spoken turn.
+
+    perceive -> think -> act -> think ... (bounded by max_tool_rounds) -> speak -> remember
+                     \\-> speak -> act (a filler sentence came before a tool call)
+
+Routing reads `state["route"]`, which think and speak set; act always returns to think, and
+think stops offering tools once the bound is reached, so the loop always ends.
+"""
+
+from __future__ import annotations
+
+from langgraph.graph import END, START, StateGraph
+
+from agent import nodes
+from agent.state import TurnState
+from agent.turn_context import TurnContext
+
+
+def _route(state: TurnState) -> str:
+    return state["route"]
+
+
+def build_turn_graph():
+    """Compile the turn graph. No checkpointer: durable writes stay off the audio path; the
+    `remember` node persists the finished turn."""
+    graph = StateGraph(TurnState, context_schema=TurnContext)
+    graph.add_node("perceive", nodes.perceive)
+    graph.add_node("think", nodes.think)
+    graph.add_node("act", nodes.act)
+    graph.add_node("speak", nodes.speak)
+    graph.add_node("remember", nodes.remember)
+    graph.add_edge(START, "perceive")
+    graph.add_edge("perceive", "think")
+    graph.add_conditional_edges("think", _route, {"act": "act", "speak": "speak"})
+    graph.add_edge("act", "think")
+    graph.add_conditional_edges("speak", _route, {"act": "act", "remember": "remember"})
+    graph.add_edge("remember", END)
+    return graph.compile(name="stepvox-turn")

@@ -1,0 +1,28 @@
+"""Stored dialogue turns -> prompt messages (text only; older turns never carry audio)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from agent.chat_model import ChatMessage, ToolCall
+from memory import DialogueTurn
+
+
+def history_messages(turns: Sequence[DialogueTurn]) -> list[ChatMessage]:
+    """Render history the way the turn was first prompted, so a model's prefix cache from the
+    previous turn still matches: tool calls, their results, then the spoken answer."""
+    out: list[ChatMessage] = []
+    for turn in turns:
+        if turn.role == "user":
+            out.append(ChatMessage(role="user", content=turn.text))
+            continue
+        if turn.tool_calls:
+            out.append(ChatMessage(role="assistant", tool_calls=[
+                ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in turn.tool_calls
+            ]))
+            for c in turn.tool_calls:
+                content = f"ERROR: {c.result}" if c.is_error else c.result
+                out.append(ChatMessage(role="tool", content=content, tool_call_id=c.id,
+                                       name=c.name))
+        out.append(ChatMessage(role="assistant", content=turn.text))
+    return out

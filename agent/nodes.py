@@ -1,0 +1,207 @@
+"""The five nodes of a turn: perceive -> think -> act (-> think, bounded) -> speak -> remember.
+
+Each node is a plain async function of (state, runtime); the graph in `agent.graph` wires them.
+Only `speak` ever touches the speech decoder, so text from planning or tool calls is never
+read aloud.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from langgraph.runtime import Runtime
+
+from agent.chat_model import ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent
+from agent.errors import EmptyTurnError
+from agent.events import (
+    AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
+    TranscriptEvent,
+)
+from agent.history_prompt import history_messages
+from agent.state import TurnState
+from agent.turn_context import TurnContext
+from memory import DialogueTurn, ToolCallRecord
+from speech.errors import SilentAudioError
+from speech.sentences import SentenceSplitter
+from tools import ToolRegistry, ToolResult
+
+NO_ANSWER = "Sorry, I don't have an answer to that."
+
+
+async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
+    ctx = runtime.context
+    svc = ctx.services
+    text = state.get("user_text", "")
+    if ctx.audio is not None:
+        text = await _transcribe(ctx)
+    text = text.strip()
+    runtime.stream_writer(TranscriptEvent(text))
+    if not text:
+        raise EmptyTurnError("the turn has no text: pass text=... or audio with speech in it")
+    history = await svc.memory.history(ctx.conversation_id, svc.history_turns)
+    messages = [ChatMessage(role="system", content=svc.persona.full_system_prompt())]
+    messages += history_messages(history)
+    messages.append(ChatMessage(role="user", content=text))
+    return {"user_text": text, "messages": messages, "rounds": 0, "pending_calls": [],
+            "tool_results": [], "reply_text": "", "filler_text": ""}
+
+
+async def _transcribe(ctx: TurnContext) -> str:
+    svc, clip = ctx.services, ctx.audio
+    assert clip is not None
+    if svc.tokenizer is None:
+        raise EmptyTurnError("this agent has no speech tokenizer (ASR); pass text=... instead")
+    if svc.vad is not None:
+        segments = await asyncio.to_thread(svc.vad.segments, clip)
+        ctx.clock.mark("vad_end")
+        if not segments:
+            raise SilentAudioError(
+                f"no speech found in {clip.duration_s:.2f} s of audio "
+                f"(level {clip.rms_dbfs():.0f} dBFS): check the microphone or the file"
+            )
+        # Only the speech goes to ASR: leading/trailing silence costs decode time and makes
+        # Whisper hallucinate ("Thank you.") on long quiet tails.
+        clip = clip.slice(segments[0].start_s, segments[-1].end_s)
+    transcription = await svc.tokenizer.transcribe(clip)
+    ctx.clock.mark("asr")
+    if not transcription.text.strip():
+        raise SilentAudioError(f"the ASR heard no words in {clip.duration_s:.2f} s of speech")
+    return transcription.text
+
+
+async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
+    ctx = runtime.context
+    svc = ctx.services
+    rounds = state.get("rounds", 0) + 1
+    schemas = svc.tools.openai_schemas()
+    # Past the bound the tools stay in the prompt (the cached prefix must not change) but the
+    # model may only answer.
+    choice = "auto" if rounds <= svc.max_tool_rounds else "none"
+    stream = svc.chat_model.stream(state["messages"], schemas, tool_choice=choice)
+    first = await anext(stream, None)
+    ctx.clock.mark("llm_first_token")
+    if isinstance(first, ToolCallEvent):
+        calls = [first.call]
+        async for event in stream:
+            if isinstance(event, ToolCallEvent):
+                calls.append(event.call)
+        if not _all_repeated(calls, state.get("tool_results", [])):
+            return {"rounds": rounds, "pending_calls": calls, "filler_text": "", "route": "act"}
+        # Small models loop on a call they already got the answer to; make it answer instead.
+        stream = svc.chat_model.stream(state["messages"], schemas, tool_choice="none")
+        first = await anext(stream, None)
+    ctx.live_stream, ctx.first_event = stream, first
+    return {"rounds": rounds, "pending_calls": [], "route": "speak"}
+
+
+def _all_repeated(calls: list[ToolCall], done: list[ToolResult]) -> bool:
+    seen = {(r.name, json.dumps(r.arguments, sort_keys=True)) for r in done}
+    return all((c.name, json.dumps(c.arguments, sort_keys=True)) in seen for c in calls)
+
+
+async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
+    calls = state["pending_calls"]
+    for call in calls:
+        runtime.stream_writer(ToolCallStartedEvent(call))
+    results = await asyncio.gather(*(run_tool_call(runtime.context.services.tools, c)
+                                     for c in calls))
+    for result in results:
+        runtime.stream_writer(ToolResultEvent(result))
+    messages = list(state["messages"])
+    messages.append(ChatMessage(role="assistant", content=state.get("filler_text", ""),
+                                tool_calls=calls))
+    for result in results:
+        content = f"ERROR: {result.content}" if result.is_error else result.content
+        messages.append(ChatMessage(role="tool", content=content, tool_call_id=result.call_id,
+                                    name=result.name))
+    return {"messages": messages, "pending_calls": [], "filler_text": "",
+            "tool_results": state.get("tool_results", []) + list(results)}
+
+
+async def run_tool_call(registry: ToolRegistry, call: ToolCall) -> ToolResult:
+    """One call -> one result; an unknown tool is an error result the model can read."""
+    if call.name not in registry:
+        return ToolResult(name=call.name, call_id=call.id, arguments=call.arguments,
+                          content=f"no tool named {call.name!r}; available: "
+                          f"{', '.join(registry.names) or 'none'}", is_error=True, latency_ms=0.0)
+    return await registry.get(call.name).invoke(call.arguments, call_id=call.id)
+
+
+async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
+    ctx = runtime.context
+    write = runtime.stream_writer
+    stream, first = ctx.live_stream, ctx.first_event
+    ctx.live_stream = ctx.first_event = None
+    sentences: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+    voice = asyncio.create_task(_voice_sentences(ctx, sentences, write))
+    splitter = SentenceSplitter()
+    parts: list[str] = []
+    calls: list[ToolCall] = []
+
+    def queue_sentence(sentence: str) -> None:
+        ctx.clock.mark("first_sentence")
+        index = ctx.sentences_queued  # numbered per turn: a filler and the answer share a count
+        ctx.sentences_queued += 1
+        write(SentenceEvent(sentence, index))
+        sentences.put_nowait((index, sentence))
+
+    try:
+        async for event in _replay(first, stream):
+            if isinstance(event, TextDelta):
+                write(TextDeltaEvent(event.text))
+                parts.append(event.text)
+                for sentence in splitter.feed(event.text):
+                    queue_sentence(sentence)
+            elif isinstance(event, ToolCallEvent):
+                calls.append(event.call)
+        for sentence in splitter.flush():
+            queue_sentence(sentence)
+        text = "".join(parts).strip()
+        if not text and not calls:
+            text = NO_ANSWER
+            queue_sentence(text)
+        sentences.put_nowait(None)
+        await voice
+    finally:
+        voice.cancel()
+    reply = f"{state.get('reply_text', '')} {text}".strip()
+    if calls:
+        return {"reply_text": reply, "pending_calls": calls, "filler_text": text, "route": "act"}
+    return {"reply_text": reply, "route": "remember"}
+
+
+async def _replay(first: ChatEvent | None,
+                  stream: AsyncIterator[ChatEvent] | None) -> AsyncIterator[ChatEvent]:
+    if first is not None:
+        yield first
+    if stream is not None:
+        async for event in stream:
+            yield event
+
+
+async def _voice_sentences(ctx: TurnContext, sentences: asyncio.Queue[tuple[int, str] | None],
+                           write) -> None:
+    """Synthesize sentences in order while the model keeps writing the next ones."""
+    decoder = ctx.services.decoder if ctx.synthesize else None
+    while (item := await sentences.get()) is not None:
+        index, sentence = item
+        if decoder is not None:
+            async for chunk in decoder.synthesize(sentence):
+                ctx.clock.mark("tts_first_audio")
+                write(AudioChunkEvent(chunk, index))
+
+
+async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
+    ctx = runtime.context
+    records = [
+        ToolCallRecord(id=r.call_id or "", name=r.name, arguments=r.arguments, result=r.content,
+                       is_error=r.is_error, latency_ms=r.latency_ms)
+        for r in state.get("tool_results", [])
+    ]
+    await ctx.services.memory.append(ctx.conversation_id, [
+        DialogueTurn(role="user", text=state["user_text"]),
+        DialogueTurn(role="assistant", text=state.get("reply_text", ""), tool_calls=records),
+    ])
+    return {}

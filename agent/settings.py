@@ -1,0 +1,29 @@
+"""One settings object for the whole agent: environment variables (STEPVOX_*) or arguments."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StepvoxSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STEPVOX_", extra="ignore")
+
+    cache_dir: Path | None = Field(
+        None, description="where split model packages are joined (default: the user cache dir)")
+    asr_model: str = Field(
+        "base", description="'base' or 'tiny.en' (packaged), a local CTranslate2 Whisper "
+        "directory, or (with internet) a faster-whisper size / Hugging Face id")
+    llm_model: str | None = Field(
+        None, description="None = packaged Qwen2.5 0.5B; a local .gguf path; or "
+        "'hf:org/repo/file.gguf' (needs internet)")
+    tts_voice: str | None = Field(None, description="None = packaged Piper voice; a .onnx path")
+    vad_model: str | None = Field(None, description="None = packaged Silero; a .onnx path")
+    threads: int | None = Field(None, description="CPU threads for the models (default: all)")
+    max_audio_s: float = Field(120.0, gt=0, description="longest accepted input utterance")
+    max_tool_rounds: int = Field(3, ge=0, description="think/act rounds per turn")
+    history_turns: int = Field(20, ge=0, description="stored turns put into the prompt")
+    llm_temperature: float = Field(0.3, ge=0)
+    llm_max_tokens: int = Field(160, gt=0, description="longest reply, in tokens")

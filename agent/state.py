@@ -1,0 +1,23 @@
+"""The state one turn carries through the graph: plain data only (checkpointable)."""
+
+from __future__ import annotations
+
+from typing import Literal, TypedDict
+
+from agent.chat_model import ChatMessage, ToolCall
+from tools import ToolResult
+
+Route = Literal["act", "speak", "remember"]
+
+
+class TurnState(TypedDict, total=False):
+    user_text: str
+    # The prompt: system, history, this user turn, then this turn's tool calls and results.
+    messages: list[ChatMessage]
+    rounds: int  # think/act rounds used in this turn
+    pending_calls: list[ToolCall]
+    tool_results: list[ToolResult]
+    # Text spoken before a tool call in the same reply (a filler sentence), kept for the prompt.
+    filler_text: str
+    reply_text: str  # everything the speaking node sent to the decoder this turn
+    route: Route

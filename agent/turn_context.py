@@ -1,0 +1,65 @@
+"""What one turn's graph run needs besides its state: the services and the live handles.
+
+The state holds plain data (text, messages, tool results) that a checkpointer could store;
+this context holds what must not be stored: models, the input audio, the open model stream
+that the thinking node hands to the speaking node, and the stage clock.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from agent.chat_model import ChatEvent, ChatModel
+from memory import DialogueStore
+from personas import Persona
+from speech.audio import AudioClip
+from speech.protocols import SpeechDecoder, SpeechTokenizer, VoiceActivityDetector
+from tools import ToolRegistry
+
+
+@dataclass(slots=True)
+class StageClock:
+    """Milliseconds from the start of the turn (= the end of the user's speech) to each stage."""
+
+    start: float = field(default_factory=time.perf_counter)
+    marks: dict[str, float] = field(default_factory=dict)
+
+    def mark(self, stage: str) -> float:
+        """Record a stage once; later marks of the same stage are ignored (first wins)."""
+        value = (time.perf_counter() - self.start) * 1000
+        self.marks.setdefault(stage, value)
+        return value
+
+    def add(self, stage: str, ms: float) -> None:
+        self.marks[stage] = self.marks.get(stage, 0.0) + ms
+
+
+@dataclass(slots=True)
+class TurnServices:
+    """The models and stores of an agent; shared by all its turns."""
+
+    chat_model: ChatModel
+    decoder: SpeechDecoder | None
+    tokenizer: SpeechTokenizer | None
+    vad: VoiceActivityDetector | None
+    memory: DialogueStore
+    tools: ToolRegistry
+    persona: Persona
+    max_tool_rounds: int = 3
+    history_turns: int = 20
+
+
+@dataclass(slots=True)
+class TurnContext:
+    services: TurnServices
+    conversation_id: str
+    audio: AudioClip | None = None
+    clock: StageClock = field(default_factory=StageClock)
+    # The model stream the thinking node opened and the speaking node drains, with the
+    # first event think already read (it had to look at it to choose the route).
+    live_stream: AsyncIterator[ChatEvent] | None = None
+    first_event: ChatEvent | None = None
+    synthesize: bool = True
+    sentences_queued: int = 0

@@ -1,0 +1,142 @@
+"""`VoiceAgent`: the Python API of stepvox. One object per agent; many conversations."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from agent.chat_model import ChatModel
+from agent.events import AudioChunkEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent
+from agent.graph import build_turn_graph
+from agent.reply import Reply
+from agent.turn_context import StageClock, TurnContext, TurnServices
+from memory import DialogueStore, InMemoryDialogueStore
+from personas import DEFAULT_PERSONA, Persona
+from speech.audio import AudioSource, load_audio
+from speech.protocols import SpeechDecoder, SpeechTokenizer, VoiceActivityDetector
+from tools import Tool, ToolRegistry, builtin_tools
+
+if TYPE_CHECKING:
+    from agent.settings import StepvoxSettings
+
+
+class VoiceAgent:
+    """Answers spoken or written turns with speech.
+
+    `respond()` runs a whole turn and returns a `Reply`; `stream()` yields the turn's events
+    (transcript, text deltas, sentences, tool calls and results, audio chunks, done) as they
+    happen, so a caller can start playback at the first audio chunk.
+    """
+
+    def __init__(
+        self,
+        chat_model: ChatModel,
+        *,
+        decoder: SpeechDecoder | None = None,
+        tokenizer: SpeechTokenizer | None = None,
+        vad: VoiceActivityDetector | None = None,
+        memory: DialogueStore | None = None,
+        tools: ToolRegistry | Sequence[Tool] | None = None,
+        persona: Persona = DEFAULT_PERSONA,
+        max_tool_rounds: int = 3,
+        history_turns: int = 20,
+        max_audio_s: float = 120.0,
+    ) -> None:
+        registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
+            builtin_tools() if tools is None else tools)
+        self.services = TurnServices(
+            chat_model=chat_model, decoder=decoder, tokenizer=tokenizer, vad=vad,
+            memory=memory or InMemoryDialogueStore(), tools=registry, persona=persona,
+            max_tool_rounds=max_tool_rounds, history_turns=history_turns,
+        )
+        self.max_audio_s = max_audio_s
+        self._graph = build_turn_graph()
+        # Turns of one conversation run one after another: each reads the history the
+        # previous one wrote.
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @classmethod
+    def embedded(cls, settings: StepvoxSettings | None = None, **kwargs) -> VoiceAgent:
+        """The offline default: Silero VAD, Whisper, Qwen2.5 0.5B on llama.cpp, Piper."""
+        from agent.embedded_stack import load_embedded_stack
+
+        return load_embedded_stack(settings, **kwargs).agent()
+
+    @property
+    def persona(self) -> Persona:
+        return self.services.persona
+
+    @property
+    def sample_rate(self) -> int:
+        return self.services.decoder.sample_rate if self.services.decoder else 0
+
+    async def stream(
+        self,
+        text: str | None = None,
+        *,
+        audio: AudioSource | None = None,
+        sample_rate: int | None = None,
+        conversation_id: str | None = None,
+        synthesize: bool = True,
+    ) -> AsyncIterator[TurnEvent]:
+        if (text is None) == (audio is None):
+            raise TypeError("pass exactly one of text=... or audio=...")
+        clock = StageClock()  # the turn starts now: the user's speech has ended
+        clip = None
+        if audio is not None:
+            clip = load_audio(audio, sample_rate, max_duration_s=self.max_audio_s)
+        conversation_id = conversation_id or uuid.uuid4().hex
+        ctx = TurnContext(services=self.services, conversation_id=conversation_id, audio=clip,
+                          clock=clock, synthesize=synthesize)
+        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
+        transcript, chunks, results = "", [], []
+        async with lock:
+            final: dict = {}
+            async for mode, item in self._graph.astream(
+                {"user_text": text or ""}, context=ctx, stream_mode=["custom", "values"]
+            ):
+                if mode == "values":
+                    final = item
+                    continue
+                if isinstance(item, TranscriptEvent):
+                    transcript = item.text
+                elif isinstance(item, AudioChunkEvent):
+                    chunks.append(item.chunk)
+                elif isinstance(item, ToolResultEvent):
+                    results.append(item.result)
+                yield item
+        clock.mark("done")
+        rate = chunks[0].sample_rate if chunks else 0
+        audio_out = (np.concatenate([c.samples for c in chunks]) if chunks
+                     else np.zeros(0, dtype=np.float32))
+        yield TurnDoneEvent(Reply(
+            conversation_id=conversation_id, transcript=transcript,
+            text=final.get("reply_text", ""), audio=audio_out, sample_rate=rate,
+            tool_results=results, timings_ms=dict(clock.marks),
+        ))
+
+    async def arespond(self, text: str | None = None, **kwargs) -> Reply:
+        reply = None
+        async for event in self.stream(text, **kwargs):
+            if isinstance(event, TurnDoneEvent):
+                reply = event.reply
+        assert reply is not None
+        return reply
+
+    def respond(self, text: str | None = None, **kwargs) -> Reply:
+        """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
+        return asyncio.run(self.arespond(text, **kwargs))
+
+    async def say(self, text: str) -> np.ndarray:
+        """Synthesize text in the agent's voice without a turn (greetings, prompts)."""
+        if self.services.decoder is None:
+            return np.zeros(0, dtype=np.float32)
+        parts = [c.samples async for c in self.services.decoder.synthesize(text)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+

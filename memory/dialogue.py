@@ -1,0 +1,65 @@
+"""Dialogue history as text, per conversation, behind the `DialogueStore` seam.
+
+Step-Audio keeps history as text (audio costs ~14x the tokens), so a turn here is text plus
+what is needed to rebuild the prompt: the tool calls an assistant turn made and their results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field
+
+
+class ToolCallRecord(BaseModel):
+    """One tool call of an assistant turn and what it returned."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+    result: str = ""
+    is_error: bool = False
+    latency_ms: float = 0.0
+
+
+class DialogueTurn(BaseModel):
+    role: Literal["user", "assistant"]
+    text: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    # Set when the user barged in: `text` then holds only the words actually played.
+    interrupted: bool = False
+
+
+@runtime_checkable
+class DialogueStore(Protocol):
+    async def append(self, conversation_id: str, turns: Sequence[DialogueTurn]) -> None: ...
+
+    async def history(self, conversation_id: str, limit: int | None = None) -> list[DialogueTurn]:
+        """The newest `limit` turns (all when None), oldest first."""
+        ...
+
+
+class InMemoryDialogueStore:
+    """Process-local history; the default until a SQL store is configured."""
+
+    def __init__(self) -> None:
+        self._turns: dict[str, list[DialogueTurn]] = defaultdict(list)
+        self._lock = asyncio.Lock()
+
+    async def append(self, conversation_id: str, turns: Sequence[DialogueTurn]) -> None:
+        # Appended as one block so a concurrent reader never sees a user turn without its reply.
+        async with self._lock:
+            self._turns[conversation_id].extend(t.model_copy(deep=True) for t in turns)
+
+    async def history(self, conversation_id: str, limit: int | None = None) -> list[DialogueTurn]:
+        turns = self._turns.get(conversation_id, [])
+        chosen = turns if limit is None else turns[-limit:] if limit > 0 else []
+        return [t.model_copy(deep=True) for t in chosen]
+
+    async def conversations(self) -> list[str]:
+        return sorted(self._turns)

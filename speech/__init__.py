@@ -1,0 +1,24 @@
+"""Speech: audio I/O, voice activity detection, speech tokenizers (ASR), speech decoders (TTS).
+
+The embedded backends (`SileroVoiceActivityDetector`, `WhisperSpeechTokenizer`, `PiperDecoder`)
+are imported from their modules so that `import speech` stays light without the extra.
+"""
+
+from speech.audio import AudioClip, AudioSource, concatenate, load_audio, write_wav
+from speech.errors import (
+    AudioInputError, AudioTooLongError, CorruptAudioError, EmptyAudioError, InvalidSamplesError,
+    SampleRateError, SilentAudioError, SpeechError, UnsupportedAudioFormatError,
+)
+from speech.protocols import (
+    AudioChunk, SpeechDecoder, SpeechSegment, SpeechTokenizer, Transcription,
+    VoiceActivityDetector,
+)
+from speech.sentences import SentenceSplitter, split_sentences
+
+__all__ = [
+    "AudioChunk", "AudioClip", "AudioInputError", "AudioSource", "AudioTooLongError",
+    "CorruptAudioError", "EmptyAudioError", "InvalidSamplesError", "SampleRateError",
+    "SentenceSplitter", "SilentAudioError", "SpeechDecoder", "SpeechError", "SpeechSegment",
+    "SpeechTokenizer", "Transcription", "UnsupportedAudioFormatError", "VoiceActivityDetector",
+    "concatenate", "load_audio", "split_sentences", "write_wav",
+]

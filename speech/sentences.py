@@ -1,0 +1,113 @@
+"""Incremental sentence splitting, so speech synthesis can start before the reply is fully written.
+
+A language model streams text in arbitrary deltas; `SentenceSplitter` hands out each sentence
+the moment its end is certain. A boundary is only decided once the text after it is known, so
+the result never depends on where the deltas were cut.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+_WESTERN_ENDS = ".!?…"
+_CJK_ENDS = "。！？；"
+_ENDS = _WESTERN_ENDS + _CJK_ENDS
+# Closing quotes and brackets after the punctuation belong to the sentence they close.
+_CLOSERS = "\"')]}”’»」』）》】〕〉"
+# Compared lower-cased, without the final dot; a `.` after these does not end a sentence.
+_ABBREVIATIONS = frozenset(
+    {"mr", "mrs", "ms", "dr", "prof", "st", "vs", "etc", "e.g", "i.e", "a.m", "p.m", "u.s",
+     "u.k", "jr", "sr", "mt", "cf", "approx"}
+)
+
+
+class SentenceSplitter:
+    """Turns streamed text deltas into whole sentences, as early as each one is certain.
+
+    A sentence ends at `.`, `!`, `?`, `…` (or a run such as `?!`, `...`) plus any closing quotes
+    or brackets, when whitespace follows; at `。！？；` whatever follows; and at every newline.
+    A `.` after an abbreviation (Mr., e.g., U.S.) or a single capital initial (J. R. R.) does not
+    end one. Sentences with fewer than `min_chars` characters, punctuation and spaces not
+    counted, are joined to the next one.
+    """
+
+    def __init__(self, min_chars: int = 2) -> None:
+        if min_chars < 0:
+            raise ValueError(f"min_chars must be >= 0, got {min_chars}")
+        self._min_chars = min_chars
+        self._buffer = ""  # text not yet handed out
+        self._scanned = 0  # boundaries before this index of `_buffer` are already decided
+
+    def feed(self, delta: str) -> list[str]:
+        """Add the next piece of text; returns the sentences it completed (stripped, non-empty)."""
+        if not isinstance(delta, str):
+            raise TypeError(f"feed takes str deltas, got a {type(delta).__name__}")
+        self._buffer += delta
+        return self._drain()
+
+    def flush(self) -> list[str]:
+        """End of stream: returns whatever is left as a last sentence, and resets the splitter."""
+        rest = self._buffer.strip()
+        self._buffer, self._scanned = "", 0
+        return [rest] if rest else []
+
+    def _drain(self) -> list[str]:
+        buf, n = self._buffer, len(self._buffer)
+        sentences: list[str] = []
+        start, i = 0, self._scanned
+        while i < n:
+            char = buf[i]
+            if char == "\n":
+                end = i + 1
+            elif char in _ENDS:
+                run_end = i
+                while run_end < n and buf[run_end] in _ENDS:
+                    run_end += 1
+                end = run_end
+                while end < n and buf[end] in _CLOSERS:
+                    end += 1
+                if end == n:
+                    break  # what follows decides it: a digit, more punctuation, a space...
+                if not self._ends_sentence(buf, i, run_end, end):
+                    i = end
+                    continue
+            else:
+                i += 1
+                continue
+            # Too short to say on its own: keep `start` so it runs on into the next sentence.
+            if _content_length(buf[start:end]) >= self._min_chars:
+                if sentence := buf[start:end].strip():
+                    sentences.append(sentence)
+                start = end
+            i = end
+        self._buffer, self._scanned = buf[start:], i - start
+        return sentences
+
+    @staticmethod
+    def _ends_sentence(buf: str, run_start: int, run_end: int, after: int) -> bool:
+        """Whether the punctuation run `buf[run_start:run_end]` ends a sentence at `after`."""
+        run = buf[run_start:run_end]
+        if any(c in _CJK_ENDS for c in run):
+            return True
+        if not buf[after].isspace():
+            return False  # 3.14, e.g.x, "Hi.There": no break without a space
+        if run != ".":
+            return True
+        word_start = run_start
+        while word_start > 0 and (buf[word_start - 1].isalpha() or buf[word_start - 1] == "."):
+            word_start -= 1
+        word = buf[word_start:run_start].strip(".")
+        if len(word) == 1 and word.isupper():
+            return False  # an initial, as in J. R. R. Tolkien
+        return word.lower() not in _ABBREVIATIONS
+
+
+def split_sentences(text: str, min_chars: int = 2) -> list[str]:
+    """All sentences of a complete text, split the same way as streamed text."""
+    splitter = SentenceSplitter(min_chars)
+    return splitter.feed(text) + splitter.flush()
+
+
+def _content_length(text: str) -> int:
+    """Characters that are neither whitespace nor punctuation."""
+    return sum(1 for c in text if not c.isspace() and not unicodedata.category(c).startswith("P"))

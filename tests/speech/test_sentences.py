@@ -1,0 +1,144 @@
+"""`speech.sentences`: where streamed text is cut, and that the deltas never change the cuts."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from speech.sentences import SentenceSplitter, split_sentences
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello there. How are you? I am fine!", ["Hello there.", "How are you?", "I am fine!"]),
+        ("Really?! Yes... I think so… maybe.", ["Really?!", "Yes...", "I think so…", "maybe."]),
+        ("Pi is 3.14 and lunch costs $2.50. Done.", ["Pi is 3.14 and lunch costs $2.50.", "Done."]),
+        ("We meet at 10.30 today. Bring tea.", ["We meet at 10.30 today.", "Bring tea."]),
+        ("Mr. Smith and Mrs. Lee met Ms. Park. Dr. Who and Prof. X left.",
+         ["Mr. Smith and Mrs. Lee met Ms. Park.", "Dr. Who and Prof. X left."]),
+        ("He lives on Baker St. in London. Cats vs. dogs, etc. are fine. Yes.",
+         ["He lives on Baker St. in London.", "Cats vs. dogs, etc. are fine.", "Yes."]),
+        ("Bring fruit, e.g. apples, i.e. red ones. Thanks.",
+         ["Bring fruit, e.g. apples, i.e. red ones.", "Thanks."]),
+        ("Open 9 a.m. to 5 p.m. in the U.S. and more. Bye.",
+         ["Open 9 a.m. to 5 p.m. in the U.S. and more.", "Bye."]),
+        ("J. R. R. Tolkien wrote it. Read it.", ["J. R. R. Tolkien wrote it.", "Read it."]),
+        ('He said "Hi." Then he left.', ['He said "Hi."', "Then he left."]),
+        ("(See the notes.) Next one? 'Sure!' Fine.",
+         ["(See the notes.)", "Next one?", "'Sure!'", "Fine."]),
+        ("Line one\nLine two\n\n  Line three", ["Line one", "Line two", "Line three"]),
+        ("No space after.Keeps together. Ok.", ["No space after.Keeps together.", "Ok."]),
+        ("No final punctuation", ["No final punctuation"]),
+        ("", []),
+        ("   \n  ", []),
+    ],
+)
+def test_split_sentences(text: str, expected: list[str]) -> None:
+    assert split_sentences(text) == expected
+
+
+def test_cjk_punctuation_ends_a_sentence_without_a_space() -> None:
+    text = "你好，世界。今天天气很好！你呢？我很好；谢谢你"
+    assert split_sentences(text) == ["你好，世界。", "今天天气很好！", "你呢？", "我很好；", "谢谢你"]
+
+
+def test_cjk_closing_quotes_stay_with_their_sentence() -> None:
+    assert split_sentences("他说：“你好。”然后就走了。「好的！」") == [
+        "他说：“你好。”", "然后就走了。", "「好的！」"
+    ]
+
+
+def test_japanese_and_mixed_scripts() -> None:
+    assert split_sentences("こんにちは。元気ですか？Fine, thanks. 良かった。") == [
+        "こんにちは。", "元気ですか？", "Fine, thanks.", "良かった。"
+    ]
+
+
+def test_short_sentences_are_merged_into_the_next() -> None:
+    assert split_sentences("1. Buy milk. 2. Call mom.") == ["1. Buy milk.", "2. Call mom."]
+    assert split_sentences("A! Big day.") == ["A! Big day."]
+    assert split_sentences("Oh. Nice.") == ["Oh.", "Nice."]  # 2 letters is enough by default
+
+
+def test_min_chars_is_configurable() -> None:
+    text = "Oh. Really? Yes. Fine then."
+    assert split_sentences(text, min_chars=1) == ["Oh.", "Really?", "Yes.", "Fine then."]
+    assert split_sentences(text, min_chars=4) == ["Oh. Really?", "Yes. Fine then."]
+    with pytest.raises(ValueError):
+        SentenceSplitter(min_chars=-1)
+
+
+def test_a_short_last_sentence_still_comes_out_on_flush() -> None:
+    assert split_sentences("All done. K") == ["All done.", "K"]
+
+
+def test_sentences_come_out_as_soon_as_they_are_certain() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("Hello there") == []
+    assert splitter.feed(". How") == ["Hello there."]
+    assert splitter.feed(" are you?") == []  # `?` at the end: a `!` or a quote may still follow
+    assert splitter.feed("\n") == ["How are you?"]
+    assert splitter.feed("好的。") == []
+    assert splitter.feed("走") == ["好的。"]
+    assert splitter.flush() == ["走"]
+
+
+def test_a_trailing_dot_waits_for_the_next_delta() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("It costs 3.") == []  # may be 3.14
+    assert splitter.feed("14 euros.") == []
+    assert splitter.feed(" Ok") == ["It costs 3.14 euros."]
+    assert splitter.flush() == ["Ok"]
+
+
+def test_a_dot_at_the_end_is_final_on_flush_and_flush_resets() -> None:
+    splitter = SentenceSplitter()
+    assert splitter.feed("The end.") == []
+    assert splitter.flush() == ["The end."]
+    assert splitter.flush() == []
+    assert splitter.feed("Again. And") == ["Again."]
+
+
+def test_feed_rejects_non_text() -> None:
+    """Input tried: bytes instead of str."""
+    with pytest.raises(TypeError):
+        SentenceSplitter().feed(b"hello")  # type: ignore[arg-type]
+
+
+STREAM_TEXTS = [
+    "Hello there. How are you? I am fine!",
+    "Pi is 3.14, lunch is $2.50 and we meet at 10.30. Mr. Smith and Dr. Jones agree.",
+    'J. R. R. Tolkien said "Hi." (Really!) Then, e.g. at 5 p.m., he left the U.S. for good.',
+    "Wait... what?! No way… Yes way.\n\nNew paragraph here.\nAnd one more line",
+    "1. First. 2. Second. A. B. C. Done.",
+    "你好，世界。今天天气很好！他说：“走吧。”好的；谢谢。Mixed text. 完了",
+    "Trailing dots... and more.   Spaces   between.  ",
+]
+
+
+@pytest.mark.parametrize("text", STREAM_TEXTS)
+def test_char_by_char_matches_all_at_once(text: str) -> None:
+    splitter = SentenceSplitter()
+    streamed = [s for char in text for s in splitter.feed(char)] + splitter.flush()
+    assert streamed == split_sentences(text)
+
+
+@pytest.mark.parametrize("text", STREAM_TEXTS)
+@pytest.mark.parametrize("seed", range(20))
+def test_random_delta_boundaries_match_all_at_once(text: str, seed: int) -> None:
+    rng = random.Random(seed)
+    cuts = sorted(rng.sample(range(1, len(text)), k=min(len(text) - 1, rng.randint(1, 8))))
+    deltas = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)])]
+    assert "".join(deltas) == text
+
+    splitter = SentenceSplitter()
+    streamed = [s for delta in deltas for s in splitter.feed(delta)] + splitter.flush()
+    assert streamed == split_sentences(text)
+
+
+def test_streamed_sentences_keep_every_character() -> None:
+    """Splitting only cuts at whitespace or after punctuation: no visible text is lost or added."""
+    for text in STREAM_TEXTS:
+        assert "".join(split_sentences(text)).replace(" ", "") == "".join(text.split())
