@@ -8,6 +8,7 @@ from pathlib import Path
 
 from agent.llama_chat import LlamaCppChatModel
 from agent.model_cache import ModelStore
+from agent.model_catalog import DEFAULT_MODELS
 from agent.settings import StepvoxSettings
 from agent.voice_agent import VoiceAgent
 
@@ -36,8 +37,9 @@ class EmbeddedStack:
 
 
 def model_store(settings: StepvoxSettings, *, progress: bool = True) -> ModelStore:
+    asr = _ASR_ALIASES.get(settings.asr_model, settings.asr_model)
     overrides = {
-        "asr": _ASR_ALIASES.get(settings.asr_model, settings.asr_model),
+        "asr": "" if asr == DEFAULT_MODELS["asr"] else asr,
         "llm": settings.llm_model or "",
         "tts": settings.tts_voice or "",
         "vad": settings.vad_model or "",

@@ -13,7 +13,7 @@ from typing import Any
 from agent.chat_model import (
     ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolChoice,
 )
-from agent.chatml_prompt import TEXT_ONLY_GRAMMAR, render_prompt, tool_call_grammar
+from agent.chatml_prompt import TEXT_ONLY_GRAMMAR, render_prompt, system_block, tool_call_grammar
 from agent.errors import ModelBackendError
 from agent.model_errors import ModelOverrideError
 
@@ -90,6 +90,17 @@ class LlamaCppChatModel:
                         break
             finally:
                 stream.close()
+
+    async def prefill(self, system_prompt: str, tools: Sequence[dict[str, Any]] = ()) -> None:
+        """Evaluate the fixed system + tools prefix now, so the first turn starts warm (a cold
+        ~350-token prefix costs ~2.5 s on two cores; a warm one ~0.1 s)."""
+        prefix = system_block(system_prompt, tools)
+
+        def run() -> None:
+            with self._lock:
+                self._llm.create_completion(prefix, max_tokens=1, temperature=0.0)
+
+        await asyncio.to_thread(run)
 
     async def stream(
         self,

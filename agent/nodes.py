@@ -81,8 +81,11 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     choice = "auto" if rounds <= svc.max_tool_rounds else "none"
     stream = svc.chat_model.stream(state["messages"], schemas, tool_choice=choice)
     first = await anext(stream, None)
-    ctx.clock.mark("llm_first_token")
+    if isinstance(first, TextDelta):
+        # Time to the first *spoken* token: a tool round's JSON is not what the user waits on.
+        ctx.clock.mark("llm_first_token")
     if isinstance(first, ToolCallEvent):
+        ctx.clock.mark("llm_tool_call")
         calls = [first.call]
         async for event in stream:
             if isinstance(event, ToolCallEvent):
@@ -92,6 +95,7 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         # Small models loop on a call they already got the answer to; make it answer instead.
         stream = svc.chat_model.stream(state["messages"], schemas, tool_choice="none")
         first = await anext(stream, None)
+        ctx.clock.mark("llm_first_token")
     ctx.live_stream, ctx.first_event = stream, first
     return {"rounds": rounds, "pending_calls": [], "route": "speak"}
 

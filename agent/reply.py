@@ -12,7 +12,9 @@ class Reply(BaseModel):
     """The agent's answer to one user turn.
 
     `timings_ms` holds milliseconds from the start of the turn (the end of the user's speech)
-    to each stage: vad_end, asr, llm_first_token, first_sentence, tts_first_audio, done.
+    to each stage: vad_end, asr, llm_tool_call (a tool call was generated), llm_first_token
+    (first token of spoken text), first_sentence, tts_first_audio, done. Stages that did not
+    happen in the turn are absent.
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True)

@@ -17,7 +17,7 @@ from agent.reply import Reply
 from agent.turn_context import StageClock, TurnContext, TurnServices
 from memory import DialogueStore, InMemoryDialogueStore
 from personas import DEFAULT_PERSONA, Persona
-from speech.audio import AudioSource, load_audio
+from speech.audio import AudioClip, AudioSource, load_audio
 from speech.protocols import SpeechDecoder, SpeechTokenizer, VoiceActivityDetector
 from tools import Tool, ToolRegistry, builtin_tools
 
@@ -131,6 +131,18 @@ class VoiceAgent:
     def respond(self, text: str | None = None, **kwargs) -> Reply:
         """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
         return asyncio.run(self.arespond(text, **kwargs))
+
+    async def warm_up(self) -> None:
+        """Load lazily-initialised state before the first caller speaks: the model's prompt
+        prefix (when the backend can prefill), one sentence of TTS and one ASR pass."""
+        svc = self.services
+        prefill = getattr(svc.chat_model, "prefill", None)
+        if prefill is not None:
+            await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
+        await self.say("Hello.")
+        if svc.tokenizer is not None:
+            silence = np.zeros(svc.tokenizer.sample_rate // 2, dtype=np.float32)
+            await svc.tokenizer.transcribe(AudioClip(silence, svc.tokenizer.sample_rate))
 
     async def say(self, text: str) -> np.ndarray:
         """Synthesize text in the agent's voice without a turn (greetings, prompts)."""

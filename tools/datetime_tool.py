@@ -53,6 +53,13 @@ class DateTimeReport(BaseModel):
     weekday: str  # English name, independent of the machine's locale
     timezone: str  # IANA name where known
     utc_offset: str  # "+09:00"
+    # A ready-to-say sentence: small models misread 24-hour times ("08:12" -> "8:12 PM"), so
+    # they get the words to repeat.
+    spoken: str
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")
 
 
 def _utc_now() -> datetime:
@@ -93,7 +100,16 @@ def _report(moment: datetime, zone_name: str | None) -> DateTimeReport:
         weekday=_WEEKDAYS[moment.weekday()],
         timezone=zone_name or moment.tzname() or "local",
         utc_offset=_format_offset(offset),
+        spoken=_spoken(moment, zone_name or moment.tzname() or "local time"),
     )
+
+
+def _spoken(moment: datetime, zone: str) -> str:
+    hour12 = moment.hour % 12 or 12
+    half = "AM" if moment.hour < 12 else "PM"
+    month = _MONTHS[moment.month - 1]
+    return (f"It is {hour12}:{moment.minute:02d} {half} on {_WEEKDAYS[moment.weekday()]}, "
+            f"{month} {moment.day}, {moment.year} ({zone}).")
 
 
 def _format_offset(offset: timedelta) -> str:

@@ -1,0 +1,44 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11, pip, gcc, cmake):
+#   make demo   - the spoken demo on the embedded (offline) models
+#   make test   - the test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.stepvox-installed
+# llama-cpp-python has no binary wheel; it compiles on install (3-7 minutes). The default
+# native build crashes on some CPUs (ggml's AMX path), so it is built portable, once, into a
+# wheelhouse outside the checkout that later venvs and clones reuse.
+LLAMA_CPP := llama-cpp-python==0.3.36
+WHEELS    ?= $(HOME)/.cache/stepvox/wheels
+PYTEST_ARGS ?=
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	@# The CPU wheel of torch first: an unpinned torch pulls GBs of CUDA packages.
+	$(BIN)/pip install torch==2.13.0
+	@mkdir -p $(WHEELS)
+	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
+	  CMAKE_ARGS="-DGGML_NATIVE=OFF" $(BIN)/pip wheel --no-cache-dir --no-deps \
+	    --wheel-dir $(WHEELS) "$(LLAMA_CPP)"
+	$(BIN)/pip install --find-links $(WHEELS) -e ".[embedded,dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/stepvox demo
+
+# pytest exits 5 when it collected no tests: that is a failure here, since nothing was checked.
+test: $(STAMP)
+	@$(BIN)/pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "make test: pytest collected no tests" >&2; exit 1; fi; \
+	  exit $$rc
+
+bench: $(STAMP)
+	$(BIN)/python bench/turn_latency.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache demo-out stepvox-replies

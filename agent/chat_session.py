@@ -1,0 +1,101 @@
+"""The interactive and one-shot `stepvox chat` sessions: stream a turn to the terminal and
+write the spoken reply to a WAV file."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from agent.embedded_stack import load_embedded_stack
+from agent.events import TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent
+from agent.reply import Reply
+from agent.settings import StepvoxSettings
+from agent.timing_table import timings_table
+from agent.voice_agent import VoiceAgent
+from speech.audio import AudioClip, write_wav
+
+
+class ChatSession:
+    def __init__(self, settings: StepvoxSettings, console: Console, *, timings: bool,
+                 conversation_id: str) -> None:
+        self.settings = settings
+        self.console = console
+        self.timings = timings
+        self.conversation_id = conversation_id
+        self._agent: VoiceAgent | None = None
+
+    async def agent(self) -> VoiceAgent:
+        if self._agent is None:
+            stack = load_embedded_stack(self.settings, progress=True)
+            with self.console.status("warming up the models..."):
+                agent = stack.agent()
+                await agent.warm_up()
+            loaded = ", ".join(f"{k} {v:.1f} s" for k, v in stack.load_s.items())
+            self.console.print(f"[dim]models loaded ({loaded})[/]")
+            self._agent = agent
+        return self._agent
+
+    async def turn(self, *, text: str | None = None, audio: Path | None = None) -> Reply:
+        agent = await self.agent()
+        reply: Reply | None = None
+        speaking = False
+        async for event in agent.stream(text, audio=audio, conversation_id=self.conversation_id):
+            if isinstance(event, TranscriptEvent) and audio is not None:
+                self.console.print(f"[bold]you[/] (heard): {escape(event.text)}")
+            elif isinstance(event, ToolCallStartedEvent):
+                self.console.print(f"[cyan]tool call[/] {event.call.name}"
+                                   f"({escape(str(event.call.arguments))})")
+            elif isinstance(event, ToolResultEvent):
+                colour = "red" if event.result.is_error else "cyan"
+                self.console.print(f"[{colour}]tool result[/] {escape(event.result.content[:200])}"
+                                   f" [dim]({event.result.latency_ms:.0f} ms)[/]")
+            elif isinstance(event, TextDeltaEvent):
+                if not speaking:
+                    self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: ", end="")
+                    speaking = True
+                self.console.print(escape(event.text), end="", soft_wrap=True)
+            elif isinstance(event, TurnDoneEvent):
+                reply = event.reply
+        if speaking:
+            self.console.print()
+        assert reply is not None
+        if self.timings:
+            self.console.print(timings_table([reply.timings_ms], title="This turn (ms)"))
+        return reply
+
+    def _write(self, reply: Reply, out: Path) -> None:
+        if not reply.sample_rate:
+            return
+        write_wav(out, AudioClip(reply.audio, reply.sample_rate))
+        self.console.print(f"[dim]reply audio: {out} ({reply.audio_duration_s:.1f} s)[/]")
+
+    async def one_turn(self, *, text: str | None, audio: Path | None, out: Path) -> Reply:
+        reply = await self.turn(text=text, audio=audio)
+        self._write(reply, out)
+        return reply
+
+    async def repl(self, out_dir: Path) -> None:
+        agent = await self.agent()
+        greeting = agent.persona.greeting
+        if greeting:
+            self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(greeting)}")
+            samples = await agent.say(greeting)
+            if len(samples):
+                write_wav(out_dir / "turn-000-greeting.wav", AudioClip(samples, agent.sample_rate))
+        self.console.print("[dim]type a message; /quit to leave[/]")
+        n = 0
+        while True:
+            try:
+                line = await asyncio.to_thread(self.console.input, "[bold]you>[/] ")
+            except EOFError:
+                break
+            if line.strip() in {"/quit", "/exit"}:
+                break
+            if not line.strip():
+                continue
+            n += 1
+            reply = await self.turn(text=line)
+            self._write(reply, out_dir / f"turn-{n:03d}.wav")

@@ -1,0 +1,128 @@
+"""The `stepvox` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from agent.cli_errors import USER_ERRORS, exit_with
+from agent.settings import StepvoxSettings
+
+app = typer.Typer(help="stepvox: voice agents on the Step-Audio model family, offline by default.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from agent import __version__
+
+        console.print(f"stepvox {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    version: Annotated[Optional[bool], typer.Option(
+        "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="Show full tracebacks for errors.")] = False,
+) -> None:
+    ctx.obj = {"debug": debug}
+
+
+AsrOption = Annotated[str, typer.Option(
+    "--asr", help="'base', 'tiny.en' (faster), a local Whisper directory or a HF id.")]
+
+
+@app.command()
+def models(
+    ctx: typer.Context,
+    asr: AsrOption = "base",
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the embedded models: role, source package, path, size, sha256, status."""
+    from agent.model_listing import print_models
+
+    with _guard(ctx):
+        print_models(StepvoxSettings(asr_model=asr), console, as_json=as_json)
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    text: Annotated[Optional[str], typer.Option("--text", help="Say this and exit.")] = None,
+    audio: Annotated[Optional[Path], typer.Option(
+        "--audio", help="Answer this recording (WAV/FLAC/OGG, any rate) and exit.")] = None,
+    out: Annotated[Optional[Path], typer.Option(
+        "--out", help="Write the reply audio here (one-shot default: reply.wav).")] = None,
+    out_dir: Annotated[Path, typer.Option(
+        "--out-dir", help="Where the interactive session writes each reply WAV.")] = Path(
+            "stepvox-replies"),
+    timings: Annotated[bool, typer.Option("--timings", help="Show per-stage timings.")] = False,
+    asr: AsrOption = "base",
+    conversation: Annotated[Optional[str], typer.Option(
+        "--conversation", help="Conversation id (default: a new one).")] = None,
+) -> None:
+    """Talk to the embedded agent: one turn with --text/--audio, else an interactive REPL."""
+    from agent.chat_session import ChatSession
+
+    if text is not None and audio is not None:
+        exit_with(err, "pass --text or --audio, not both", code=2)
+    with _guard(ctx):
+        session = ChatSession(StepvoxSettings(asr_model=asr), console, timings=timings,
+                              conversation_id=conversation or uuid.uuid4().hex)
+        if text is None and audio is None:
+            asyncio.run(session.repl(out_dir))
+            return
+        asyncio.run(session.one_turn(text=text, audio=audio, out=out or Path("reply.wav")))
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    out_dir: Annotated[Path, typer.Option("--out-dir", help="Where reply WAVs go.")] = Path(
+        "demo-out"),
+    asr: AsrOption = "base",
+) -> None:
+    """Speak a short scripted conversation on the embedded models and print the latencies."""
+    from agent.demo import run_demo
+
+    with _guard(ctx):
+        asyncio.run(run_demo(StepvoxSettings(asr_model=asr), console, out_dir))
+
+
+class _guard:
+    """Named user errors -> one red line and exit 1; tracebacks only with --debug."""
+
+    def __init__(self, ctx: typer.Context) -> None:
+        self.debug = bool(ctx.obj and ctx.obj.get("debug"))
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, (typer.Exit, typer.Abort, SystemExit)):
+            return False
+        if isinstance(exc, KeyboardInterrupt):
+            err.print("[yellow]interrupted[/]")
+            raise typer.Exit(130)
+        if self.debug:
+            return False
+        if isinstance(exc, USER_ERRORS):
+            exit_with(err, f"{type(exc).__name__}: {exc}")
+        exit_with(err, f"unexpected {type(exc).__name__}: {exc}\n"
+                  "run again with --debug for the traceback")
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(app())

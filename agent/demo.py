@@ -1,0 +1,57 @@
+"""`stepvox demo`: a short scripted spoken conversation on the embedded models.
+
+The caller's questions are synthesized with the agent's own voice (so the demo needs nothing
+but the installed packages); when the project's shared test material is beside the checkout,
+a real human recording is answered too.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from agent.chat_session import ChatSession
+from agent.settings import StepvoxSettings
+from agent.timing_table import timings_table
+from speech.audio import AudioClip, write_wav
+
+SCRIPT = [
+    "Hi there! What's your name?",
+    "What time is it right now?",
+    "Tell me a fun fact about the moon.",
+    "What day of the week is it in Tokyo?",
+]
+
+_HUMAN_CLIP = Path(__file__).resolve().parents[2] / "shared/testdata/audio/whisper/jfk.flac"
+
+
+async def run_demo(settings: StepvoxSettings, console: Console, out_dir: Path) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    session = ChatSession(settings, console, timings=False, conversation_id=uuid.uuid4().hex)
+    agent = await session.agent()
+    inputs: list[tuple[str, Path]] = []
+    for i, question in enumerate(SCRIPT, 1):
+        samples = await agent.say(question)
+        path = write_wav(out_dir / f"user-{i:02d}.wav", AudioClip(samples, agent.sample_rate))
+        inputs.append((f"synthesized: {question!r}", path))
+    if _HUMAN_CLIP.is_file():
+        inputs.append(("real human speech (JFK, 1961)", _HUMAN_CLIP))
+
+    console.rule(f"[bold]{escape(agent.persona.name)}[/] - scripted demo")
+    console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(agent.persona.greeting)}")
+    marks: list[dict[str, float]] = []
+    for i, (label, path) in enumerate(inputs, 1):
+        console.print(f"\n[dim]turn {i}: {escape(label)} <- {path}[/]")
+        reply = await session.turn(audio=path)
+        out = out_dir / f"reply-{i:02d}.wav"
+        write_wav(out, AudioClip(reply.audio, reply.sample_rate))
+        first = reply.timings_ms.get("tts_first_audio", float("nan"))
+        console.print(f"[dim]-> {out} ({reply.audio_duration_s:.1f} s); end of speech -> "
+                      f"first audio {first:.0f} ms[/]")
+        marks.append(reply.timings_ms)
+    console.print()
+    console.print(timings_table(marks, title=f"Per-stage latency over {len(marks)} turns "
+                                "(ms from the end of the user's speech)"))

@@ -1,0 +1,24 @@
+"""Shared test set-up: make `tests/` importable so tests (and `bench/`) can `from fakes import ...`.
+
+Tests run with `--import-mode=importlib` and no `__init__.py` files, so pytest does not put
+the test folders on `sys.path` by itself.
+
+Pitfall: `tests/` holds folders named `agent/`, `speech/` and `tools/` (without `__init__.py`).
+Once `tests/` is on `sys.path`, Python's path finder would resolve `import agent` to that
+folder as an empty *namespace package* before the editable-install finder gets a chance to
+map it to the real package. So the real top-level packages are imported first, while
+`sys.path` is still clean; after that `sys.modules` answers every `import agent...`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+for _package in ("agent", "memory", "personas", "speech", "tools"):
+    importlib.import_module(_package)
+
+_TESTS_DIR = str(Path(__file__).resolve().parent)
+if _TESTS_DIR not in sys.path:
+    sys.path.insert(0, _TESTS_DIR)
