@@ -15,7 +15,7 @@ from agent.reply import Reply
 from agent.settings import StepvoxSettings
 from agent.timing_table import timings_table
 from agent.voice_agent import VoiceAgent
-from speech.audio import AudioClip, write_wav
+from speech.audio import AudioClip, load_audio, write_wav
 
 
 class ChatSession:
@@ -73,6 +73,9 @@ class ChatSession:
         self.console.print(f"[dim]reply audio: {out} ({reply.audio_duration_s:.1f} s)[/]")
 
     async def one_turn(self, *, text: str | None, audio: Path | None, out: Path) -> Reply:
+        if audio is not None:
+            # Bad input fails in milliseconds, before seconds of model loading.
+            load_audio(audio, max_duration_s=self.settings.max_audio_s)
         reply = await self.turn(text=text, audio=audio)
         self._write(reply, out)
         return reply
