@@ -16,13 +16,15 @@ def history_messages(turns: Sequence[DialogueTurn]) -> list[ChatMessage]:
         if turn.role == "user":
             out.append(ChatMessage(role="user", content=turn.text))
             continue
+        answer = turn.text
         if turn.tool_calls:
-            out.append(ChatMessage(role="assistant", tool_calls=[
+            answer = turn.text.removeprefix(turn.preamble).strip() if turn.preamble else answer
+            out.append(ChatMessage(role="assistant", content=turn.preamble, tool_calls=[
                 ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in turn.tool_calls
             ]))
             for c in turn.tool_calls:
                 content = f"ERROR: {c.result}" if c.is_error else c.result
                 out.append(ChatMessage(role="tool", content=content, tool_call_id=c.id,
                                        name=c.name))
-        out.append(ChatMessage(role="assistant", content=turn.text))
+        out.append(ChatMessage(role="assistant", content=answer))
     return out

@@ -137,8 +137,9 @@ class LlamaCppChatModel:
                     raise ModelBackendError(f"llama.cpp generation failed: {value}") from value
                 finish = reason or finish
                 if is_call is None and value.strip():
-                    head = value.lstrip()
-                    is_call = head.startswith("{") or head.startswith("<tool_call>")
+                    # The grammar's text branch can never start with "{" or "<", so the first
+                    # character decides, however the tokens split "<tool_call>".
+                    is_call = value.lstrip()[0] in "{<"
                 if is_call:
                     buffered.append(value)
                 elif value:

@@ -45,7 +45,8 @@ async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     messages += history_messages(history)
     messages.append(ChatMessage(role="user", content=text))
     return {"user_text": text, "messages": messages, "rounds": 0, "pending_calls": [],
-            "tool_results": [], "reply_text": "", "filler_text": ""}
+            "tool_results": [], "reply_text": "", "filler_text": "", "preamble": "",
+            "answer_only": False}
 
 
 async def _transcribe(ctx: TurnContext) -> str:
@@ -76,37 +77,31 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     svc = ctx.services
     rounds = state.get("rounds", 0) + 1
     schemas = svc.tools.openai_schemas()
-    # Past the bound the tools stay in the prompt (the cached prefix must not change) but the
-    # model may only answer.
-    choice = "auto" if rounds <= svc.max_tool_rounds else "none"
-    stream = svc.chat_model.stream(state["messages"], schemas, tool_choice=choice)
+    # Past the bound (or after a repeated call) the tools stay in the prompt, so the cached
+    # prefix does not change, but the model may only answer.
+    answer_only = rounds > svc.max_tool_rounds or state.get("answer_only", False)
+    stream = svc.chat_model.stream(state["messages"], schemas,
+                                   tool_choice="none" if answer_only else "auto")
     first = await anext(stream, None)
-    if isinstance(first, TextDelta):
-        # Time to the first *spoken* token: a tool round's JSON is not what the user waits on.
-        ctx.clock.mark("llm_first_token")
     if isinstance(first, ToolCallEvent):
         ctx.clock.mark("llm_tool_call")
         calls = [first.call]
         async for event in stream:
             if isinstance(event, ToolCallEvent):
                 calls.append(event.call)
-        if not _all_repeated(calls, state.get("tool_results", [])):
-            return {"rounds": rounds, "pending_calls": calls, "filler_text": "", "route": "act"}
-        # Small models loop on a call they already got the answer to; make it answer instead.
-        stream = svc.chat_model.stream(state["messages"], schemas, tool_choice="none")
-        first = await anext(stream, None)
-        ctx.clock.mark("llm_first_token")
+        return {"rounds": rounds, "pending_calls": calls, "filler_text": "", "route": "act"}
+    # Time to the first *spoken* token: a tool round's JSON is not what the user waits on.
+    ctx.clock.mark("llm_first_token")
     ctx.live_stream, ctx.first_event = stream, first
     return {"rounds": rounds, "pending_calls": [], "route": "speak"}
 
 
-def _all_repeated(calls: list[ToolCall], done: list[ToolResult]) -> bool:
-    seen = {(r.name, json.dumps(r.arguments, sort_keys=True)) for r in done}
-    return all((c.name, json.dumps(c.arguments, sort_keys=True)) in seen for c in calls)
-
-
 async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
-    calls = state["pending_calls"]
+    done = state.get("tool_results", [])
+    calls = [c for c in state["pending_calls"] if not _already_done(c, done)]
+    if not calls:
+        # Small models loop on a call they already have the answer to: make them answer.
+        return {"pending_calls": [], "filler_text": "", "answer_only": True}
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))
     results = await asyncio.gather(*(run_tool_call(runtime.context.services.tools, c)
@@ -120,8 +115,15 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         content = f"ERROR: {result.content}" if result.is_error else result.content
         messages.append(ChatMessage(role="tool", content=content, tool_call_id=result.call_id,
                                     name=result.name))
-    return {"messages": messages, "pending_calls": [], "filler_text": "",
-            "tool_results": state.get("tool_results", []) + list(results)}
+    preamble = state.get("preamble", "") or state.get("filler_text", "")
+    return {"messages": messages, "pending_calls": [], "filler_text": "", "preamble": preamble,
+            "tool_results": done + list(results)}
+
+
+def _already_done(call: ToolCall, done: list[ToolResult]) -> bool:
+    key = json.dumps(call.arguments, sort_keys=True)
+    return any(r.name == call.name and json.dumps(r.arguments, sort_keys=True) == key
+               for r in done)
 
 
 async def run_tool_call(registry: ToolRegistry, call: ToolCall) -> ToolResult:
@@ -206,6 +208,7 @@ async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ]
     await ctx.services.memory.append(ctx.conversation_id, [
         DialogueTurn(role="user", text=state["user_text"]),
-        DialogueTurn(role="assistant", text=state.get("reply_text", ""), tool_calls=records),
+        DialogueTurn(role="assistant", text=state.get("reply_text", ""), tool_calls=records,
+                     preamble=state.get("preamble", "")),
     ])
     return {}

@@ -19,5 +19,9 @@ class TurnState(TypedDict, total=False):
     tool_results: list[ToolResult]
     # Text spoken before a tool call in the same reply (a filler sentence), kept for the prompt.
     filler_text: str
+    # The filler text of the turn's first tool round, stored so the next turn's prompt
+    # replays this one exactly (prefix-cache reuse).
+    preamble: str
+    answer_only: bool  # set after the model repeated a call it already has the result of
     reply_text: str  # everything the speaking node sent to the decoder this turn
     route: Route

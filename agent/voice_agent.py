@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from contextlib import aclosing
 
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -97,19 +98,22 @@ class VoiceAgent:
         transcript, chunks, results = "", [], []
         async with lock:
             final: dict = {}
-            async for mode, item in self._graph.astream(
+            # aclosing: a caller that stops listening (barge-in) stops the model before the
+            # conversation lock is released, not whenever the garbage collector gets to it.
+            async with aclosing(self._graph.astream(
                 {"user_text": text or ""}, context=ctx, stream_mode=["custom", "values"]
-            ):
-                if mode == "values":
-                    final = item
-                    continue
-                if isinstance(item, TranscriptEvent):
-                    transcript = item.text
-                elif isinstance(item, AudioChunkEvent):
-                    chunks.append(item.chunk)
-                elif isinstance(item, ToolResultEvent):
-                    results.append(item.result)
-                yield item
+            )) as events:
+                async for mode, item in events:
+                    if mode == "values":
+                        final = item
+                        continue
+                    if isinstance(item, TranscriptEvent):
+                        transcript = item.text
+                    elif isinstance(item, AudioChunkEvent):
+                        chunks.append(item.chunk)
+                    elif isinstance(item, ToolResultEvent):
+                        results.append(item.result)
+                    yield item
         clock.mark("done")
         rate = chunks[0].sample_rate if chunks else 0
         audio_out = (np.concatenate([c.samples for c in chunks]) if chunks

@@ -31,6 +31,9 @@ class DialogueTurn(BaseModel):
     text: str
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
+    # Assistant turns with tools: the part of `text` spoken before the first tool call (a
+    # filler sentence), so the turn can be replayed as it was prompted.
+    preamble: str = ""
     # Set when the user barged in: `text` then holds only the words actually played.
     interrupted: bool = False
 

@@ -1,0 +1,191 @@
+"""Parsing what the llama.cpp model writes: `parse_call`, and how `LlamaCppChatModel.stream`
+tells text from a tool call.
+
+`stream` is driven by a fake in place of `llama_cpp.Llama` (no model is loaded), which hands
+out scripted completion chunks from the worker thread exactly like llama-cpp-python does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from agent import ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent
+from agent.chatml_prompt import TEXT_ONLY_GRAMMAR, render_prompt, tool_call_grammar
+from agent.llama_chat import LlamaCppChatModel, parse_call
+from tools import get_date_time
+
+# --------------------------------------------------------------------------------- parse_call
+
+
+def test_parse_call_reads_bare_json():
+    call = parse_call('{"name": "get_date_time", "arguments": {"timezone": "Asia/Tokyo"}}')
+    assert isinstance(call, ToolCall)
+    assert (call.name, call.arguments) == ("get_date_time", {"timezone": "Asia/Tokyo"})
+    assert call.id.startswith("call_")
+
+
+def test_parse_call_strips_the_tool_call_wrapper_and_whitespace():
+    text = ' \n<tool_call>\n{"name": "add", "arguments": {"a": 1, "b": 2}} \n</tool_call>\n'
+    call = parse_call(text)
+    assert (call.name, call.arguments) == ("add", {"a": 1, "b": 2})
+
+
+@pytest.mark.parametrize("text", [
+    '{"name": "ping", "arguments": {}}',
+    '{"name": "ping", "arguments": null}',
+    '{"name": "ping"}',
+], ids=["empty-object", "null", "missing"])
+def test_parse_call_without_arguments_gives_an_empty_dict(text):
+    assert parse_call(text).arguments == {}
+
+
+def test_every_parsed_call_gets_its_own_id():
+    text = '{"name": "ping", "arguments": {}}'
+    assert parse_call(text).id != parse_call(text).id
+
+
+@pytest.mark.parametrize("text", [
+    '{"name": "get_date_time", "arguments": {"timez',
+    '<tool_call>\n{"name": "add", "argu',
+    '{"name": "add", "arguments": {"a": 1}',
+], ids=["bare-cut-in-a-key", "wrapped-cut", "missing-last-brace"])
+def test_a_cut_off_call_is_a_model_backend_error(text):
+    with pytest.raises(ModelBackendError, match="cut off"):
+        parse_call(text)
+
+
+# --------------------------------------------------------------------------------- stream
+
+
+class FakeLlama:
+    """Stands in for `llama_cpp.Llama`: `create_completion(..., stream=True)` yields chunks."""
+
+    def __init__(self, pieces, *, finish_reason="stop", fail_after=None, chunk_delay_s=0.0):
+        self.pieces = list(pieces)
+        self.finish_reason = finish_reason
+        self.fail_after = fail_after
+        self.chunk_delay_s = chunk_delay_s
+        self.requests: list[tuple[str, dict]] = []
+        self.produced = 0
+        self.closed = threading.Event()
+
+    def create_completion(self, prompt, **kwargs):
+        self.requests.append((prompt, kwargs))
+        return self._chunks()
+
+    def _chunks(self):
+        try:
+            for i, piece in enumerate(self.pieces):
+                if self.fail_after is not None and i == self.fail_after:
+                    raise RuntimeError("llama_decode returned -1")
+                if self.chunk_delay_s:
+                    time.sleep(self.chunk_delay_s)
+                self.produced += 1
+                last = i == len(self.pieces) - 1
+                yield {"choices": [{"text": piece,
+                                    "finish_reason": self.finish_reason if last else None}]}
+        finally:
+            self.closed.set()
+
+
+def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
+    """A LlamaCppChatModel around a fake Llama (bypasses __init__, which loads a GGUF)."""
+    model = LlamaCppChatModel.__new__(LlamaCppChatModel)
+    model._llm = llm
+    model.name = "llama.cpp:fake"
+    model.temperature, model.top_p, model.max_tokens = 0.3, 0.9, 160
+    model._lock = threading.Lock()
+    model._grammars = {}
+    return model
+
+
+MESSAGES = [ChatMessage(role="system", content="You are terse."),
+            ChatMessage(role="user", content="What time is it?")]
+
+
+async def collect(model, tools=(), tool_choice="auto"):
+    return [e async for e in model.stream(MESSAGES, tools, tool_choice=tool_choice)]
+
+
+async def test_text_streams_as_deltas_in_order_and_ends_with_model_done():
+    llm = FakeLlama(["It", " is", " noon", "."], finish_reason="stop")
+    events = await collect(fake_model(llm))
+    assert events[:-1] == [TextDelta("It"), TextDelta(" is"), TextDelta(" noon"), TextDelta(".")]
+    assert events[-1] == ModelDone(finish_reason="stop")
+    prompt, kwargs = llm.requests[0]
+    assert prompt == render_prompt(MESSAGES, [])
+    assert kwargs["stream"] is True and "<|im_end|>" in kwargs["stop"]
+    assert kwargs["grammar"] is None  # no tools: no grammar at all
+
+
+async def test_a_reply_cut_by_max_tokens_reports_length():
+    events = await collect(fake_model(FakeLlama(["It", " is"], finish_reason="length")))
+    assert events[-1] == ModelDone(finish_reason="length")
+
+
+@pytest.mark.parametrize("pieces", [
+    ['{"name"', ': "get_date_time", ', '"arguments": {"timezone": "UTC"}}'],
+    ["<tool_call>", '\n{"name": "get_date_time", "arguments": {"timezone": "UTC"}}',
+     "\n</tool_call>"],
+], ids=["bare-json-in-pieces", "wrapped"])
+async def test_a_tool_call_is_buffered_and_parsed_never_streamed_as_text(pieces):
+    events = await collect(fake_model(FakeLlama(pieces)))
+    assert [type(e) for e in events] == [ToolCallEvent, ModelDone]
+    call = events[0].call
+    assert (call.name, call.arguments) == ("get_date_time", {"timezone": "UTC"})
+
+
+async def test_a_wrapped_call_split_across_tokens_is_still_a_tool_call():
+    pieces = ["<", "tool", "_call", ">", '\n{"name": "get_date_time", "arguments": {}}',
+              "\n</tool_call>"]
+    events = await collect(fake_model(FakeLlama(pieces)))
+    assert [type(e) for e in events] == [ToolCallEvent, ModelDone]
+
+
+async def test_a_cut_off_tool_call_in_the_stream_is_a_model_backend_error():
+    llm = FakeLlama(['{"name": "get_date_time", "argu'], finish_reason="length")
+    with pytest.raises(ModelBackendError, match="cut off"):
+        await collect(fake_model(llm))
+
+
+async def test_a_failing_generation_is_a_model_backend_error():
+    llm = FakeLlama(["It", " is", " noon"], fail_after=1)
+    seen = []
+    with pytest.raises(ModelBackendError, match="llama_decode returned -1"):
+        async for event in fake_model(llm).stream(MESSAGES):
+            seen.append(event)
+    assert seen == [TextDelta("It")]
+
+
+async def test_closing_the_stream_early_stops_the_generation():
+    llm = FakeLlama([f" word{i}" for i in range(2000)], chunk_delay_s=0.001)
+    stream = fake_model(llm).stream(MESSAGES)
+    first = [await anext(stream) for _ in range(3)]
+    assert all(isinstance(e, TextDelta) for e in first)
+    await stream.aclose()
+    # aclose waits for the worker: the generation has already ended and was closed.
+    assert llm.closed.is_set()
+    produced = llm.produced
+    await asyncio.sleep(0.05)
+    assert llm.produced == produced < 2000
+
+
+async def test_tool_choice_selects_the_grammar():
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    tools = [get_date_time.openai_schema()]
+    llm = FakeLlama(["It is noon."])
+    model = fake_model(llm)
+    await collect(model, tools, "none")
+    await collect(model, tools, "auto")
+    await collect(model, tools, "auto")
+    none_grammar, auto_grammar, again = (kw["grammar"] for _, kw in llm.requests)
+    assert isinstance(none_grammar, llama_cpp.LlamaGrammar)
+    assert none_grammar._grammar == TEXT_ONLY_GRAMMAR
+    assert auto_grammar._grammar == tool_call_grammar(tools)
+    assert again is auto_grammar  # compiled once per tool set and choice
+    # The tools stay in the prompt even when calling them is forbidden (stable prefix).
+    assert llm.requests[0][0] == llm.requests[1][0] == render_prompt(MESSAGES, tools)
