@@ -89,4 +89,4 @@ def make_table(title: str, columns: Sequence[str], *, caption: str | None = None
 
 def console(width: int = TABLE_WIDTH) -> Console:
     """A console with a fixed width so piped output (README pastes) looks like the terminal."""
-    return Console(width=width, highlight=False, soft_wrap=False)
+    return Console(width=width, highlight=False, soft_wrap=True)
