@@ -142,7 +142,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx.live_stream = ctx.first_event = None
     sentences: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
     voice = asyncio.create_task(_voice_sentences(ctx, sentences, write))
-    splitter = SentenceSplitter()
+    splitter = SentenceSplitter(first_clause_words=ctx.services.first_clause_words)
     parts: list[str] = []
     calls: list[ToolCall] = []
 

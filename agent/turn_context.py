@@ -49,6 +49,8 @@ class TurnServices:
     persona: Persona
     max_tool_rounds: int = 3
     history_turns: int = 20
+    # Cut the reply's first chunk at a clause once it has this many words (None: sentences only).
+    first_clause_words: int | None = 4
 
 
 @dataclass(slots=True)

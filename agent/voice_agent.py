@@ -47,6 +47,7 @@ class VoiceAgent:
         max_tool_rounds: int = 3,
         history_turns: int = 20,
         max_audio_s: float = 120.0,
+        first_clause_words: int | None = 4,
     ) -> None:
         registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
             builtin_tools() if tools is None else tools)
@@ -54,6 +55,7 @@ class VoiceAgent:
             chat_model=chat_model, decoder=decoder, tokenizer=tokenizer, vad=vad,
             memory=memory or InMemoryDialogueStore(), tools=registry, persona=persona,
             max_tool_rounds=max_tool_rounds, history_turns=history_turns,
+            first_clause_words=first_clause_words,
         )
         self.max_audio_s = max_audio_s
         self._graph = build_turn_graph()

