@@ -8,7 +8,7 @@ utterance is handed over). Prints p50/p95/mean per stage, for all turns and spli
 model called a tool, plus references measured in the same run.
 
     .venv/bin/python bench/turn_latency.py                 # ASR base, 12 turns after 2 warm-up
-    .venv/bin/python bench/turn_latency.py --asr both      # base and tiny.en, one process each
+    .venv/bin/python bench/turn_latency.py --asr both      # base and tiny.en, turns alternated
     .venv/bin/python bench/turn_latency.py --turns 24 --out /tmp/turns.json --threads 2
 
 A benchmark, never a test: it asserts nothing. Needs the `embedded` extra (the models).
@@ -193,7 +193,7 @@ async def run_turn(agent, wav: Path, question: str, expects_tool: bool, index: i
 
 
 # --------------------------------------------------------------------------------------------
-# one ASR configuration, in this process
+# the run: load, warm up, synthesize the inputs, run the turns, print
 
 
 def _rss_mb() -> float | None:
@@ -398,12 +398,11 @@ def print_config(out, result: dict) -> None:
         ref.add_row(label, *summary_cells(None if s is None else _as_summary(s), digits))
     out.print(ref)
     out.print(
-        f"ratios: TTS first audio in turn / alone = "
-        f"{ratio(_p50(summary, 'tts/all'), _p50(summary, 'tts_alone_ms'))} (p50); "
-        f"end of speech -> first audio / CPU probe = "
-        f"{ratio(e2e, _p50(summary, 'probe_ms'), 1)} (p50, for comparing runs on this machine)",
-        markup=False)
-
+        f"ratio: TTS first audio in the turn / the same sentence alone = "
+        f"{ratio(_p50(summary, 'tts/all'), _p50(summary, 'tts_alone_ms'))} (p50; above 1 = the "
+        "LLM still decoding the next sentence slows the first one's synthesis). The CPU probe "
+        "is a noise indicator only: llama.cpp slows far more than a matmul when the cores are "
+        "shared, so no latency is divided by it.", markup=False)
     load = result["load_s"]
     out.print(
         "model load (s): " + ", ".join(f"{k} {v:.2f}" for k, v in load.items())
@@ -512,7 +511,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--turns", type=int, default=12, help="measured turns (default 12)")
     p.add_argument("--asr", choices=["base", "tiny.en", "both"], default="base",
-                   help="packaged Whisper model; 'both' runs base then tiny.en (default base)")
+                   help="packaged Whisper model; 'both' loads both and alternates them turn by "
+                   "turn on the same questions (default base)")
     p.add_argument("--warmup", type=int, default=2,
                    help="turns run first and left out of the stats (default 2)")
     p.add_argument("--out", type=Path, help="write the raw per-turn numbers as JSON here")
