@@ -83,7 +83,7 @@ def render_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any
 TEXT_ONLY_GRAMMAR = "root ::= text\ntext ::= [^{<[`*#\\n\\t ] [^\\x00]*\n"
 
 
-def tool_call_grammar(tools: Sequence[dict[str, Any]]) -> str:
+def tool_call_grammar(tools: Sequence[dict[str, Any]], *, allow_text: bool = True) -> str:
     """GBNF: either one tool call as JSON valid against that tool's own schema, or free text.
 
     Per-tool alternatives (not one generic object schema) keep a small model from copying the
@@ -106,5 +106,7 @@ def tool_call_grammar(tools: Sequence[dict[str, Any]]) -> str:
     rules = json_schema_to_gbnf(json.dumps(schema), prop_order=["name", "arguments"])
     rules = rules.replace("root ::=", "call ::=", 1)
     # Qwen sometimes wraps calls in its <tool_call> tags; accept both shapes.
-    root = 'root ::= call | "<tool_call>" "\\n"? call "\\n"? "</tool_call>" | text\n'
-    return rules + "\n" + root + TEXT_ONLY_GRAMMAR.split("\n", 1)[1]
+    root = 'root ::= call | "<tool_call>" "\\n"? call "\\n"? "</tool_call>"'
+    if not allow_text:
+        return rules + "\n" + root + "\n"
+    return rules + "\n" + root + " | text\n" + TEXT_ONLY_GRAMMAR.split("\n", 1)[1]

@@ -74,12 +74,23 @@ class FakeLlama:
         self.closed = threading.Event()
 
     def create_completion(self, prompt, **kwargs):
+        """Like llama.cpp: `max_tokens=1` without streaming samples the first piece; a
+        streamed request whose prompt already ends with that piece continues after it."""
         self.requests.append((prompt, kwargs))
-        return self._chunks()
+        if not kwargs.get("stream"):
+            last = len(self.pieces) == 1
+            self.produced += 1
+            return {"choices": [{"text": self.pieces[0],
+                                 "finish_reason": self.finish_reason if last else "length"}]}
+        skip = 1 if self.pieces and prompt.endswith(self.pieces[0]) and len(self.requests) > 1 \
+            and not self.requests[-2][1].get("stream") else 0
+        return self._chunks(skip)
 
-    def _chunks(self):
+    def _chunks(self, skip: int = 0):
         try:
             for i, piece in enumerate(self.pieces):
+                if i < skip:
+                    continue
                 if self.fail_after is not None and i == self.fail_after:
                     raise RuntimeError("llama_decode returned -1")
                 if self.chunk_delay_s:
@@ -175,17 +186,35 @@ async def test_closing_the_stream_early_stops_the_generation():
 
 
 async def test_tool_choice_selects_the_grammar():
+    """Only the first token is sampled under a grammar (a grammar halves llama.cpp's decoding
+    speed); text then continues free. "none" uses the text-only grammar, "auto" the deciding one."""
     llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     tools = [get_date_time.openai_schema()]
-    llm = FakeLlama(["It is noon."])
+    llm = FakeLlama(["It", " is noon."])
     model = fake_model(llm)
-    await collect(model, tools, "none")
+    assert await collect(model, tools, "none")
     await collect(model, tools, "auto")
     await collect(model, tools, "auto")
-    none_grammar, auto_grammar, again = (kw["grammar"] for _, kw in llm.requests)
-    assert isinstance(none_grammar, llama_cpp.LlamaGrammar)
-    assert none_grammar._grammar == TEXT_ONLY_GRAMMAR
-    assert auto_grammar._grammar == tool_call_grammar(tools)
-    assert again is auto_grammar  # compiled once per tool set and choice
+    grammars = [kw["grammar"] for _, kw in llm.requests]
+    none_first, none_rest, auto_first, auto_rest, again, _ = grammars
+    assert isinstance(none_first, llama_cpp.LlamaGrammar)
+    assert none_first._grammar == TEXT_ONLY_GRAMMAR
+    assert auto_first._grammar == tool_call_grammar(tools)
+    assert none_rest is None and auto_rest is None  # the text after the first token runs free
+    assert again is auto_first  # compiled once per tool set and choice
     # The tools stay in the prompt even when calling them is forbidden (stable prefix).
-    assert llm.requests[0][0] == llm.requests[1][0] == render_prompt(MESSAGES, tools)
+    assert llm.requests[0][0] == llm.requests[2][0] == render_prompt(MESSAGES, tools)
+    assert llm.requests[1][0] == render_prompt(MESSAGES, tools) + "It"
+
+
+async def test_a_tool_call_is_rewritten_under_the_call_only_grammar():
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    tools = [get_date_time.openai_schema()]
+    llm = FakeLlama(['{"name": "get_date_time", ', '"arguments": {}}'])
+    events = await collect(fake_model(llm), tools, "auto")
+    calls = [e for e in events if isinstance(e, ToolCallEvent)]
+    assert [c.call.name for c in calls] == ["get_date_time"]
+    assert not [e for e in events if isinstance(e, TextDelta)]
+    second = llm.requests[1]
+    assert second[0] == render_prompt(MESSAGES, tools)  # from the prompt, not after the head
+    assert second[1]["grammar"]._grammar == tool_call_grammar(tools, allow_text=False)
