@@ -77,18 +77,11 @@ def render_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any
     return "".join(out)
 
 
-# Free text whose first character cannot open JSON, a tag, a code fence, markdown or
-# whitespace (a leading space would let the model slip a tool call in as text): the "no tool"
-# branch on its own.
-TEXT_ONLY_GRAMMAR = "root ::= text\ntext ::= [^{<[`*#\\n\\t ] [^\\x00]*\n"
-
-
-def tool_call_grammar(tools: Sequence[dict[str, Any]], *, allow_text: bool = True) -> str:
-    """GBNF: either one tool call as JSON valid against that tool's own schema, or free text.
+def tool_call_grammar(tools: Sequence[dict[str, Any]]) -> str:
+    """GBNF for one tool call as JSON valid against that tool's own schema.
 
     Per-tool alternatives (not one generic object schema) keep a small model from copying the
-    schema or inventing argument names; the free-text branch is the "no tool" choice, decided
-    by the model's first token.
+    schema or inventing argument names.
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
@@ -106,7 +99,5 @@ def tool_call_grammar(tools: Sequence[dict[str, Any]], *, allow_text: bool = Tru
     rules = json_schema_to_gbnf(json.dumps(schema), prop_order=["name", "arguments"])
     rules = rules.replace("root ::=", "call ::=", 1)
     # Qwen sometimes wraps calls in its <tool_call> tags; accept both shapes.
-    root = 'root ::= call | "<tool_call>" "\\n"? call "\\n"? "</tool_call>"'
-    if not allow_text:
-        return rules + "\n" + root + "\n"
-    return rules + "\n" + root + " | text\n" + TEXT_ONLY_GRAMMAR.split("\n", 1)[1]
+    root = 'root ::= call | "<tool_call>" "\\n"? call "\\n"? "</tool_call>"\n'
+    return rules + "\n" + root

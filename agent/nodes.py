@@ -8,6 +8,7 @@ read aloud.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import AsyncIterator
 
@@ -24,7 +25,8 @@ from agent.state import TurnState
 from agent.turn_context import TurnContext
 from memory import DialogueTurn, ToolCallRecord
 from speech.errors import SilentAudioError
-from speech.sentences import SentenceSplitter
+from speech.style import Style
+from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from tools import ToolRegistry, ToolResult
 
 NO_ANSWER = "Sorry, I don't have an answer to that."
@@ -41,7 +43,8 @@ async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     if not text:
         raise EmptyTurnError("the turn has no text: pass text=... or audio with speech in it")
     history = await svc.memory.history(ctx.conversation_id, svc.history_turns)
-    messages = [ChatMessage(role="system", content=svc.persona.full_system_prompt())]
+    messages = [ChatMessage(role="system", content=svc.persona.full_system_prompt(
+        [*(turn.text for turn in history), text]))]  # the recent text triggers persona lore
     messages += history_messages(history)
     messages.append(ChatMessage(role="user", content=text))
     return {"user_text": text, "messages": messages, "rounds": 0, "pending_calls": [],
@@ -140,34 +143,42 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     write = runtime.stream_writer
     stream, first = ctx.live_stream, ctx.first_event
     ctx.live_stream = ctx.first_event = None
-    sentences: asyncio.Queue[tuple[int, str] | None] = asyncio.Queue()
+    persona = ctx.services.persona
+    sentences: asyncio.Queue[tuple[int, StyledSentence] | None] = asyncio.Queue()
     voice = asyncio.create_task(_voice_sentences(ctx, sentences, write))
-    splitter = SentenceSplitter(first_clause_words=ctx.services.first_clause_words)
+    # Style tags are removed here, before anything is spoken, captioned or remembered; each
+    # sentence carries its style to the decoder instead. No allowed list: every known tag.
+    splitter = StyledSentenceSplitter(persona.default_style,
+                                      allowed=persona.style_tags or None,
+                                      first_clause_words=ctx.services.first_clause_words)
     parts: list[str] = []
     calls: list[ToolCall] = []
 
-    def queue_sentence(sentence: str) -> None:
+    def queue_sentence(sentence: StyledSentence) -> None:
         ctx.clock.mark("first_sentence")
         index = ctx.sentences_queued  # numbered per turn: a filler and the answer share a count
         ctx.sentences_queued += 1
-        write(SentenceEvent(sentence, index))
+        write(SentenceEvent(sentence.text, index))
         sentences.put_nowait((index, sentence))
+
+    def take(clean: str, done: list[StyledSentence]) -> None:
+        if clean:
+            write(TextDeltaEvent(clean))
+            parts.append(clean)
+        for sentence in done:
+            queue_sentence(sentence)
 
     try:
         async for event in _replay(first, stream):
             if isinstance(event, TextDelta):
-                write(TextDeltaEvent(event.text))
-                parts.append(event.text)
-                for sentence in splitter.feed(event.text):
-                    queue_sentence(sentence)
+                take(*splitter.feed(event.text))
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
-        for sentence in splitter.flush():
-            queue_sentence(sentence)
+        take(*splitter.flush())
         text = "".join(parts).strip()
         if not text and not calls:
             text = NO_ANSWER
-            queue_sentence(text)
+            queue_sentence(StyledSentence(text, persona.default_style))
         sentences.put_nowait(None)
         await voice
     finally:
@@ -187,16 +198,33 @@ async def _replay(first: ChatEvent | None,
             yield event
 
 
-async def _voice_sentences(ctx: TurnContext, sentences: asyncio.Queue[tuple[int, str] | None],
+async def _voice_sentences(ctx: TurnContext,
+                           sentences: asyncio.Queue[tuple[int, StyledSentence] | None],
                            write) -> None:
     """Synthesize sentences in order while the model keeps writing the next ones."""
     decoder = ctx.services.decoder if ctx.synthesize else None
     while (item := await sentences.get()) is not None:
         index, sentence = item
         if decoder is not None:
-            async for chunk in decoder.synthesize(sentence):
+            async for chunk in _synthesize(decoder, sentence.text, sentence.style):
                 ctx.clock.mark("tts_first_audio")
                 write(AudioChunkEvent(chunk, index))
+
+
+def _synthesize(decoder, text: str, style: Style):
+    """A neutral style is not passed at all, so decoders written before `style` existed keep
+    working; a styled sentence to such a decoder is spoken neutrally rather than failing."""
+    if style.is_neutral or not _takes_style(decoder):
+        return decoder.synthesize(text)
+    return decoder.synthesize(text, style)
+
+
+def _takes_style(decoder) -> bool:
+    try:
+        params = inspect.signature(decoder.synthesize).parameters
+    except (TypeError, ValueError):
+        return False
+    return "style" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:

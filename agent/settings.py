@@ -27,3 +27,7 @@ class StepvoxSettings(BaseSettings):
     history_turns: int = Field(20, ge=0, description="stored turns put into the prompt")
     llm_temperature: float = Field(0.3, ge=0)
     llm_max_tokens: int = Field(160, gt=0, description="longest reply, in tokens")
+    database_url: str | None = Field(
+        None, description="dialogue history database: None = a SQLite file in the user data "
+        "dir; a file path; 'sqlite:///path.db'; or 'postgresql://user@host/db' (needs the "
+        "`postgres` extra)")

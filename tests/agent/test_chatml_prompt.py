@@ -14,7 +14,7 @@ import pytest
 
 from agent import ChatMessage, ToolCall
 from agent.chatml_prompt import (
-    TEXT_ONLY_GRAMMAR, neutralize, render_message, render_prompt, system_block,
+    neutralize, render_message, render_prompt, system_block,
     tool_call_grammar,
 )
 from tools import get_date_time, tool
@@ -210,17 +210,9 @@ TOOL_SETS = {
 def test_tool_call_grammar_is_well_formed(tools):
     grammar = tool_call_grammar([t.openai_schema() for t in tools])
     rules = gbnf_rules(grammar)
-    assert set(rules["root"]) == {"call", "text"}
+    assert set(rules["root"]) == {"call"}
     for t in tools:
         assert f'\\"{t.name}\\"' in grammar  # each tool's name is a literal alternative
-
-
-def test_text_only_grammar_is_well_formed_and_cannot_start_a_call():
-    rules = gbnf_rules(TEXT_ONLY_GRAMMAR)
-    assert set(rules) == {"root", "text"}
-    first_class = re.search(r"text ::= \[\^([^\]]*)\]", TEXT_ONLY_GRAMMAR).group(1)
-    for opener in "{<[`*#":
-        assert opener in first_class
 
 
 @pytest.fixture(scope="module")
@@ -232,23 +224,22 @@ def llama_cpp():
 @pytest.mark.parametrize("tools", TOOL_SETS.values(), ids=TOOL_SETS.keys())
 def test_grammars_load_with_llama_grammar_from_string(llama_cpp, tools):
     grammar = tool_call_grammar([t.openai_schema() for t in tools])
-    for source in (grammar, TEXT_ONLY_GRAMMAR):
-        loaded = llama_cpp.LlamaGrammar.from_string(source, verbose=False)
-        assert loaded._grammar == source
+    loaded = llama_cpp.LlamaGrammar.from_string(grammar, verbose=False)
+    assert loaded._grammar == grammar
 
 
 @pytest.fixture(scope="module")
 def vocab(llama_cpp):
-    """The packaged LLM's vocabulary (vocab_only: ~0.3 s), when it is already on this
-    machine; llama.cpp's grammar parser needs one. LlamaGrammar.from_string does not parse."""
+    """The packaged LLM's vocabulary (vocab_only: ~0.3 s; joins the model first if needed);
+    llama.cpp's grammar parser needs one. LlamaGrammar.from_string does not parse."""
+    from embedded_gate import require_embedded
+
     from agent.model_cache import ModelStore
     from agent.model_catalog import DEFAULT_MODELS
 
-    status = ModelStore(progress=False).status(DEFAULT_MODELS["llm"])
-    if status.state != "ready" or not status.path:
-        pytest.skip(f"the packaged LLM is not ready here ({status.state}); "
-                    "run `stepvox models` to join it")
-    llm = llama_cpp.Llama(status.path, vocab_only=True, verbose=False)
+    require_embedded()
+    path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
+    llm = llama_cpp.Llama(str(path), vocab_only=True, verbose=False)
     yield llm._model.vocab
     llm.close()
 
@@ -266,4 +257,3 @@ def _parses(llama_cpp, vocab, grammar: str) -> bool:
 def test_grammars_compile_with_llama_cpps_own_parser(llama_cpp, vocab, tools):
     assert not _parses(llama_cpp, vocab, "root ::= undefined-rule")  # the check can fail
     assert _parses(llama_cpp, vocab, tool_call_grammar([t.openai_schema() for t in tools]))
-    assert _parses(llama_cpp, vocab, TEXT_ONLY_GRAMMAR)

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from agent import ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent
-from agent.chatml_prompt import TEXT_ONLY_GRAMMAR, render_prompt, tool_call_grammar
+from agent.chatml_prompt import render_prompt, tool_call_grammar
 from agent.llama_chat import LlamaCppChatModel, parse_call
 from tools import get_date_time
 
@@ -74,23 +74,12 @@ class FakeLlama:
         self.closed = threading.Event()
 
     def create_completion(self, prompt, **kwargs):
-        """Like llama.cpp: `max_tokens=1` without streaming samples the first piece; a
-        streamed request whose prompt already ends with that piece continues after it."""
         self.requests.append((prompt, kwargs))
-        if not kwargs.get("stream"):
-            last = len(self.pieces) == 1
-            self.produced += 1
-            return {"choices": [{"text": self.pieces[0],
-                                 "finish_reason": self.finish_reason if last else "length"}]}
-        skip = 1 if self.pieces and prompt.endswith(self.pieces[0]) and len(self.requests) > 1 \
-            and not self.requests[-2][1].get("stream") else 0
-        return self._chunks(skip)
+        return self._chunks()
 
-    def _chunks(self, skip: int = 0):
+    def _chunks(self):
         try:
             for i, piece in enumerate(self.pieces):
-                if i < skip:
-                    continue
                 if self.fail_after is not None and i == self.fail_after:
                     raise RuntimeError("llama_decode returned -1")
                 if self.chunk_delay_s:
@@ -111,6 +100,11 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     model.temperature, model.top_p, model.max_tokens = 0.3, 0.9, 160
     model._lock = threading.Lock()
     model._grammars = {}
+    model._call_starts = [91, 151657]  # stand-ins for "{" and "<tool_call>"
+    model.tool_call_threshold = 0.88
+    # The real decision reads llama.cpp's logits; the fake script says what the model does.
+    model.wants_tool_call = lambda messages, tools, prompt: bool(llm.pieces) and \
+        llm.pieces[0].lstrip()[:1] in ("{", "<")
     return model
 
 
@@ -185,36 +179,52 @@ async def test_closing_the_stream_early_stops_the_generation():
     assert llm.produced == produced < 2000
 
 
-async def test_tool_choice_selects_the_grammar():
-    """Only the first token is sampled under a grammar (a grammar halves llama.cpp's decoding
-    speed); text then continues free. "none" uses the text-only grammar, "auto" the deciding one."""
-    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
+    """Text is generated free (a grammar halves llama.cpp's decoding speed) but with every
+    call-opening token banned, for tool_choice "auto" and "none" alike."""
     tools = [get_date_time.openai_schema()]
     llm = FakeLlama(["It", " is noon."])
     model = fake_model(llm)
-    assert await collect(model, tools, "none")
-    await collect(model, tools, "auto")
-    await collect(model, tools, "auto")
-    grammars = [kw["grammar"] for _, kw in llm.requests]
-    none_first, none_rest, auto_first, auto_rest, again, _ = grammars
-    assert isinstance(none_first, llama_cpp.LlamaGrammar)
-    assert none_first._grammar == TEXT_ONLY_GRAMMAR
-    assert auto_first._grammar == tool_call_grammar(tools)
-    assert none_rest is None and auto_rest is None  # the text after the first token runs free
-    assert again is auto_first  # compiled once per tool set and choice
-    # The tools stay in the prompt even when calling them is forbidden (stable prefix).
-    assert llm.requests[0][0] == llm.requests[2][0] == render_prompt(MESSAGES, tools)
-    assert llm.requests[1][0] == render_prompt(MESSAGES, tools) + "It"
+    for choice in ("none", "auto"):
+        events = await collect(model, tools, choice)
+        assert [e.text for e in events if isinstance(e, TextDelta)] == ["It", " is noon."]
+    for prompt, kwargs in llm.requests:
+        assert kwargs["grammar"] is None
+        assert kwargs["logit_bias"] == {91: -100.0, 151657: -100.0}
+        # The tools stay in the prompt even when calling them is forbidden (stable prefix).
+        assert prompt == render_prompt(MESSAGES, tools)
 
 
-async def test_a_tool_call_is_rewritten_under_the_call_only_grammar():
-    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+async def test_without_tools_nothing_is_banned():
+    llm = FakeLlama(["Hello."])
+    await collect(fake_model(llm))
+    assert llm.requests[0][1]["logit_bias"] is None and llm.requests[0][1]["grammar"] is None
+
+
+async def test_tool_choice_none_never_asks_for_a_call():
+    tools = [get_date_time.openai_schema()]
+    llm = FakeLlama(['{"name": "get_date_time", "arguments": {}}'])
+    model = fake_model(llm)
+    asked = []
+    model.wants_tool_call = lambda *a: asked.append(a) or True
+    await collect(model, tools, "none")
+    assert asked == []
+    assert llm.requests[0][1]["grammar"] is None
+
+
+async def test_a_tool_call_is_written_under_the_call_only_grammar():
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     tools = [get_date_time.openai_schema()]
     llm = FakeLlama(['{"name": "get_date_time", ', '"arguments": {}}'])
-    events = await collect(fake_model(llm), tools, "auto")
+    model = fake_model(llm)
+    events = await collect(model, tools, "auto")
     calls = [e for e in events if isinstance(e, ToolCallEvent)]
     assert [c.call.name for c in calls] == ["get_date_time"]
     assert not [e for e in events if isinstance(e, TextDelta)]
-    second = llm.requests[1]
-    assert second[0] == render_prompt(MESSAGES, tools)  # from the prompt, not after the head
-    assert second[1]["grammar"]._grammar == tool_call_grammar(tools, allow_text=False)
+    prompt, kwargs = llm.requests[0]
+    assert prompt == render_prompt(MESSAGES, tools)
+    assert isinstance(kwargs["grammar"], llama_cpp.LlamaGrammar)
+    assert kwargs["grammar"]._grammar == tool_call_grammar(tools)
+    await collect(model, tools, "auto")
+    assert llm.requests[1][1]["grammar"] is kwargs["grammar"]  # compiled once per tool set
+

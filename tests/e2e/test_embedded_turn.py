@@ -150,11 +150,6 @@ async def test_time_question_dispatches_the_clock_and_says_the_hour(
     assert_spoken_reply(reply, stack.decoder.sample_rate)
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "MODEL LIMITATION, not a code bug: Qwen2.5-Coder-0.5B (the packaged LLM) answers small talk "
-    "with a get_date_time call most of the time (measured 8/8 turns in one process, 5/6 seeds "
-    "on the raw prompt with the grammar; greedy decoding calls it too). The grammar allows the "
-    "text branch; the model prefers the JSON one."))
 async def test_greeting_calls_no_tool(stack: EmbeddedStack, agent: VoiceAgent, wav_dir: Path):
     reply = await agent.arespond(audio=await spoken_wav(agent, GREETING, wav_dir))
     assert word_error_rate(GREETING, reply.transcript) <= 0.2, reply.transcript

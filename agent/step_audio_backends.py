@@ -1,0 +1,101 @@
+"""Pick a Step-Audio backend by model name, and check that its server answers (`doctor`).
+
+    make_step_audio_model("step-audio-2-mini", base_url="http://gpu:8000/v1")
+
+Names: `step-audio-chat` (vLLM, client-side audio tokens), `step-audio-2-mini`,
+`step-audio-2-mini-think`, `step-audio-r1`, `step-audio-r1.1` (StepFun's vLLM fork), and
+`stepfun-realtime` (the hosted websocket; `base_url` is its wss URL, the model defaults to
+step-audio-2-mini).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from agent.errors import ModelBackendError
+from agent.openai_sse import OpenAIStreamClient
+from agent.step_audio2 import StepAudio2Model
+from agent.step_audio_chat import StepAudioChatModel
+from agent.stepfun_realtime import StepFunRealtimeModel
+
+STEP_AUDIO_CHAT = ("step-audio-chat",)
+STEP_AUDIO_2 = ("step-audio-2-mini", "step-audio-2-mini-think", "step-audio-r1",
+                "step-audio-r1.1")
+REALTIME = ("stepfun-realtime",)
+KNOWN_MODELS = STEP_AUDIO_CHAT + STEP_AUDIO_2 + REALTIME
+
+
+class UnknownStepAudioModelError(ModelBackendError, ValueError):
+    """`--model` names no Step-Audio backend."""
+
+
+def make_step_audio_model(model: str, *, base_url: str | None = None,
+                          served_name: str | None = None, **options: Any):
+    """The backend for `model`; `served_name` is the name the server knows it by (vLLM's
+    `--served-model-name`), `model` by default. `options` go to the backend's settings."""
+    key = model.lower()
+    if key in REALTIME:
+        extra = {"url": base_url} if base_url else {}
+        return StepFunRealtimeModel(**extra, model=served_name or "step-audio-2-mini", **options)
+    if base_url is None:
+        raise UnknownStepAudioModelError(
+            f"--model {model} is served over HTTP: also pass --base-url, e.g. "
+            "http://localhost:8000/v1")
+    if key in STEP_AUDIO_CHAT:
+        return StepAudioChatModel(base_url=base_url, model=served_name or model, **options)
+    if key in STEP_AUDIO_2:
+        return StepAudio2Model(base_url=base_url, model=served_name or model, **options)
+    raise UnknownStepAudioModelError(
+        f"--model {model} is not a Step-Audio backend; choose one of {', '.join(KNOWN_MODELS)}.")
+
+
+class ServerCheck(BaseModel):
+    """What `stepvox doctor` reports for a Step-Audio server."""
+
+    base_url: str
+    model: str
+    served_models: list[str] = Field(default_factory=list)
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+async def check_server(model: StepAudioChatModel | StepAudio2Model) -> ServerCheck:
+    """Does the server answer, serve this model name, and (Step-Audio 2) parse tool calls?
+
+    The tool-parser probe asks for one token with a tool and `tool_choice: auto`: vLLM refuses
+    that with HTTP 400 unless it was started with `--enable-auto-tool-choice
+    --tool-call-parser step_audio_2`.
+    """
+    s = model.settings
+    check = ServerCheck(base_url=s.base_url, model=s.model)
+    client: OpenAIStreamClient = model.client
+    try:
+        listing = await client.get_json("/models")
+    except ModelBackendError as exc:
+        check.problems.append(str(exc))
+        return check
+    check.served_models = [m.get("id", "") for m in listing.get("data", [])
+                           if isinstance(m, dict)]
+    if s.model not in check.served_models:
+        check.problems.append(
+            f"the server serves {check.served_models or 'no models'}, not {s.model!r}; pass "
+            "--model with one of those names (or start vLLM with --served-model-name).")
+        return check
+    if isinstance(model, StepAudio2Model):
+        probe = {"model": s.model, "max_tokens": 1, "messages": [
+            {"role": "human", "content": "ping"}], "tool_choice": "auto", "tools": [
+            {"type": "function", "function": {"name": "noop", "parameters": {
+                "type": "object", "properties": {}}}}]}
+        try:
+            async for _ in client.stream("/chat/completions", probe):
+                pass
+        except ModelBackendError as exc:
+            check.problems.append(
+                f"tool calling is not enabled on the server ({exc}); start vLLM with "
+                "--enable-auto-tool-choice --tool-call-parser step_audio_2.")
+    return check
