@@ -18,6 +18,13 @@ from agent.voice_agent import VoiceAgent
 from speech.audio import AudioClip, load_audio, write_wav
 
 
+def remote_chat_model(settings: StepvoxSettings):
+    from agent.step_audio_backends import make_step_audio_model
+
+    return make_step_audio_model(settings.model, base_url=settings.base_url,
+                                 served_name=settings.served_name)
+
+
 class ChatSession:
     def __init__(self, settings: StepvoxSettings, console: Console, *, timings: bool,
                  conversation_id: str) -> None:
@@ -29,9 +36,12 @@ class ChatSession:
 
     async def agent(self) -> VoiceAgent:
         if self._agent is None:
-            stack = load_embedded_stack(self.settings, progress=True)
+            remote = self.settings.model != "embedded"
+            # A Step-Audio backend replaces only the LLM: VAD, ASR and TTS stay embedded.
+            chat_model = remote_chat_model(self.settings) if remote else None
+            stack = load_embedded_stack(self.settings, progress=True, with_llm=not remote)
             with self.console.status("warming up the models..."):
-                agent = stack.agent()
+                agent = stack.agent(chat_model)
                 await agent.warm_up()
             loaded = ", ".join(f"{k} {v:.1f} s" for k, v in stack.load_s.items())
             self.console.print(f"[dim]models loaded ({loaded})[/]")

@@ -41,6 +41,24 @@ def main(
 
 AsrOption = Annotated[str, typer.Option(
     "--asr", help="'base', 'tiny.en' (faster), a local Whisper directory or a HF id.")]
+ModelOption = Annotated[str, typer.Option(
+    "--model", help="'embedded' (packaged LLM) or a Step-Audio backend, e.g. step-audio-2-mini.")]
+BaseUrlOption = Annotated[Optional[str], typer.Option(
+    "--base-url", help="The Step-Audio server's OpenAI-compatible URL, ending in /v1.")]
+ServedNameOption = Annotated[Optional[str], typer.Option(
+    "--served-name", help="The name the server serves the model as (default: --model).")]
+
+
+def _settings(asr: str, model: str = "embedded", base_url: str | None = None,
+              served_name: str | None = None) -> StepvoxSettings:
+    """CLI options on top of STEPVOX_* environment variables (an option left at its default
+    keeps the environment's value)."""
+    env = StepvoxSettings()
+    updates = {"asr_model": asr if asr != "base" else env.asr_model,
+               "model": model if model != "embedded" else env.model,
+               "base_url": base_url or env.base_url,
+               "served_name": served_name or env.served_name}
+    return env.model_copy(update=updates)
 
 
 @app.command()
@@ -53,7 +71,7 @@ def models(
     from agent.model_listing import print_models
 
     with _guard(ctx):
-        print_models(StepvoxSettings(asr_model=asr), console, as_json=as_json)
+        print_models(_settings(asr), console, as_json=as_json)
 
 
 @app.command()
@@ -69,6 +87,9 @@ def chat(
             "stepvox-replies"),
     timings: Annotated[bool, typer.Option("--timings", help="Show per-stage timings.")] = False,
     asr: AsrOption = "base",
+    model: ModelOption = "embedded",
+    base_url: BaseUrlOption = None,
+    served_name: ServedNameOption = None,
     conversation: Annotated[Optional[str], typer.Option(
         "--conversation", help="Conversation id (default: a new one).")] = None,
 ) -> None:
@@ -78,7 +99,8 @@ def chat(
     if text is not None and audio is not None:
         exit_with(err, "pass --text or --audio, not both", code=2)
     with _guard(ctx):
-        session = ChatSession(StepvoxSettings(asr_model=asr), console, timings=timings,
+        session = ChatSession(_settings(asr, model, base_url, served_name), console,
+                              timings=timings,
                               conversation_id=conversation or uuid.uuid4().hex)
         if text is None and audio is None:
             asyncio.run(session.repl(out_dir))
@@ -92,12 +114,32 @@ def demo(
     out_dir: Annotated[Path, typer.Option("--out-dir", help="Where reply WAVs go.")] = Path(
         "demo-out"),
     asr: AsrOption = "base",
+    model: ModelOption = "embedded",
+    base_url: BaseUrlOption = None,
+    served_name: ServedNameOption = None,
 ) -> None:
     """Speak a short scripted conversation on the embedded models and print the latencies."""
     from agent.demo import run_demo
 
     with _guard(ctx):
-        asyncio.run(run_demo(StepvoxSettings(asr_model=asr), console, out_dir))
+        asyncio.run(run_demo(_settings(asr, model, base_url, served_name), console, out_dir))
+
+
+@app.command()
+def doctor(
+    ctx: typer.Context,
+    asr: AsrOption = "base",
+    model: ModelOption = "embedded",
+    base_url: BaseUrlOption = None,
+    served_name: ServedNameOption = None,
+) -> None:
+    """Check the configured models: packaged files, or that the Step-Audio server answers."""
+    from agent.doctor import run_doctor
+
+    with _guard(ctx):
+        ok = asyncio.run(run_doctor(_settings(asr, model, base_url, served_name), console))
+    if not ok:
+        raise typer.Exit(1)
 
 
 class _guard:

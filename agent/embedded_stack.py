@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from agent.chat_model import ChatModel
+from agent.errors import EmptyTurnError
 from agent.llama_chat import LlamaCppChatModel
 from agent.model_cache import ModelStore
 from agent.model_catalog import DEFAULT_MODELS
@@ -23,16 +25,19 @@ class EmbeddedStack:
     settings: StepvoxSettings
     vad: object
     tokenizer: object
-    chat_model: LlamaCppChatModel
+    chat_model: ChatModel | None  # None when a remote backend replaces the packaged LLM
     decoder: object
     load_s: dict[str, float] = field(default_factory=dict)
 
-    def agent(self, **kwargs) -> VoiceAgent:
+    def agent(self, chat_model: ChatModel | None = None, **kwargs) -> VoiceAgent:
+        chat_model = chat_model or self.chat_model
+        if chat_model is None:
+            raise EmptyTurnError("this stack was loaded without an LLM: pass chat_model=...")
         s = self.settings
         kwargs.setdefault("max_tool_rounds", s.max_tool_rounds)
         kwargs.setdefault("history_turns", s.history_turns)
         kwargs.setdefault("max_audio_s", s.max_audio_s)
-        return VoiceAgent(self.chat_model, decoder=self.decoder, tokenizer=self.tokenizer,
+        return VoiceAgent(chat_model, decoder=self.decoder, tokenizer=self.tokenizer,
                           vad=self.vad, **kwargs)
 
 
@@ -48,7 +53,7 @@ def model_store(settings: StepvoxSettings, *, progress: bool = True) -> ModelSto
 
 
 def load_embedded_stack(settings: StepvoxSettings | None = None, *,
-                        progress: bool = True) -> EmbeddedStack:
+                        progress: bool = True, with_llm: bool = True) -> EmbeddedStack:
     """Resolve (join + verify once) and load every model. Raises a `ModelError` naming the
     package to install when a part is missing."""
     from speech.piper_decoder import PiperDecoder
@@ -57,7 +62,8 @@ def load_embedded_stack(settings: StepvoxSettings | None = None, *,
 
     settings = settings or StepvoxSettings()
     store = model_store(settings, progress=progress)
-    paths = {role: store.resolve_for_role(role) for role in ("vad", "asr", "llm", "tts")}
+    roles = ("vad", "asr", "llm", "tts") if with_llm else ("vad", "asr", "tts")
+    paths = {role: store.resolve_for_role(role) for role in roles}
     load_s: dict[str, float] = {}
 
     def timed(role: str, build):
@@ -71,6 +77,6 @@ def load_embedded_stack(settings: StepvoxSettings | None = None, *,
                                                             cpu_threads=settings.threads))
     chat = timed("llm", lambda: LlamaCppChatModel(
         paths["llm"], n_threads=settings.threads, temperature=settings.llm_temperature,
-        max_tokens=settings.llm_max_tokens))
+        max_tokens=settings.llm_max_tokens)) if with_llm else None
     decoder = timed("tts", lambda: PiperDecoder(Path(paths["tts"])))
     return EmbeddedStack(settings, vad, tokenizer, chat, decoder, load_s)

@@ -19,6 +19,14 @@ class StepvoxSettings(BaseSettings):
     llm_model: str | None = Field(
         None, description="None = packaged Qwen2.5 0.5B; a local .gguf path; or "
         "'hf:org/repo/file.gguf' (needs internet)")
+    model: str = Field(
+        "embedded", description="'embedded' (the packaged LLM) or a Step-Audio backend: "
+        "step-audio-chat, step-audio-2-mini, step-audio-2-mini-think, step-audio-r1, "
+        "step-audio-r1.1, stepfun-realtime")
+    base_url: str | None = Field(
+        None, description="the Step-Audio server's OpenAI-compatible URL, ending in /v1")
+    served_name: str | None = Field(
+        None, description="the name the server serves the model as (vLLM --served-model-name)")
     tts_voice: str | None = Field(None, description="None = packaged Piper voice; a .onnx path")
     vad_model: str | None = Field(None, description="None = packaged Silero; a .onnx path")
     threads: int | None = Field(None, description="CPU threads for the models (default: all)")
@@ -31,3 +39,6 @@ class StepvoxSettings(BaseSettings):
         None, description="dialogue history database: None = a SQLite file in the user data "
         "dir; a file path; 'sqlite:///path.db'; or 'postgresql://user@host/db' (needs the "
         "`postgres` extra)")
+    history_token_budget: int | None = Field(
+        None, gt=0, description="tokens of history (with its running summary) in the prompt; "
+        "None = the newest `history_turns` turns, no summary")
