@@ -36,6 +36,17 @@ class DialogueTurn(BaseModel):
     preamble: str = ""
     # Set when the user barged in: `text` then holds only the words actually played.
     interrupted: bool = False
+    # Instruction tags the reply was spoken with (e.g. "(happy)"), and its language.
+    style: str = ""
+    language: str = ""
+    # Seconds of speech: the user's utterance or the reply as played. None when unknown.
+    audio_duration_s: float | None = None
+    # A file with this turn's audio, where the agent is set to keep audio (off by default: the
+    # database holds text). Deleting the user deletes the file too.
+    audio_path: str | None = None
+    # Position in the conversation (0, 1, ...), set by stores that number turns (SQL); stores
+    # ignore it on append. Summaries record the last position they cover.
+    seq: int | None = None
 
 
 @runtime_checkable
