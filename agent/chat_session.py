@@ -40,6 +40,7 @@ class ChatSession:
             # A Step-Audio backend replaces only the LLM: VAD, ASR and TTS stay embedded.
             chat_model = remote_chat_model(self.settings) if remote else None
             stack = load_embedded_stack(self.settings, progress=True, with_llm=not remote)
+            stack.persistent_history = True
             with self.console.status("warming up the models..."):
                 agent = stack.agent(chat_model)
                 await agent.warm_up()
@@ -82,15 +83,28 @@ class ChatSession:
         write_wav(out, AudioClip(reply.audio, reply.sample_rate))
         self.console.print(f"[dim]reply audio: {out} ({reply.audio_duration_s:.1f} s)[/]")
 
+    async def close(self) -> None:
+        if self._agent is not None:
+            await self._agent.aclose()
+
     async def one_turn(self, *, text: str | None, audio: Path | None, out: Path) -> Reply:
         if audio is not None:
             # Bad input fails in milliseconds, before seconds of model loading.
             load_audio(audio, max_duration_s=self.settings.max_audio_s)
-        reply = await self.turn(text=text, audio=audio)
+        try:
+            reply = await self.turn(text=text, audio=audio)
+        finally:
+            await self.close()
         self._write(reply, out)
         return reply
 
     async def repl(self, out_dir: Path) -> None:
+        try:
+            await self._repl(out_dir)
+        finally:
+            await self.close()
+
+    async def _repl(self, out_dir: Path) -> None:
         agent = await self.agent()
         greeting = agent.persona.greeting
         if greeting:

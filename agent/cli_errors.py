@@ -10,11 +10,13 @@ from rich.markup import escape
 
 from agent.errors import AgentError
 from agent.model_errors import ModelError
+from memory.errors import MemoryStoreError
 from speech.errors import SpeechError
 from tools.errors import ToolError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    SpeechError, AgentError, ModelError, ToolError, FileNotFoundError, PermissionError,
+    SpeechError, AgentError, ModelError, ToolError, MemoryStoreError, FileNotFoundError,
+    PermissionError,
 )
 
 

@@ -31,6 +31,13 @@ _HUMAN_CLIP = Path(__file__).resolve().parents[2] / "shared/testdata/audio/whisp
 async def run_demo(settings: StepvoxSettings, console: Console, out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     session = ChatSession(settings, console, timings=False, conversation_id=uuid.uuid4().hex)
+    try:
+        await _run(session, console, out_dir)
+    finally:
+        await session.close()
+
+
+async def _run(session: ChatSession, console: Console, out_dir: Path) -> None:
     agent = await session.agent()
     inputs: list[tuple[str, Path]] = []
     for i, question in enumerate(SCRIPT, 1):

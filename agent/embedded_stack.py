@@ -28,6 +28,7 @@ class EmbeddedStack:
     chat_model: ChatModel | None  # None when a remote backend replaces the packaged LLM
     decoder: object
     load_s: dict[str, float] = field(default_factory=dict)
+    persistent_history: bool = False  # agents get a SQL history store (the CLI's default)
 
     def agent(self, chat_model: ChatModel | None = None, **kwargs) -> VoiceAgent:
         chat_model = chat_model or self.chat_model
@@ -37,6 +38,12 @@ class EmbeddedStack:
         kwargs.setdefault("max_tool_rounds", s.max_tool_rounds)
         kwargs.setdefault("history_turns", s.history_turns)
         kwargs.setdefault("max_audio_s", s.max_audio_s)
+        if "memory" not in kwargs and self.persistent_history:
+            from memory import BufferedDialogueStore, SqlDialogueStore
+
+            # History on disk (SQLite by default); the buffer keeps a turn the database could
+            # not take and writes it when the database is back.
+            kwargs["memory"] = BufferedDialogueStore(SqlDialogueStore(s.database_url))
         return VoiceAgent(chat_model, decoder=self.decoder, tokenizer=self.tokenizer,
                           vad=self.vad, **kwargs)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from agent.chat_model import ChatMessage, ToolCall
-from memory import DialogueTurn
+from memory import DialogueTurn, ToolCallRecord
+from tools import ToolResult
 
 
 def history_messages(turns: Sequence[DialogueTurn]) -> list[ChatMessage]:
@@ -28,3 +29,10 @@ def history_messages(turns: Sequence[DialogueTurn]) -> list[ChatMessage]:
                                        name=c.name))
         out.append(ChatMessage(role="assistant", content=answer))
     return out
+
+
+def tool_records(results: Sequence[ToolResult]) -> list[ToolCallRecord]:
+    """A turn's tool results as stored in history."""
+    return [ToolCallRecord(id=r.call_id or "", name=r.name, arguments=r.arguments,
+                           result=r.content, is_error=r.is_error, latency_ms=r.latency_ms)
+            for r in results]

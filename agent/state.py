@@ -25,3 +25,4 @@ class TurnState(TypedDict, total=False):
     answer_only: bool  # set after the model repeated a call it already has the result of
     reply_text: str  # everything the speaking node sent to the decoder this turn
     route: Route
+    remembered: bool  # set by `remember`: the turn is in the history store

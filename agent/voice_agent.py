@@ -12,11 +12,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from agent.chat_model import ChatModel
-from agent.events import AudioChunkEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent
+from agent.events import (
+    AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
+)
 from agent.graph import build_turn_graph
+from agent.history_prompt import tool_records
 from agent.reply import Reply
 from agent.turn_context import StageClock, TurnContext, TurnServices
-from memory import DialogueStore, InMemoryDialogueStore
+from memory import DialogueStore, DialogueTurn, InMemoryDialogueStore
 from personas import DEFAULT_PERSONA, Persona
 from speech.audio import AudioClip, AudioSource, load_audio
 from speech.protocols import SpeechDecoder, SpeechTokenizer, VoiceActivityDetector
@@ -98,24 +101,40 @@ class VoiceAgent:
                           clock=clock, synthesize=synthesize)
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         transcript, chunks, results = "", [], []
+        sentences: dict[int, str] = {}
+        voiced: set[int] = set()  # sentences whose audio reached the caller
         async with lock:
             final: dict = {}
-            # aclosing: a caller that stops listening (barge-in) stops the model before the
-            # conversation lock is released, not whenever the garbage collector gets to it.
-            async with aclosing(self._graph.astream(
-                {"user_text": text or ""}, context=ctx, stream_mode=["custom", "values"]
-            )) as events:
-                async for mode, item in events:
-                    if mode == "values":
-                        final = item
-                        continue
-                    if isinstance(item, TranscriptEvent):
-                        transcript = item.text
-                    elif isinstance(item, AudioChunkEvent):
-                        chunks.append(item.chunk)
-                    elif isinstance(item, ToolResultEvent):
-                        results.append(item.result)
-                    yield item
+            try:
+                # aclosing: a caller that stops listening (barge-in) stops the model before
+                # the conversation lock is released, not whenever the GC gets to it.
+                async with aclosing(self._graph.astream(
+                    {"user_text": text or ""}, context=ctx, stream_mode=["custom", "values"]
+                )) as events:
+                    async for mode, item in events:
+                        if mode == "values":
+                            final = item
+                            continue
+                        if isinstance(item, TranscriptEvent):
+                            transcript = item.text
+                        elif isinstance(item, SentenceEvent):
+                            sentences[item.index] = item.text
+                        elif isinstance(item, AudioChunkEvent):
+                            chunks.append(item.chunk)
+                            voiced.add(item.sentence_index)
+                        elif isinstance(item, ToolResultEvent):
+                            results.append(item.result)
+                        yield item
+            finally:
+                if transcript and not final.get("remembered"):
+                    # The turn was cut short (barge-in, or a failure after the transcript): keep
+                    # what the user said and only the words that were actually voiced.
+                    spoken = " ".join(sentences[i] for i in sorted(voiced) if i in sentences)
+                    await asyncio.shield(self.services.memory.append(conversation_id, [
+                        DialogueTurn(role="user", text=transcript),
+                        DialogueTurn(role="assistant", text=spoken, interrupted=True,
+                                     tool_calls=tool_records(results)),
+                    ]))
         clock.mark("done")
         rate = chunks[0].sample_rate if chunks else 0
         audio_out = (np.concatenate([c.samples for c in chunks]) if chunks
@@ -137,6 +156,13 @@ class VoiceAgent:
     def respond(self, text: str | None = None, **kwargs) -> Reply:
         """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
         return asyncio.run(self.arespond(text, **kwargs))
+
+    async def aclose(self) -> None:
+        """Write what the history store still holds (a buffered store waiting for its database)
+        and release its connections."""
+        close = getattr(self.services.memory, "close", None)
+        if close is not None:
+            await close()
 
     async def warm_up(self) -> None:
         """Load lazily-initialised state before the first caller speaks: the model's prompt

@@ -22,3 +22,13 @@ for _package in ("agent", "memory", "personas", "speech", "tools"):
 _TESTS_DIR = str(Path(__file__).resolve().parent)
 if _TESTS_DIR not in sys.path:
     sys.path.insert(0, _TESTS_DIR)
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _history_in_a_temp_database(tmp_path, monkeypatch):
+    """The CLI keeps history in a SQLite file under the user's data dir; tests must not touch
+    it. A test that sets its own STEPVOX_DATABASE_URL later still wins."""
+    monkeypatch.setenv("STEPVOX_DATABASE_URL", f"sqlite:///{tmp_path / 'history.sqlite3'}")

@@ -8,6 +8,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
+from tools.untrusted_output import as_untrusted_data, bound_text
+
 
 class ToolResult(BaseModel):
     """The outcome of one tool call, ready to be sent back to the model as a tool message.
@@ -24,6 +26,18 @@ class ToolResult(BaseModel):
     content: str
     is_error: bool = False
     latency_ms: float
+    truncated: bool = False
+
+    def bounded(self, max_chars: int | None) -> ToolResult:
+        """This result with `content` cut to `max_chars` (a marker says how much was cut)."""
+        content, cut = bound_text(self.content, max_chars)
+        if not cut:
+            return self
+        return self.model_copy(update={"content": content, "truncated": True})
+
+    def for_prompt(self) -> str:
+        """The content framed as untrusted data with control tokens defused, for a prompt."""
+        return as_untrusted_data(self.name, self.content, is_error=self.is_error)
 
 
 def render_content(value: Any) -> str:

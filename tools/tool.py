@@ -24,6 +24,7 @@ from tools.errors import ToolArgumentsError, ToolDefinitionError
 from tools.json_schema import clean_parameters_schema
 from tools.result import ToolResult, describe_exception, render_content
 from tools.signature_model import build_arguments_spec
+from tools.untrusted_output import DEFAULT_MAX_OUTPUT_CHARS
 
 __all__ = ["Tool", "ToolResult", "tool"]
 
@@ -38,6 +39,9 @@ class Tool:
     `timeout_s=None` disables the time limit. `requires_approval` asks the agent to get
     the user's consent before running it; `safe_to_repeat=False` marks calls with side
     effects that must not be retried blindly. The tool itself only records both flags.
+    `max_output_chars` bounds the result text (None: unbounded) so one runaway tool cannot
+    flood the context. `filler` is what the agent may say while a slow call runs, a template
+    over the arguments ("Let me check the weather in {location}.").
     """
 
     def __init__(
@@ -49,28 +53,56 @@ class Tool:
         timeout_s: float | None = DEFAULT_TIMEOUT_S,
         requires_approval: bool = False,
         safe_to_repeat: bool = True,
+        max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
+        filler: str | None = None,
     ) -> None:
         if not callable(func):
             raise ToolDefinitionError(f"a tool needs a callable, got {func!r}")
-        self.name = name if name is not None else getattr(func, "__name__", "")
-        if not _NAME_PATTERN.match(self.name):
-            raise ToolDefinitionError(
-                f"tool name {self.name!r} must be 1-64 letters, digits, '_' or '-'; pass name=..."
-            )
-        if timeout_s is not None and not timeout_s > 0:
-            raise ToolDefinitionError(f"timeout_s must be positive or None, got {timeout_s!r}")
         doc = parse_docstring(inspect.getdoc(func))
+        self._set_identity(
+            name if name is not None else getattr(func, "__name__", ""),
+            description if description is not None else doc.summary,
+            timeout_s=timeout_s,
+            requires_approval=requires_approval,
+            safe_to_repeat=safe_to_repeat,
+            max_output_chars=max_output_chars,
+            filler=filler,
+        )
         self.func = func
-        self.description = description if description is not None else doc.summary
-        self.timeout_s = timeout_s
-        self.requires_approval = requires_approval
-        self.safe_to_repeat = safe_to_repeat
         self._spec = build_arguments_spec(func, _model_name(self.name), doc.args)
         self.args_model: type[BaseModel] = self._spec.model
         self._schema = clean_parameters_schema(self.args_model.model_json_schema())
         self._is_async = inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
             getattr(func, "__call__", None)
         )
+
+    def _set_identity(
+        self,
+        name: str,
+        description: str,
+        *,
+        timeout_s: float | None,
+        requires_approval: bool,
+        safe_to_repeat: bool,
+        max_output_chars: int | None,
+        filler: str | None = None,
+    ) -> None:
+        # Shared with tools that are not Python functions (LangChain, MCP, JSON-schema tools).
+        if not _NAME_PATTERN.match(name):
+            raise ToolDefinitionError(
+                f"tool name {name!r} must be 1-64 letters, digits, '_' or '-'; pass name=..."
+            )
+        if timeout_s is not None and not timeout_s > 0:
+            raise ToolDefinitionError(f"timeout_s must be positive or None, got {timeout_s!r}")
+        if max_output_chars is not None and max_output_chars < 200:
+            raise ToolDefinitionError(f"max_output_chars must be >= 200 or None, got {max_output_chars!r}")
+        self.name = name
+        self.description = description
+        self.timeout_s = timeout_s
+        self.requires_approval = requires_approval
+        self.safe_to_repeat = safe_to_repeat
+        self.max_output_chars = max_output_chars
+        self.filler = filler
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the wrapped function directly, so a decorated function stays usable in code."""
@@ -158,7 +190,7 @@ class Tool:
             content=content,
             is_error=is_error,
             latency_ms=(time.perf_counter() - started) * 1000.0,
-        )
+        ).bounded(self.max_output_chars)
 
 
 @overload
@@ -173,6 +205,8 @@ def tool(
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     requires_approval: bool = False,
     safe_to_repeat: bool = True,
+    max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
+    filler: str | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -185,6 +219,8 @@ def tool(
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     requires_approval: bool = False,
     safe_to_repeat: bool = True,
+    max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
+    filler: str | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a function into a `Tool`; use as `@tool` or `@tool(name=..., timeout_s=...)`."""
 
@@ -196,6 +232,8 @@ def tool(
             timeout_s=timeout_s,
             requires_approval=requires_approval,
             safe_to_repeat=safe_to_repeat,
+            max_output_chars=max_output_chars,
+            filler=filler,
         )
 
     return wrap(func) if func is not None else wrap

@@ -137,6 +137,13 @@ def test_text_turn_writes_reply_wav(tmp_path, embedded_available):
     data, rate = sf.read(out)
     assert rate == 22050 and len(data) > rate // 4  # at least a quarter second of speech
     assert "end of speech -> first audio" in result.output
+    # The turn is in the on-disk history (a temp SQLite file here, see tests/conftest.py).
+    listed = run("history", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    conversations = json.loads(listed.output)
+    assert len(conversations) == 1 and conversations[0]["turn_count"] == 2
+    shown = run("history", "show", conversations[0]["id"])
+    assert "Say hello in one short sentence." in shown.output
 
 
 def test_a_missing_model_part_names_the_package_to_install(tmp_path, monkeypatch):

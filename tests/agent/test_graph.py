@@ -451,10 +451,10 @@ async def test_first_audio_arrives_before_the_reply_is_fully_written():
     assert reply.timings_ms["tts_first_audio"] < reply.timings_ms["done"]
 
 
-async def test_stopping_the_stream_early_closes_the_model_stream_and_currently_writes_no_memory():
+async def test_stopping_the_stream_early_closes_the_model_and_keeps_only_what_was_voiced():
     """Barge-in: the caller stops after the first audio chunk. The model stream gets closed,
-    and (current behaviour) nothing of the interrupted turn is written to memory: the graph
-    never reaches `remember`, and no `DialogueTurn(interrupted=True)` is recorded."""
+    and history keeps the user's words and only the sentence whose audio went out, marked
+    interrupted."""
     model = ScriptedChatModel(
         ["One sentence here. Two sentences here. Three sentences here. Four at last."],
         token_delay_s=0.02)
@@ -475,13 +475,16 @@ async def test_stopping_the_stream_early_closes_the_model_stream_and_currently_w
     assert not any(isinstance(e, TurnDoneEvent) for e in seen)
     await asyncio.sleep(0.1)  # long enough for the rest of the reply, had it kept going
     assert len(decoder.texts) == 1
-    assert await agent.services.memory.history("b") == []
+    stored = await agent.services.memory.history("b")
+    assert [(t.role, t.text, t.interrupted) for t in stored] == [
+        ("user", "Talk to me.", False), ("assistant", "One sentence here.", True)]
     # The conversation is usable again right away.
     model.replies.append("Sure.")
     model.token_delay_s = 0.0
     reply = await agent.arespond("Go on.", conversation_id="b")
     assert reply.text == "Sure."
-    assert [t.text for t in await agent.services.memory.history("b")] == ["Go on.", "Sure."]
+    assert [t.text for t in await agent.services.memory.history("b")] == [
+        "Talk to me.", "One sentence here.", "Go on.", "Sure."]
 
 
 async def test_closing_the_stream_stops_the_model_before_aclose_returns():
