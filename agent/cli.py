@@ -17,8 +17,10 @@ from agent.settings import StepvoxSettings
 app = typer.Typer(help="stepvox: voice agents on the Step-Audio model family, offline by default.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 from agent.cli_history import history_app  # noqa: E402
+from tools.cli_app import tools_app  # noqa: E402
 
 app.add_typer(history_app, name="history")
+app.add_typer(tools_app, name="tools")
 console = Console()
 err = Console(stderr=True)
 
