@@ -15,6 +15,7 @@ from agent.reply import Reply
 from agent.settings import StepvoxSettings
 from agent.timing_table import timings_table
 from agent.voice_agent import VoiceAgent
+from personas import PersonaLibrary
 from speech.audio import AudioClip, load_audio, write_wav
 
 
@@ -27,12 +28,14 @@ def remote_chat_model(settings: StepvoxSettings):
 
 class ChatSession:
     def __init__(self, settings: StepvoxSettings, console: Console, *, timings: bool,
-                 conversation_id: str) -> None:
+                 conversation_id: str, persona: str | None = None) -> None:
         self.settings = settings
         self.console = console
         self.timings = timings
         self.conversation_id = conversation_id
         self._agent: VoiceAgent | None = None
+        # Resolved now: an unknown persona name fails before seconds of model loading.
+        self.persona = PersonaLibrary().get(persona) if persona else None
 
     async def agent(self) -> VoiceAgent:
         if self._agent is None:
@@ -42,7 +45,8 @@ class ChatSession:
             stack = load_embedded_stack(self.settings, progress=True, with_llm=not remote)
             stack.persistent_history = True
             with self.console.status("warming up the models..."):
-                agent = stack.agent(chat_model)
+                agent = stack.agent(chat_model, **(
+                    {"persona": self.persona} if self.persona else {}))
                 await agent.warm_up()
             loaded = ", ".join(f"{k} {v:.1f} s" for k, v in stack.load_s.items())
             self.console.print(f"[dim]models loaded ({loaded})[/]")
@@ -106,7 +110,7 @@ class ChatSession:
 
     async def _repl(self, out_dir: Path) -> None:
         agent = await self.agent()
-        greeting = agent.persona.greeting
+        greeting = agent.persona.greeting_text()
         if greeting:
             self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(greeting)}")
             samples = await agent.say(greeting)

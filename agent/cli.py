@@ -17,10 +17,14 @@ from agent.settings import StepvoxSettings
 app = typer.Typer(help="stepvox: voice agents on the Step-Audio model family, offline by default.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 from agent.cli_history import history_app  # noqa: E402
+from agent.cli_personas import personas_app  # noqa: E402
+from agent.cli_say import say  # noqa: E402
 from tools.cli_app import tools_app  # noqa: E402
 
 app.add_typer(history_app, name="history")
 app.add_typer(tools_app, name="tools")
+app.add_typer(personas_app, name="personas")
+app.command("say")(say)
 console = Console()
 err = Console(stderr=True)
 
@@ -97,6 +101,8 @@ def chat(
     served_name: ServedNameOption = None,
     conversation: Annotated[Optional[str], typer.Option(
         "--conversation", help="Conversation id (default: a new one).")] = None,
+    persona: Annotated[Optional[str], typer.Option(
+        "--persona", help="Who the agent is (see `stepvox personas list`).")] = None,
 ) -> None:
     """Talk to the embedded agent: one turn with --text/--audio, else an interactive REPL."""
     from agent.chat_session import ChatSession
@@ -105,7 +111,7 @@ def chat(
         exit_with(err, "pass --text or --audio, not both", code=2)
     with _guard(ctx):
         session = ChatSession(_settings(asr, model, base_url, served_name), console,
-                              timings=timings,
+                              timings=timings, persona=persona,
                               conversation_id=conversation or uuid.uuid4().hex)
         if text is None and audio is None:
             asyncio.run(session.repl(out_dir))

@@ -11,11 +11,13 @@ from rich.markup import escape
 from agent.errors import AgentError
 from agent.model_errors import ModelError
 from memory.errors import MemoryStoreError
+from personas import PersonaError
 from speech.errors import SpeechError
 from tools.errors import ToolError
 
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    SpeechError, AgentError, ModelError, ToolError, MemoryStoreError, FileNotFoundError,
+    SpeechError, AgentError, ModelError, ToolError, MemoryStoreError, PersonaError,
+    FileNotFoundError,
     PermissionError,
 )
 

@@ -48,7 +48,7 @@ async def _run(session: ChatSession, console: Console, out_dir: Path) -> None:
         inputs.append(("real human speech (JFK, 1961)", _HUMAN_CLIP))
 
     console.rule(f"[bold]{escape(agent.persona.name)}[/] - scripted demo")
-    console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(agent.persona.greeting)}")
+    console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(agent.persona.greeting_text())}")
     marks: list[dict[str, float]] = []
     for i, (label, path) in enumerate(inputs, 1):
         console.print(f"\n[dim]turn {i}: {escape(label)} <- {path}[/]")

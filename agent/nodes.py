@@ -20,14 +20,14 @@ from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
     TranscriptEvent,
 )
-from agent.history_prompt import history_messages
+from agent.history_prompt import history_messages, tool_records
 from agent.state import TurnState
 from agent.turn_context import TurnContext
-from memory import DialogueTurn, ToolCallRecord
+from memory import DialogueTurn
 from speech.errors import SilentAudioError
 from speech.style import Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
-from tools import ToolRegistry, ToolResult
+from tools import ToolResult, dispatch_calls
 
 NO_ANSWER = "Sorry, I don't have an answer to that."
 
@@ -107,8 +107,10 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         return {"pending_calls": [], "filler_text": "", "answer_only": True}
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))
-    results = await asyncio.gather(*(run_tool_call(runtime.context.services.tools, c)
-                                     for c in calls))
+    # Concurrent, each call with its own timeout; unknown tools and malformed calls become
+    # error results; tools that require approval are declined (no approval channel yet).
+    # Cancelling this node (barge-in) cancels every running call.
+    results = await dispatch_calls(runtime.context.services.tools, calls, slow_after_s=None)
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
     messages = list(state["messages"])
@@ -129,15 +131,6 @@ def _already_done(call: ToolCall, done: list[ToolResult]) -> bool:
                for r in done)
 
 
-async def run_tool_call(registry: ToolRegistry, call: ToolCall) -> ToolResult:
-    """One call -> one result; an unknown tool is an error result the model can read."""
-    if call.name not in registry:
-        return ToolResult(name=call.name, call_id=call.id, arguments=call.arguments,
-                          content=f"no tool named {call.name!r}; available: "
-                          f"{', '.join(registry.names) or 'none'}", is_error=True, latency_ms=0.0)
-    return await registry.get(call.name).invoke(call.arguments, call_id=call.id)
-
-
 async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
     write = runtime.stream_writer
@@ -147,7 +140,8 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     sentences: asyncio.Queue[tuple[int, StyledSentence] | None] = asyncio.Queue()
     voice = asyncio.create_task(_voice_sentences(ctx, sentences, write))
     # Style tags are removed here, before anything is spoken, captioned or remembered; each
-    # sentence carries its style to the decoder instead. No allowed list: every known tag.
+    # sentence carries its style to the decoder instead. A persona without `style_tags`
+    # accepts every known tag.
     splitter = StyledSentenceSplitter(persona.default_style,
                                       allowed=persona.style_tags or None,
                                       first_clause_words=ctx.services.first_clause_words)
@@ -229,14 +223,10 @@ def _takes_style(decoder) -> bool:
 
 async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
-    records = [
-        ToolCallRecord(id=r.call_id or "", name=r.name, arguments=r.arguments, result=r.content,
-                       is_error=r.is_error, latency_ms=r.latency_ms)
-        for r in state.get("tool_results", [])
-    ]
     await ctx.services.memory.append(ctx.conversation_id, [
         DialogueTurn(role="user", text=state["user_text"]),
-        DialogueTurn(role="assistant", text=state.get("reply_text", ""), tool_calls=records,
+        DialogueTurn(role="assistant", text=state.get("reply_text", ""),
+                     tool_calls=tool_records(state.get("tool_results", [])),
                      preamble=state.get("preamble", "")),
     ])
-    return {}
+    return {"remembered": True}

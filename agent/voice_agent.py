@@ -54,6 +54,9 @@ class VoiceAgent:
     ) -> None:
         registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
             builtin_tools() if tools is None else tools)
+        if persona.allowed_tools is not None:
+            # A persona names the tools it may use; the others never reach its prompt.
+            registry = registry.subset(n for n in registry.names if n in persona.allowed_tools)
         self.services = TurnServices(
             chat_model=chat_model, decoder=decoder, tokenizer=tokenizer, vad=vad,
             memory=memory or InMemoryDialogueStore(), tools=registry, persona=persona,

@@ -14,6 +14,11 @@ from speech.protocols import (
     VoiceActivityDetector,
 )
 from speech.sentences import SentenceSplitter, split_sentences
+from speech.style import NEUTRAL, Emotion, Language, Paralinguistic, Style
+from speech.style_stream import StyledSentence, StyledSentenceSplitter
+from speech.style_tags import (
+    parse_leading_tags, render_console_tag, render_editx, render_step_audio,
+)
 
 __all__ = [
     "AudioChunk", "AudioClip", "AudioInputError", "AudioSource", "AudioTooLongError",
@@ -21,4 +26,7 @@ __all__ = [
     "SentenceSplitter", "SilentAudioError", "SpeechDecoder", "SpeechError", "SpeechSegment",
     "SpeechTokenizer", "Transcription", "UnsupportedAudioFormatError", "VoiceActivityDetector",
     "concatenate", "load_audio", "split_sentences", "write_wav",
+    "NEUTRAL", "Emotion", "Language", "Paralinguistic", "Style", "StyledSentence",
+    "StyledSentenceSplitter", "parse_leading_tags", "render_console_tag", "render_editx",
+    "render_step_audio",
 ]

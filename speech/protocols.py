@@ -13,6 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from speech.audio import AudioClip
+from speech.style import Style
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,8 +67,13 @@ class SpeechTokenizer(Protocol):
 
 @runtime_checkable
 class SpeechDecoder(Protocol):
-    """Turns text into a stream of audio chunks; the first chunk should come as early as it can."""
+    """Turns text into a stream of audio chunks; the first chunk should come as early as it can.
+
+    `style` is how to speak it (parsed instruction tags; the text itself never holds tags).
+    None means the decoder's neutral voice, and a call without `style` must keep working. A
+    decoder realises what it can of a style and ignores the rest.
+    """
 
     sample_rate: int
 
-    def synthesize(self, text: str) -> AsyncIterator[AudioChunk]: ...
+    def synthesize(self, text: str, style: Style | None = None) -> AsyncIterator[AudioChunk]: ...

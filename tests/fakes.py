@@ -22,6 +22,7 @@ from agent.chat_model import (
 )
 from speech.audio import AudioClip
 from speech.protocols import AudioChunk, SpeechSegment, Transcription
+from speech.style import Style
 
 __all__ = [
     "FixedTranscriber", "FixedVad", "RecordingDecoder", "ScriptedChatModel", "ScriptedReply",
@@ -148,8 +149,9 @@ class ScriptedChatModel:
 
 
 class RecordingDecoder:
-    """A `SpeechDecoder` that records every text and answers with one quiet 220 Hz sine chunk
-    whose length is `seconds_per_char * len(text)` (at least one sample)."""
+    """A `SpeechDecoder` that records every text (and, in `styles`, the style it came with, None
+    when the caller gave none) and answers with one quiet 220 Hz sine chunk whose length is
+    `seconds_per_char * len(text)` (at least one sample)."""
 
     def __init__(self, sample_rate: int = 16000, *, delay_s: float = 0.0,
                  seconds_per_char: float = 0.01) -> None:
@@ -157,12 +159,14 @@ class RecordingDecoder:
         self.delay_s = delay_s
         self.seconds_per_char = seconds_per_char
         self.texts: list[str] = []
+        self.styles: list[Style | None] = []
 
     def samples_for(self, text: str) -> int:
         return max(1, round(self.seconds_per_char * len(text) * self.sample_rate))
 
-    async def synthesize(self, text: str) -> AsyncIterator[AudioChunk]:
+    async def synthesize(self, text: str, style: Style | None = None) -> AsyncIterator[AudioChunk]:
         self.texts.append(text)
+        self.styles.append(style)
         if self.delay_s > 0:
             await asyncio.sleep(self.delay_s)
         n = self.samples_for(text)

@@ -1,0 +1,67 @@
+"""The persona library: the built-in personas plus any folders of the user's own.
+
+A persona is found by its file name without suffix (`skyway-agent`) or by its `name` (`Mia`,
+`小跃`), case-insensitively. Later folders win, so a user can override a built-in persona by
+saving a file of the same name in their own folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from personas.errors import PersonaNotFoundError
+from personas.persona import Persona
+from personas.persona_files import PersonaFormat, dump_persona, load_persona
+
+BUILTIN_PERSONA_DIR = Path(__file__).resolve().parent / "library"
+PERSONA_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+class PersonaLibrary:
+    def __init__(self, *folders: str | Path, builtin: bool = True) -> None:
+        self.folders = ([BUILTIN_PERSONA_DIR] if builtin else []) + [Path(f) for f in folders]
+
+    def files(self) -> dict[str, Path]:
+        """File key (name without suffix) -> path; later folders override earlier ones."""
+        found: dict[str, Path] = {}
+        for folder in self.folders:
+            if folder.is_dir():
+                for path in sorted(folder.iterdir()):
+                    if path.suffix.lower() in PERSONA_SUFFIXES:
+                        found[path.stem] = path
+        return found
+
+    def names(self) -> list[str]:
+        return sorted(self.files())
+
+    def get(self, name: str) -> Persona:
+        files = self.files()
+        wanted = name.strip().lower()
+        for key, path in files.items():
+            if key.lower() == wanted:
+                return load_persona(path)
+        for path in files.values():
+            persona = load_persona(path)
+            if persona.name.lower() == wanted:
+                return persona
+        raise PersonaNotFoundError(
+            f"no persona named {name!r}; the library has: {', '.join(files) or 'none'} "
+            f"(folders: {', '.join(str(f) for f in self.folders)})")
+
+    def save(self, persona: Persona, key: str | None = None, *,
+             fmt: PersonaFormat = "yaml") -> Path:
+        """Write `persona` into the last (the user's) folder as `key.yaml` and return the path."""
+        if not self.folders or self.folders[-1] == BUILTIN_PERSONA_DIR:
+            raise PersonaNotFoundError("this library has no user folder to save into")
+        folder = self.folders[-1]
+        folder.mkdir(parents=True, exist_ok=True)
+        key = key or slug(persona.name)
+        path = folder / f"{key}.{'json' if fmt == 'json' else 'yaml'}"
+        path.write_text(dump_persona(persona, fmt), encoding="utf-8")
+        return path
+
+
+def slug(name: str) -> str:
+    """A file name for a persona name: lower-case words joined by '-' (CJK kept as is)."""
+    words = "".join(c if c.isalnum() else " " for c in name.lower()).split()
+    return "-".join(words) or "persona"
