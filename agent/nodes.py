@@ -8,6 +8,7 @@ read aloud.
 from __future__ import annotations
 
 import asyncio
+import re
 import inspect
 import json
 from collections.abc import AsyncIterator
@@ -27,8 +28,10 @@ from memory import DialogueTurn
 from speech.errors import SilentAudioError
 from speech.style import Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
+from speech.style_tags import render_step_audio
 from tools import ToolResult, dispatch_calls
 
+_STAGE_DIRECTION = re.compile(r"\*[^*\n]+\*")
 NO_ANSWER = "Sorry, I don't have an answer to that."
 
 
@@ -154,6 +157,9 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         ctx.sentences_queued += 1
         write(SentenceEvent(sentence.text, index))
         sentences.put_nowait((index, sentence))
+        tag = "" if sentence.style.is_neutral else render_step_audio(sentence.style)
+        if tag and tag not in ctx.reply_styles:
+            ctx.reply_styles.append(tag)
 
     def take(clean: str, done: list[StyledSentence]) -> None:
         if clean:
@@ -199,8 +205,10 @@ async def _voice_sentences(ctx: TurnContext,
     decoder = ctx.services.decoder if ctx.synthesize else None
     while (item := await sentences.get()) is not None:
         index, sentence = item
-        if decoder is not None:
-            async for chunk in _synthesize(decoder, sentence.text, sentence.style):
+        # Role-play stage directions ("*smiles warmly*") are shown, never read aloud.
+        spoken = _STAGE_DIRECTION.sub(" ", sentence.text).strip()
+        if decoder is not None and spoken:
+            async for chunk in _synthesize(decoder, spoken, sentence.style):
                 ctx.clock.mark("tts_first_audio")
                 write(AudioChunkEvent(chunk, index))
 
@@ -225,8 +233,11 @@ async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
     await ctx.services.memory.append(ctx.conversation_id, [
         DialogueTurn(role="user", text=state["user_text"]),
+        # Text and style apart: the text never holds tags; `style` lists the Step-Audio tag
+        # strings the reply's sentences were spoken with, in order of first use.
         DialogueTurn(role="assistant", text=state.get("reply_text", ""),
                      tool_calls=tool_records(state.get("tool_results", [])),
-                     preamble=state.get("preamble", "")),
+                     preamble=state.get("preamble", ""),
+                     style=" ".join(ctx.reply_styles)[:256]),
     ])
     return {"remembered": True}

@@ -65,3 +65,4 @@ class TurnContext:
     first_event: ChatEvent | None = None
     synthesize: bool = True
     sentences_queued: int = 0
+    reply_styles: list[str] = field(default_factory=list)  # tag strings, in order of first use

@@ -556,3 +556,26 @@ def test_chat_message_copies_in_the_fake_are_independent():
     messages[1].content = "changed"
     messages.append(ChatMessage(role="user", content="more"))
     assert [m.content for m in model.calls[0][0]] == ["s", "u"]
+
+
+async def test_history_keeps_the_reply_text_and_its_style_apart():
+    """Tags the model wrote are neither spoken nor stored in the text; the turn's `style`
+    lists the tag strings its sentences were spoken with."""
+    model = ScriptedChatModel(["(高兴1)(快速1)That is great news! (sad)Sadly it rains."])
+    agent, _, decoder = make_agent(model)
+    reply = await agent.arespond("Any news?", conversation_id="styled")
+    assert reply.text == "That is great news! Sadly it rains."
+    assert all("(" not in t for t in decoder.texts)
+    stored = (await agent.services.memory.history("styled"))[-1]
+    assert stored.text == "That is great news! Sadly it rains."
+    assert stored.style.startswith("(高兴1)(快速1)")
+    assert "(悲伤1)" in stored.style
+
+
+async def test_stage_directions_are_not_read_aloud():
+    model = ScriptedChatModel(["*smiles warmly* Welcome back, traveller. *bows* Sit down."])
+    agent, _, decoder = make_agent(model)
+    reply = await agent.arespond("Hello!")
+    assert "*smiles warmly*" in reply.text  # still in the caption/history text
+    assert decoder.texts and all("*" not in t and "smiles" not in t for t in decoder.texts)
+    assert "Welcome back, traveller." in " ".join(decoder.texts)
