@@ -17,7 +17,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from personas import PersonaError, PersonaLibrary, dump_persona
-from personas.persona_import import export_persona, import_persona
+from personas.card_files import read_card
+from personas.card_media import check_card_media, load_card_media, save_card_media
+from personas.persona_import import export_persona, import_persona, is_card_file
 from personas.persona_library import slug
 from speech.style_tags import render_step_audio
 
@@ -80,10 +82,15 @@ def import_file(file: Path, folder: DirOption = None,
     """Import a persona file or a character card (JSON, PNG, CHARX) into your folder."""
     try:
         persona = import_persona(file)
+        loaded = read_card(file) if is_card_file(file) else None
+        if loaded is not None:
+            check_card_media(loaded)  # refuse a hostile card before anything is written
         path = PersonaLibrary(user_persona_dir(folder)).save(persona, key or slug(persona.name))
+        media = save_card_media(path, loaded) if loaded is not None else None
     except PersonaError as exc:
         raise _fail(str(exc)) from None
-    Console().print(f"imported {escape(persona.name)} -> {path}")
+    Console().print(f"imported {escape(persona.name)} -> {path}"
+                    + (f" (picture and assets in {media})" if media else ""))
 
 
 @personas_app.command("export")
@@ -100,8 +107,13 @@ def export_file(
     if fmt not in (None, "yaml", "json", "card-json", "png", "charx"):
         raise _fail(f"unknown --format {fmt!r}: use yaml, json, card-json, png or charx")
     try:
-        persona = PersonaLibrary(user_persona_dir(folder)).get(name)
-        path = export_persona(persona, out, fmt, spec=spec)  # type: ignore[arg-type]
+        library = PersonaLibrary(user_persona_dir(folder))
+        persona = library.get(name)
+        source = library.path_of(name)
+        media = load_card_media(source) if source else None
+        path = export_persona(persona, out, fmt, spec=spec,  # type: ignore[arg-type]
+                              image=media.image if media else None,
+                              assets=media.assets if media else None)
     except PersonaError as exc:
         raise _fail(str(exc)) from None
     Console().print(f"wrote {path}")

@@ -25,13 +25,23 @@ def import_persona(path: str | Path) -> Persona:
     suffix = path.suffix.lower()
     if suffix in (".yaml", ".yml"):
         return load_persona(path)
-    if suffix == ".json" and not _is_card_json(path):
+    if not is_card_file(path):
         return load_persona(path)
     return card_to_persona(read_card(path).card)
 
 
+def is_card_file(path: str | Path) -> bool:
+    """A character card (PNG, CHARX or card JSON), not a persona file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return False
+    return suffix != ".json" or _is_card_json(path)
+
+
 def export_persona(persona: Persona, path: str | Path, fmt: ExportFormat | None = None, *,
-                   spec: str = "v3", image: bytes | None = None) -> Path:
+                   spec: str = "v3", image: bytes | None = None,
+                   assets: dict[str, bytes] | None = None) -> Path:
     """Write `persona` as a persona file (`yaml`, `json`) or a character card (`card-json`,
     `png`, `charx`); the format defaults from the suffix (`.json` = a card)."""
     path = Path(path)
@@ -45,7 +55,7 @@ def export_persona(persona: Persona, path: str | Path, fmt: ExportFormat | None 
     card = persona_to_card(persona, _CARD_SPECS[spec])
     target = path if fmt != "card-json" or path.suffix.lower() == ".json" else \
         path.with_suffix(".json")
-    return write_card(card, target, image=image)
+    return write_card(card, target, image=image, assets=assets)
 
 
 def _is_card_json(path: Path) -> bool:

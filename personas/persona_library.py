@@ -34,6 +34,18 @@ class PersonaLibrary:
     def names(self) -> list[str]:
         return sorted(self.files())
 
+    def path_of(self, name: str) -> Path | None:
+        """The file a persona is read from (by key or by name), or None."""
+        wanted = name.strip().lower()
+        files = self.files()
+        for key, path in files.items():
+            if key.lower() == wanted:
+                return path
+        for path in files.values():
+            if load_persona(path).name.lower() == wanted:
+                return path
+        return None
+
     def get(self, name: str) -> Persona:
         files = self.files()
         wanted = name.strip().lower()
