@@ -15,7 +15,8 @@ from agent.reply import Reply
 from agent.settings import StepvoxSettings
 from agent.timing_table import timings_table
 from agent.voice_agent import VoiceAgent
-from personas import PersonaLibrary
+from agent.tool_setup import tools_for
+from personas import DEFAULT_PERSONA, PersonaLibrary
 from speech.audio import AudioClip, load_audio, write_wav
 
 
@@ -45,8 +46,8 @@ class ChatSession:
             stack = load_embedded_stack(self.settings, progress=True, with_llm=not remote)
             stack.persistent_history = True
             with self.console.status("warming up the models..."):
-                agent = stack.agent(chat_model, **(
-                    {"persona": self.persona} if self.persona else {}))
+                persona = self.persona or DEFAULT_PERSONA
+                agent = stack.agent(chat_model, persona=persona, tools=tools_for(persona))
                 await agent.warm_up()
             loaded = ", ".join(f"{k} {v:.1f} s" for k, v in stack.load_s.items())
             self.console.print(f"[dim]models loaded ({loaded})[/]")

@@ -1,0 +1,29 @@
+"""The CLI's agents offer the tools their persona names; the default persona stays offline."""
+
+from __future__ import annotations
+
+from agent.tool_setup import tools_for
+from personas import DEFAULT_PERSONA, Persona, PersonaLibrary
+
+
+def test_the_default_persona_gets_only_the_offline_builtins():
+    assert tools_for(DEFAULT_PERSONA).names == ["get_date_time"]
+
+
+def test_a_persona_gets_exactly_the_tools_it_names_that_exist():
+    persona = Persona(name="Ava", system_prompt="You help.",
+                      allowed_tools=["get_weather", "no_such_tool"])
+    assert tools_for(persona).names == ["get_weather"]
+
+
+def test_a_persona_with_an_empty_list_gets_no_tools():
+    assert tools_for(PersonaLibrary().get("captain-bram")).names == []
+
+
+def test_every_builtin_persona_names_only_tools_that_exist():
+    library = PersonaLibrary()
+    for key in library.names():
+        persona = library.get(key)
+        offered = set(tools_for(persona).names)
+        expected = ["get_date_time"] if persona.allowed_tools is None else persona.allowed_tools
+        assert offered == set(expected), key
