@@ -52,11 +52,20 @@ class AudioChunkEvent:
 
 
 @dataclass(slots=True)
+class ApprovalRequestEvent:
+    """A tool with side effects waits for the user's yes or no; the next turn answers it."""
+
+    question: str
+    tool: str
+    arguments: dict
+
+
+@dataclass(slots=True)
 class TurnDoneEvent:
     reply: "Reply"
 
 
 TurnEvent = (
     TranscriptEvent | TextDeltaEvent | SentenceEvent | ToolCallStartedEvent | ToolResultEvent
-    | AudioChunkEvent | TurnDoneEvent
+    | AudioChunkEvent | ApprovalRequestEvent | TurnDoneEvent
 )

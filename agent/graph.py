@@ -20,9 +20,10 @@ def _route(state: TurnState) -> str:
     return state["route"]
 
 
-def build_turn_graph():
-    """Compile the turn graph. No checkpointer: durable writes stay off the audio path; the
-    `remember` node persists the finished turn."""
+def build_turn_graph(checkpointer=None):
+    """Compile the turn graph. The `remember` node persists each finished turn; a
+    checkpointer (in memory) is given only when a tool needs the user's approval, so a paused
+    turn can wait for the next one. Agents without such tools pay nothing for it."""
     graph = StateGraph(TurnState, context_schema=TurnContext)
     graph.add_node("perceive", nodes.perceive)
     graph.add_node("think", nodes.think)
@@ -35,4 +36,4 @@ def build_turn_graph():
     graph.add_edge("act", "think")
     graph.add_conditional_edges("speak", _route, {"act": "act", "remember": "remember"})
     graph.add_edge("remember", END)
-    return graph.compile(name="stepvox-turn")
+    return graph.compile(name="stepvox-turn", checkpointer=checkpointer)

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 from langgraph.runtime import Runtime
 
+from agent.approval import ask_approval
 from agent.chat_model import ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent
 from agent.errors import EmptyTurnError
 from agent.events import (
@@ -40,7 +41,7 @@ async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     svc = ctx.services
     text = state.get("user_text", "")
     if ctx.audio is not None:
-        text = await _transcribe(ctx)
+        text = await transcribe(ctx)
     text = text.strip()
     runtime.stream_writer(TranscriptEvent(text))
     if not text:
@@ -55,7 +56,8 @@ async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             "answer_only": False}
 
 
-async def _transcribe(ctx: TurnContext) -> str:
+async def transcribe(ctx: TurnContext) -> str:
+    """VAD-trim the turn's audio and run the ASR; a named error when there is no speech."""
     svc, clip = ctx.services, ctx.audio
     assert clip is not None
     if svc.tokenizer is None:
@@ -111,9 +113,10 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))
     # Concurrent, each call with its own timeout; unknown tools and malformed calls become
-    # error results; tools that require approval are declined (no approval channel yet).
-    # Cancelling this node (barge-in) cancels every running call.
-    results = await dispatch_calls(runtime.context.services.tools, calls, slow_after_s=None)
+    # error results; a tool that requires approval first asks the user (the graph pauses, see
+    # agent.approval). Cancelling this node (barge-in) cancels every running call.
+    results = await dispatch_calls(runtime.context.services.tools, calls, slow_after_s=None,
+                                   approve=ask_approval)
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
     messages = list(state["messages"])

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import asyncio
-from contextlib import aclosing
-
 import uuid
 from collections.abc import AsyncIterator, Sequence
+from contextlib import aclosing
 from typing import TYPE_CHECKING
 
 import numpy as np
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
+from agent.approval import approval_question, interpret_consent
 from agent.chat_model import ChatModel
 from agent.events import (
-    AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
+    ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
 from agent.graph import build_turn_graph
 from agent.history_prompt import tool_records
+from agent.nodes import transcribe
 from agent.reply import Reply
 from agent.turn_context import StageClock, TurnContext, TurnServices
 from memory import DialogueStore, DialogueTurn, InMemoryDialogueStore
@@ -64,7 +67,11 @@ class VoiceAgent:
             first_clause_words=first_clause_words,
         )
         self.max_audio_s = max_audio_s
-        self._graph = build_turn_graph()
+        # Paused turns (a tool awaiting the user's yes/no) wait in this checkpointer; threads
+        # are deleted when their turn completes, so it holds only turns that are waiting.
+        self._checkpointer = InMemorySaver() if any(
+            t.requires_approval for t in registry) else None
+        self._graph = build_turn_graph(self._checkpointer)
         # Turns of one conversation run one after another: each reads the history the
         # previous one wrote.
         self._locks: dict[str, asyncio.Lock] = {}
@@ -106,17 +113,36 @@ class VoiceAgent:
         transcript, chunks, results = "", [], []
         sentences: dict[int, str] = {}
         voiced: set[int] = set()  # sentences whose audio reached the caller
+        config = {"configurable": {"thread_id": conversation_id}}
         async with lock:
             final: dict = {}
+            waiting: list = []  # approval requests the graph paused on
+            graph_input = {"user_text": text or ""}
+            if self._checkpointer is not None and (
+                    await self._graph.aget_state(config)).interrupts:
+                # This turn answers a pending "shall I?": read it as a yes or a no and resume.
+                transcript = (await transcribe(ctx) if clip is not None else text or "").strip()
+                yield TranscriptEvent(transcript)
+                graph_input = Command(resume=interpret_consent(transcript),
+                                      update={"user_text": transcript})
             try:
                 # aclosing: a caller that stops listening (barge-in) stops the model before
                 # the conversation lock is released, not whenever the GC gets to it.
+                # durability="exit": a paused turn is saved once, when the run stops, not after
+                # every step on the audio path.
+                # Without approval tools nothing can pause: skip the extra stream mode.
+                pausable = self._checkpointer is not None
+                options = {"durability": "exit"} if pausable else {}
+                modes = ["custom", "values", "updates"] if pausable else ["custom", "values"]
                 async with aclosing(self._graph.astream(
-                    {"user_text": text or ""}, context=ctx, stream_mode=["custom", "values"]
+                    graph_input, config, context=ctx, stream_mode=modes, **options,
                 )) as events:
                     async for mode, item in events:
                         if mode == "values":
                             final = item
+                            continue
+                        if mode == "updates":
+                            waiting.extend(item.get("__interrupt__", ()))
                             continue
                         if isinstance(item, TranscriptEvent):
                             transcript = item.text
@@ -128,6 +154,21 @@ class VoiceAgent:
                         elif isinstance(item, ToolResultEvent):
                             results.append(item.result)
                         yield item
+                if waiting:
+                    request = waiting[0].value
+                    question = approval_question(request)
+                    final = {**final, "reply_text": question, "remembered": True}
+                    async for event in self._speak_plain(ctx, question):
+                        if isinstance(event, AudioChunkEvent):
+                            chunks.append(event.chunk)
+                        yield event
+                    yield ApprovalRequestEvent(question, request["tool"],
+                                               request.get("arguments", {}))
+                    await self.services.memory.append(conversation_id, [
+                        DialogueTurn(role="user", text=transcript),
+                        DialogueTurn(role="assistant", text=question)])
+                elif self._checkpointer is not None:
+                    await self._checkpointer.adelete_thread(conversation_id)
             finally:
                 if transcript and not final.get("remembered"):
                     # The turn was cut short (barge-in, or a failure after the transcript): keep
@@ -159,6 +200,16 @@ class VoiceAgent:
     def respond(self, text: str | None = None, **kwargs) -> Reply:
         """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
         return asyncio.run(self.arespond(text, **kwargs))
+
+    async def _speak_plain(self, ctx: TurnContext, text: str) -> AsyncIterator[TurnEvent]:
+        """Say a fixed sentence (an approval question) as this turn's reply."""
+        index = ctx.sentences_queued
+        ctx.sentences_queued += 1
+        yield SentenceEvent(text, index)
+        if self.services.decoder is not None and ctx.synthesize:
+            async for chunk in self.services.decoder.synthesize(text):
+                ctx.clock.mark("tts_first_audio")
+                yield AudioChunkEvent(chunk, index)
 
     async def aclose(self) -> None:
         """Write what the history store still holds (a buffered store waiting for its database)

@@ -1,0 +1,84 @@
+"""`stepvox serve`: the realtime websocket server and its browser page on the embedded models.
+
+Registered in `agent/cli.py` as `app.command()(serve)`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+err = Console(stderr=True)
+
+
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="TCP port.")] = 8765,
+    token: Annotated[Optional[str], typer.Option(
+        "--token", envvar="STEPVOX_TOKEN",
+        help="Access token (?token=... or 'Authorization: Bearer'); required off loopback.")
+    ] = None,
+    asr: Annotated[str, typer.Option(
+        "--asr", help="'base', 'tiny.en' (faster), a local Whisper directory or a HF id.")] = "base",
+    vad: Annotated[str, typer.Option("--vad", help="'silero' or 'energy' (a loudness gate).")
+                   ] = "silero",
+    persona_dir: Annotated[Optional[Path], typer.Option(
+        "--persona-dir", help="A folder of extra persona files sessions may pick.")] = None,
+    max_sessions: Annotated[int, typer.Option("--max-sessions", help="Concurrent sessions.")] = 8,
+    max_session_s: Annotated[float, typer.Option(
+        "--max-session-s", help="Longest session in seconds.")] = 1800.0,
+    warm_up: Annotated[bool, typer.Option("--warm-up/--no-warm-up",
+                                          help="Warm the models before serving.")] = True,
+) -> None:
+    """Serve the realtime voice loop: websocket at /v1/realtime, browser page at /."""
+    from agent.realtime.server import is_loopback
+
+    if not is_loopback(host) and not token:
+        err.print(f"[red]refusing to serve on {host} without a token[/]: pass --token "
+                  "(or STEPVOX_TOKEN), or bind 127.0.0.1")
+        raise typer.Exit(2)
+    if vad not in ("silero", "energy"):
+        err.print(f"[red]--vad must be 'silero' or 'energy', got {vad!r}[/]")
+        raise typer.Exit(2)
+
+    import uvicorn
+
+    from agent.realtime.persona_agents import PersonaAgents
+    from agent.realtime.protocol import SessionLimits
+    from agent.realtime.server import RealtimeServerConfig, create_app
+    from agent.settings import StepvoxSettings
+    from personas import PersonaLibrary
+
+    settings = StepvoxSettings(asr_model=asr)
+    agent = _load_agent(settings)
+    library = PersonaLibrary(*([persona_dir] if persona_dir else []))
+    limits = SessionLimits(max_session_s=max_session_s)
+    config = RealtimeServerConfig(token=token, limits=limits, vad=vad, max_sessions=max_sessions,
+                                  warm_up=warm_up)
+    app = create_app(PersonaAgents(agent, library), config)
+    shown = "localhost" if is_loopback(host) else host
+    err.print(f"stepvox realtime on http://{shown}:{port}/ "
+              f"(websocket ws://{shown}:{port}/v1/realtime{'?token=...' if token else ''})")
+    # Messages a little over the limit get an `error` event; far over it, the websocket
+    # layer closes the connection (1009) before buffering them.
+    uvicorn.run(app, host=host, port=port, ws="websockets-sansio",
+                ws_max_size=4 * limits.max_message_bytes, log_level="info")
+
+
+def _load_agent(settings):
+    from agent.chat_session import remote_chat_model
+    from agent.embedded_stack import load_embedded_stack
+
+    remote = settings.model != "embedded"
+    # A Step-Audio backend replaces only the LLM: VAD, ASR and TTS stay embedded.
+    chat_model = remote_chat_model(settings) if remote else None
+    stack = load_embedded_stack(settings, progress=True, with_llm=not remote)
+    stack.persistent_history = True
+    agent = stack.agent(chat_model)
+    # The realtime segmenter has already cut the speech out; a second VAD pass in the turn
+    # would only add latency.
+    agent.services.vad = None
+    return agent

@@ -1,0 +1,3 @@
+"""Real-time voice loop: streaming VAD segmentation (`audio_input`), a turn-taking state
+machine with barge-in (`controller`), the JSON event protocol (`protocol`) and the websocket
+server with its browser page (`server`, `static/`)."""

@@ -1,0 +1,164 @@
+"""The JSON event protocol of `/v1/realtime`, modelled on the OpenAI Realtime API.
+
+Every message is one JSON object with a `type`. Client events are validated here (unknown
+fields in `session` are ignored and reported, so OpenAI clients that send `voice`, `tools` or
+`modalities` still connect); a message that fails validation gets an `error` event and the
+session goes on.
+
+Client -> server
+    session.update               {session: SessionConfig}
+    input_audio_buffer.append    {audio: base64 of mono little-endian pcm16 (or float32)}
+    input_audio_buffer.commit    end the user's turn now (for turn_detection.type == "none")
+    input_audio_buffer.clear     drop buffered, not yet committed audio
+    conversation.item.create     {item: {type: "message", role: "user",
+                                         content: [{type: "input_text", text}]}}
+    response.create              answer the text item(s) created since the last response
+    response.cancel              stop the reply in progress
+
+Server -> client
+    session.created / session.updated       {session, limits, personas, ignored_fields}
+    conversation.state.changed              {previous, state, reason}   (stepvox extension)
+    input_audio_buffer.speech_started       {audio_start_ms}
+    input_audio_buffer.speech_paused        {audio_ms}                  (stepvox extension)
+    input_audio_buffer.speech_resumed       {audio_ms}                  (stepvox extension)
+    input_audio_buffer.speech_stopped       {audio_end_ms, speech_ms}
+    input_audio_buffer.committed            {item_id}
+    input_audio_buffer.backchannel          {speech_ms}  (overlap too short to interrupt)
+    response.created                        {response: {id, status: "in_progress"}}
+    conversation.item.input_audio_transcription.completed  {item_id, transcript}
+    response.text.delta                     {response_id, delta}   reply text as written
+    response.audio_transcript.delta         {response_id, delta}   each sentence as spoken
+    response.audio.delta                    {response_id, delta: base64 pcm16, sample_rate}
+    response.function_call_arguments.done   {response_id, call_id, name, arguments}
+    response.function_call_output.done      {response_id, call_id, name, output, is_error}
+    response.audio.done / response.text.done
+    output_audio_buffer.cleared             {response_id}  stop playback now (barge-in)
+    conversation.item.truncated             {response_id, audio_end_ms, played_text}
+    response.done        {response: {id, status, transcript, output_text, played_text,
+                                     audio_ms, played_ms, timings_ms, speculation, error}}
+    error                {error: {type, code, message, event_id}}
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class TurnDetection(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["server_vad", "none"] = "server_vad"
+    threshold: float = Field(0.5, ge=0.05, le=0.95)
+    pause_duration_ms: int = Field(240, ge=64, le=5_000)
+    silence_duration_ms: int = Field(640, ge=64, le=10_000)  # end of turn, as OpenAI names it
+    barge_in_min_ms: int = Field(600, ge=0, le=10_000)
+    # Start a reply on each pause; commit it if the final words match (paper 3.4).
+    speculative: bool = True
+
+
+class SessionConfig(BaseModel):
+    """What a client may set with `session.update`; every field is optional."""
+
+    model_config = ConfigDict(extra="allow")
+
+    persona: str | None = None
+    input_audio_format: Literal["pcm16", "float32"] = "pcm16"
+    input_sample_rate: int = Field(16_000, ge=8_000, le=96_000)
+    output_sample_rate: int | None = Field(None, ge=8_000, le=48_000)
+    turn_detection: TurnDetection = Field(default_factory=TurnDetection)
+
+
+class SessionLimits(BaseModel):
+    """Per-session limits; the server's operator sets them, clients only read them."""
+
+    max_message_bytes: int = 512 * 1024
+    max_frame_s: float = 2.0  # audio in one append
+    max_audio_speed: float = 4.0  # audio seconds per wall second, after the burst
+    audio_burst_s: float = 10.0
+    max_session_s: float = 1800.0
+    max_text_chars: int = 4_000
+    max_queued_events: int = 2_000  # a client this far behind is too slow and is closed
+
+
+class SessionUpdate(_Strict):
+    type: Literal["session.update"]
+    event_id: str | None = None
+    session: dict[str, Any]
+
+
+class AudioAppend(_Strict):
+    type: Literal["input_audio_buffer.append"]
+    event_id: str | None = None
+    audio: str
+
+
+class AudioCommit(_Strict):
+    type: Literal["input_audio_buffer.commit"]
+    event_id: str | None = None
+
+
+class AudioClear(_Strict):
+    type: Literal["input_audio_buffer.clear"]
+    event_id: str | None = None
+
+
+class InputText(BaseModel):
+    type: Literal["input_text", "text"]
+    text: str
+
+
+class MessageItem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: Literal["message"] = "message"
+    role: Literal["user"]
+    content: list[InputText] = Field(min_length=1)
+
+
+class ItemCreate(_Strict):
+    type: Literal["conversation.item.create"]
+    event_id: str | None = None
+    item: MessageItem
+    previous_item_id: str | None = None
+
+
+class ResponseCreate(BaseModel):
+    model_config = ConfigDict(extra="ignore")  # OpenAI clients send response options
+
+    type: Literal["response.create"]
+    event_id: str | None = None
+
+
+class ResponseCancel(_Strict):
+    type: Literal["response.cancel"]
+    event_id: str | None = None
+    response_id: str | None = None
+
+
+ClientEvent = Annotated[
+    SessionUpdate | AudioAppend | AudioCommit | AudioClear | ItemCreate | ResponseCreate
+    | ResponseCancel,
+    Field(discriminator="type"),
+]
+CLIENT_EVENT = TypeAdapter(ClientEvent)
+CLIENT_EVENT_TYPES = sorted(
+    m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
+    for m in (SessionUpdate, AudioAppend, AudioCommit, AudioClear, ItemCreate, ResponseCreate,
+              ResponseCancel))
+
+
+def server_event(type_: str, **fields: Any) -> dict[str, Any]:
+    return {"type": type_, "event_id": f"event_{uuid.uuid4().hex[:16]}", **fields}
+
+
+def error_event(code: str, message: str, *, kind: str = "invalid_request_error",
+                event_id: str | None = None) -> dict[str, Any]:
+    return server_event("error", error={"type": kind, "code": code, "message": message,
+                                        "event_id": event_id})

@@ -1,0 +1,269 @@
+"""One websocket session: validates client events, enforces the limits, feeds the controller,
+and sends the controller's events back through a bounded queue.
+
+Nothing a client sends may end the server: every bad message is answered with an `error`
+event and the session goes on; only a client too slow to read its events, or one past the
+session's time limit, is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import time
+import uuid
+from typing import Any
+
+from fastapi import WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+
+from agent.realtime.audio_input import EnergyVad, FrameDecoder, SileroStreamingVad, TurnSegmenter
+from agent.realtime.controller import RealtimeController
+from agent.realtime.controller_events import ControllerEvent
+from agent.realtime.event_mapping import EventMapper
+from agent.realtime.persona_agents import PersonaAgents
+from agent.realtime.protocol import (
+    CLIENT_EVENT, CLIENT_EVENT_TYPES, AudioAppend, AudioClear, AudioCommit, ItemCreate,
+    ResponseCancel, ResponseCreate, SessionConfig, SessionLimits, SessionUpdate, error_event,
+    server_event,
+)
+from personas import PersonaError
+from speech.errors import SpeechError
+
+log = logging.getLogger("stepvox.realtime")
+
+
+class RealtimeSession:
+    def __init__(self, ws: WebSocket, agents: PersonaAgents, limits: SessionLimits,
+                 vad_kind: str = "silero") -> None:
+        self.ws = ws
+        self.agents = agents
+        self.limits = limits
+        self.vad_kind = vad_kind
+        self.id = f"sess_{uuid.uuid4().hex[:16]}"
+        self.config = SessionConfig()
+        self.started = time.monotonic()
+        self.audio_s = 0.0
+        self.pending_text: list[str] = []
+        self.out: asyncio.Queue[dict | None] = asyncio.Queue(limits.max_queued_events)
+        self.overflowed = False
+        self._sender_task: asyncio.Task | None = None
+        self._closer: asyncio.Task | None = None
+        self.mapper = EventMapper()
+        self.decoder = FrameDecoder()
+        self.controller = RealtimeController(
+            agents.get(None), self._segmenter(), self._on_controller_event,
+            conversation_id=self.id, speculate=self.config.turn_detection.speculative)
+
+    def _segmenter(self) -> TurnSegmenter:
+        td = self.config.turn_detection
+        vad = SileroStreamingVad() if self.vad_kind == "silero" else EnergyVad()
+        return TurnSegmenter(vad, threshold=td.threshold, pause_ms=td.pause_duration_ms,
+                             end_of_turn_ms=max(td.silence_duration_ms, td.pause_duration_ms),
+                             auto_end=td.type == "server_vad")
+
+    # -- sending -----------------------------------------------------------------------
+
+    def send(self, event: dict[str, Any]) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.out.put_nowait(event)
+        except asyncio.QueueFull:
+            # Never block the controller on one slow reader: drop the session instead.
+            self.overflowed = True
+            log.warning("session %s: client too slow, closing", self.id)
+            if self._sender_task is not None:
+                self._sender_task.cancel()
+            self._closer = asyncio.get_running_loop().create_task(
+                self._close(1008, "client too slow: events queued past max_queued_events"))
+
+    async def _on_controller_event(self, event: ControllerEvent) -> None:
+        for message in self.mapper.map(event):
+            self.send(message)
+
+    async def _sender(self) -> None:
+        while (event := await self.out.get()) is not None:
+            await self.ws.send_text(json.dumps(event))
+
+    def _session_view(self) -> dict[str, Any]:
+        agent = self.controller.agent
+        view = self.config.model_dump(include=set(SessionConfig.model_fields))
+        view.update(id=self.id, persona=self.config.persona or agent.persona.name,
+                    output_sample_rate=self.config.output_sample_rate or agent.sample_rate)
+        return view
+
+    # -- receiving ---------------------------------------------------------------------
+
+    async def run(self) -> None:
+        sender = self._sender_task = asyncio.create_task(self._sender())
+        watchdog = asyncio.create_task(self._watchdog())
+        try:
+            self.send(server_event("session.created", session=self._session_view(),
+                                   limits=self.limits.model_dump(), personas=self.agents.names()))
+            await self._receive_loop(sender)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client went away (RuntimeError: receive after a close)
+        finally:
+            await self.controller.close()
+            for task in (sender, watchdog):
+                task.cancel()
+            await asyncio.gather(sender, watchdog, return_exceptions=True)
+            log.info("session %s closed", self.id)
+
+    async def _receive_loop(self, sender: asyncio.Task) -> None:
+        while not sender.done() and not self.overflowed:
+            message = await self.ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if time.monotonic() - self.started > self.limits.max_session_s:
+                await self._expire()
+                return
+            text = message.get("text")
+            if text is None:
+                self.send(error_event("binary_not_supported", "send JSON text messages; audio "
+                                      "goes base64-encoded in input_audio_buffer.append"))
+                continue
+            try:
+                await self._handle(text)
+            except Exception:  # a bug in one handler must not end the session
+                log.exception("session %s: handler failed", self.id)
+                self.send(error_event("server_error", "the server failed on this event",
+                                      kind="server_error"))
+
+    async def _expire(self) -> None:
+        self.send(error_event("session_expired", "the session reached its "
+                              f"{self.limits.max_session_s:g} s limit; open a new one"))
+        await asyncio.sleep(0.05)  # let the sender flush the error first
+        await self._close(1000, "session time limit")
+
+    async def _watchdog(self) -> None:
+        # A client that goes quiet is closed on time too, not at its next message.
+        await asyncio.sleep(self.limits.max_session_s)
+        await self._expire()
+
+    async def _close(self, code: int, reason: str) -> None:
+        try:
+            await self.ws.close(code=code, reason=reason)
+        except Exception:  # already gone
+            pass
+
+    async def _handle(self, text: str) -> None:
+        if len(text) > self.limits.max_message_bytes:
+            self.send(error_event("message_too_large", f"a message may hold at most "
+                                  f"{self.limits.max_message_bytes} bytes, got {len(text)}"))
+            return
+        try:
+            raw = json.loads(text)
+        except json.JSONDecodeError as exc:
+            self.send(error_event("invalid_json", f"message is not JSON: {exc}"))
+            return
+        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+            self.send(error_event("invalid_event", "an event is a JSON object with a 'type'"))
+            return
+        event_id = raw.get("event_id") if isinstance(raw.get("event_id"), str) else None
+        if raw["type"] not in CLIENT_EVENT_TYPES:
+            self.send(error_event("unknown_event", f"unknown event type {raw['type']!r}; "
+                                  f"known: {', '.join(CLIENT_EVENT_TYPES)}", event_id=event_id))
+            return
+        try:
+            event = CLIENT_EVENT.validate_python(raw)
+        except ValidationError as exc:
+            self.send(error_event("invalid_event", _summary(exc), event_id=event_id))
+            return
+        handler = {
+            SessionUpdate: self._session_update, AudioAppend: self._append,
+            AudioCommit: self._commit, AudioClear: self._clear, ItemCreate: self._item_create,
+            ResponseCreate: self._response_create, ResponseCancel: self._response_cancel,
+        }[type(event)]
+        await handler(event)
+
+    async def _session_update(self, event: SessionUpdate) -> None:
+        merged = {**self.config.model_dump(exclude_none=True), **event.session}
+        try:
+            config = SessionConfig.model_validate(merged)
+            agent = self.agents.get(config.persona)
+            decoder = FrameDecoder(config.input_audio_format, config.input_sample_rate)
+        except ValidationError as exc:
+            self.send(error_event("invalid_session", _summary(exc), event_id=event.event_id))
+            return
+        except (PersonaError, SpeechError) as exc:
+            self.send(error_event("invalid_session", str(exc), event_id=event.event_id))
+            return
+        self.config, self.decoder = config, decoder
+        self.mapper.output_sample_rate = config.output_sample_rate
+        self.controller.agent = agent
+        self.controller.barge_in_min_s = config.turn_detection.barge_in_min_ms / 1000
+        self.controller.speculate = config.turn_detection.speculative
+        self.controller.segmenter = self._segmenter()  # an utterance in progress is dropped
+        self.send(server_event("session.updated", session=self._session_view(),
+                               ignored_fields=sorted(config.model_extra or {})))
+
+    async def _append(self, event: AudioAppend) -> None:
+        try:
+            data = base64.b64decode(event.audio, validate=True)
+        except (binascii.Error, ValueError):
+            self.send(error_event("invalid_audio", "audio must be base64", event_id=event.event_id))
+            return
+        seconds = self.decoder.seconds(data)
+        if seconds > self.limits.max_frame_s:
+            self.send(error_event("frame_too_large", f"one append may carry at most "
+                                  f"{self.limits.max_frame_s:g} s of audio, got {seconds:.2f} s; "
+                                  "send smaller frames", event_id=event.event_id))
+            return
+        allowed = self.limits.audio_burst_s + self.limits.max_audio_speed * (
+            time.monotonic() - self.started)
+        if self.audio_s + seconds > allowed:
+            self.send(error_event("rate_limit_exceeded", "audio is arriving faster than "
+                                  f"{self.limits.max_audio_speed:g}x real time; frame dropped",
+                                  kind="rate_limit_error", event_id=event.event_id))
+            return
+        try:
+            samples = self.decoder.decode(data)
+        except SpeechError as exc:
+            self.send(error_event("invalid_audio_format", str(exc), event_id=event.event_id))
+            return
+        self.audio_s += seconds
+        await self.controller.push_audio(samples)
+
+    async def _commit(self, event: AudioCommit) -> None:
+        if not await self.controller.commit():
+            self.send(error_event("input_audio_buffer_commit_empty", "no speech to commit",
+                                  event_id=event.event_id))
+
+    async def _clear(self, event: AudioClear) -> None:
+        self.controller.segmenter.clear()
+        self.send(server_event("input_audio_buffer.cleared"))
+
+    async def _item_create(self, event: ItemCreate) -> None:
+        text = " ".join(part.text for part in event.item.content).strip()
+        if not text or len(text) > self.limits.max_text_chars:
+            self.send(error_event("invalid_text", f"a text item needs 1 to "
+                                  f"{self.limits.max_text_chars} characters, got {len(text)}",
+                                  event_id=event.event_id))
+            return
+        self.pending_text.append(text)
+        self.send(server_event("conversation.item.created", item={
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}))
+
+    async def _response_create(self, event: ResponseCreate) -> None:
+        if self.pending_text:
+            text, self.pending_text = " ".join(self.pending_text), []
+            await self.controller.respond_to_text(text)
+        elif not await self.controller.commit():
+            self.send(error_event("nothing_to_respond_to", "create a text item or send speech "
+                                  "first", event_id=event.event_id))
+
+    async def _response_cancel(self, event: ResponseCancel) -> None:
+        if not await self.controller.cancel_reply():
+            self.send(error_event("response_cancel_not_active", "no response in progress",
+                                  event_id=event.event_id))
+
+
+def _summary(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or 'event'}: {e['msg']}"
+             for e in exc.errors()[:3]]
+    return "; ".join(parts)

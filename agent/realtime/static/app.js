@@ -1,0 +1,137 @@
+// stepvox realtime page: microphone (AudioWorklet, 16 kHz pcm16) -> /v1/realtime websocket;
+// reply audio played as it streams; live transcript; per-turn latency.
+"use strict";
+const $ = (id) => document.getElementById(id);
+const params = new URLSearchParams(location.search);
+const token = params.get("token");
+let ws = null, micCtx = null, outCtx = null, playAt = 0, sources = [];
+let turn = null;  // {el, speechStoppedAt, firstAudioAt}
+// Counters for tests and for a look in the console.
+window.stepvoxStats = { audioDeltas: 0, audioSeconds: 0, responses: 0, errors: 0 };
+
+function wsUrl() {
+  const proto = location.protocol === "https:" ? "wss:" : "ws:";
+  return `${proto}//${location.host}/v1/realtime` + (token ? `?token=${encodeURIComponent(token)}` : "");
+}
+
+function send(type, fields = {}) {
+  if (ws && ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify({ type, ...fields }));
+}
+
+function toBase64(buffer) {
+  const bytes = new Uint8Array(buffer);
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function playPcm16(b64, rate) {
+  const bin = atob(b64), n = bin.length >> 1;
+  const view = new DataView(new ArrayBuffer(bin.length));
+  for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
+  const buffer = outCtx.createBuffer(1, n, rate), data = buffer.getChannelData(0);
+  for (let i = 0; i < n; i++) data[i] = view.getInt16(2 * i, true) / 32768;
+  const src = outCtx.createBufferSource();
+  src.buffer = buffer;
+  src.connect(outCtx.destination);
+  playAt = Math.max(playAt, outCtx.currentTime + 0.02);
+  src.start(playAt);
+  playAt += buffer.duration;
+  sources.push(src);
+  src.onended = () => { sources = sources.filter((s) => s !== src); };
+}
+
+function stopPlayback() {  // barge-in: drop everything queued
+  for (const s of sources) { try { s.stop(); } catch (_) {} }
+  sources = [];
+  playAt = 0;
+}
+
+function newTurn() {
+  const el = document.createElement("div");
+  el.className = "turn";
+  el.innerHTML = '<div class="user">…</div><div class="bot"></div><div class="lat"></div>';
+  $("log").prepend(el);
+  turn = { el, speechStoppedAt: performance.now(), firstAudioAt: null };
+  return turn;
+}
+
+function onEvent(e) {
+  switch (e.type) {
+    case "session.created":
+      send("session.update", { session: { input_sample_rate: micCtx.sampleRate, input_audio_format: "pcm16" } });
+      break;
+    case "conversation.state.changed":
+      $("state").textContent = e.state.replace("_", " ");
+      $("state").className = e.state;
+      break;
+    case "input_audio_buffer.speech_stopped": newTurn(); break;
+    case "response.created": if (!turn) newTurn(); break;
+    case "conversation.item.input_audio_transcription.completed":
+      if (turn) turn.el.querySelector(".user").textContent = "You: " + e.transcript;
+      break;
+    case "response.text.delta":
+      if (turn) {
+        const bot = turn.el.querySelector(".bot");
+        bot.textContent = (bot.textContent || "Bot: ") + e.delta;
+      }
+      break;
+    case "response.audio.delta":
+      if (turn && turn.firstAudioAt === null) turn.firstAudioAt = performance.now();
+      playPcm16(e.delta, e.sample_rate);
+      window.stepvoxStats.audioDeltas += 1;
+      window.stepvoxStats.audioSeconds += (e.delta.length * 3 / 4 / 2) / e.sample_rate;
+      break;
+    case "output_audio_buffer.cleared": stopPlayback(); break;
+    case "conversation.item.truncated":
+    case "response.done": {
+      const r = e.response || {};
+      if (turn && (r.status === "cancelled" || e.type === "conversation.item.truncated")) {
+        const cut = document.createElement("div");
+        cut.className = "cut";
+        cut.textContent = "interrupted; heard: " + (r.played_text ?? e.played_text ?? "");
+        turn.el.append(cut);
+      }
+      if (turn && r.timings_ms) {
+        const t = r.timings_ms, client = turn.firstAudioAt ? Math.round(turn.firstAudioAt - turn.speechStoppedAt) : "–";
+        turn.el.querySelector(".lat").textContent =
+          `end-of-turn wait ${t.end_of_turn_wait ?? "–"} ms · transcript ${t.transcript ?? "–"} ms · ` +
+          `first audio sent ${t.first_audio_sent ?? "–"} ms · at this page ${client} ms after speech stopped`;
+      }
+      if (r.error) $("error").textContent = r.error;
+      if (e.type === "response.done") window.stepvoxStats.responses += 1;
+      break;
+    }
+    case "error":
+      window.stepvoxStats.errors += 1;
+      $("error").textContent = `${e.error.code}: ${e.error.message}`;
+      break;
+  }
+}
+
+async function start() {
+  $("start").disabled = true;
+  const stream = await navigator.mediaDevices.getUserMedia({
+    audio: { channelCount: 1, echoCancellation: true, noiseSuppression: true, autoGainControl: true },
+  });
+  try { micCtx = new AudioContext({ sampleRate: 16000 }); }
+  catch (_) { micCtx = new AudioContext(); }  // the server resamples any rate
+  outCtx = new AudioContext();
+  await micCtx.audioWorklet.addModule("/static/mic-worklet.js");
+  const node = new AudioWorkletNode(micCtx, "mic-processor");
+  micCtx.createMediaStreamSource(stream).connect(node);
+  ws = new WebSocket(wsUrl());
+  ws.onmessage = (m) => onEvent(JSON.parse(m.data));
+  ws.onclose = (c) => { $("state").textContent = "disconnected"; $("state").className = ""; if (c.reason) $("error").textContent = c.reason; };
+  node.port.onmessage = (m) => send("input_audio_buffer.append", { audio: toBase64(m.data) });
+  $("persona").onchange = () => send("session.update", { session: { persona: $("persona").value || null } });
+}
+
+fetch("/v1/personas").then((r) => r.json()).then((p) => {
+  for (const name of p.personas) {
+    const o = document.createElement("option");
+    o.value = o.textContent = name;
+    $("persona").append(o);
+  }
+});
+$("start").onclick = () => start().catch((err) => { $("error").textContent = String(err); $("start").disabled = false; });
