@@ -30,9 +30,10 @@ from speech.errors import SilentAudioError
 from speech.style import Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from speech.style_tags import render_step_audio
-from tools import ToolResult, dispatch_calls
+from tools import ToolResult, dispatch_calls, filler_sentence
 
 _STAGE_DIRECTION = re.compile(r"\*[^*\n]+\*")
+SLOW_TOOL_S = 0.7  # after this long, a running tool gets a filler sentence
 NO_ANSWER = "Sorry, I don't have an answer to that."
 
 
@@ -112,11 +113,22 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         return {"pending_calls": [], "filler_text": "", "answer_only": True}
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))
+    ctx, fillers = runtime.context, []
+
+    async def fill_silence(pending: list) -> None:
+        # A tool still running after SLOW_TOOL_S: say something rather than go quiet, unless
+        # the model already spoke before the call.
+        if state.get("filler_text") or state.get("reply_text"):
+            return
+        fillers.append(filler_for(ctx.services, pending))
+        async for event in say_fixed(ctx, fillers[-1]):
+            runtime.stream_writer(event)
+
     # Concurrent, each call with its own timeout; unknown tools and malformed calls become
     # error results; a tool that requires approval first asks the user (the graph pauses, see
     # agent.approval). Cancelling this node (barge-in) cancels every running call.
-    results = await dispatch_calls(runtime.context.services.tools, calls, slow_after_s=None,
-                                   approve=ask_approval)
+    results = await dispatch_calls(ctx.services.tools, calls, approve=ask_approval,
+                                   on_slow=fill_silence, slow_after_s=SLOW_TOOL_S)
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
     messages = list(state["messages"])
@@ -127,8 +139,32 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         messages.append(ChatMessage(role="tool", content=content, tool_call_id=result.call_id,
                                     name=result.name))
     preamble = state.get("preamble", "") or state.get("filler_text", "")
+    reply = " ".join([state.get("reply_text", ""), *fillers]).strip()
     return {"messages": messages, "pending_calls": [], "filler_text": "", "preamble": preamble,
-            "tool_results": done + list(results)}
+            "tool_results": done + list(results), "reply_text": reply}
+
+
+def filler_for(services, pending: list) -> str:
+    """The slow tool's own filler ("Let me check the weather in Paris."), else one of the
+    persona's filler phrases, else a generic one."""
+    if any(c.name in services.tools and services.tools.get(c.name).filler for c in pending):
+        return filler_sentence(services.tools, pending)
+    phrases = services.persona.filler_phrases
+    return phrases[len(pending) % len(phrases)] if phrases else filler_sentence(
+        services.tools, pending)
+
+
+async def say_fixed(ctx: TurnContext, text: str) -> AsyncIterator:
+    """Speak a sentence that is not model output (a filler, an approval question) as part of
+    this turn: a `SentenceEvent`, then its audio chunks."""
+    index = ctx.sentences_queued
+    ctx.sentences_queued += 1
+    yield SentenceEvent(text, index)
+    decoder = ctx.services.decoder if ctx.synthesize else None
+    if decoder is not None:
+        async for chunk in decoder.synthesize(text):
+            ctx.clock.mark("tts_first_audio")
+            yield AudioChunkEvent(chunk, index)
 
 
 def _already_done(call: ToolCall, done: list[ToolResult]) -> bool:

@@ -19,7 +19,7 @@ from agent.events import (
 )
 from agent.graph import build_turn_graph
 from agent.history_prompt import tool_records
-from agent.nodes import transcribe
+from agent.nodes import say_fixed, transcribe
 from agent.reply import Reply
 from agent.turn_context import StageClock, TurnContext, TurnServices
 from memory import DialogueStore, DialogueTurn, InMemoryDialogueStore
@@ -158,7 +158,7 @@ class VoiceAgent:
                     request = waiting[0].value
                     question = approval_question(request)
                     final = {**final, "reply_text": question, "remembered": True}
-                    async for event in self._speak_plain(ctx, question):
+                    async for event in say_fixed(ctx, question):
                         if isinstance(event, AudioChunkEvent):
                             chunks.append(event.chunk)
                         yield event
@@ -200,16 +200,6 @@ class VoiceAgent:
     def respond(self, text: str | None = None, **kwargs) -> Reply:
         """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
         return asyncio.run(self.arespond(text, **kwargs))
-
-    async def _speak_plain(self, ctx: TurnContext, text: str) -> AsyncIterator[TurnEvent]:
-        """Say a fixed sentence (an approval question) as this turn's reply."""
-        index = ctx.sentences_queued
-        ctx.sentences_queued += 1
-        yield SentenceEvent(text, index)
-        if self.services.decoder is not None and ctx.synthesize:
-            async for chunk in self.services.decoder.synthesize(text):
-                ctx.clock.mark("tts_first_audio")
-                yield AudioChunkEvent(chunk, index)
 
     async def aclose(self) -> None:
         """Write what the history store still holds (a buffered store waiting for its database)

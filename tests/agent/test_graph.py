@@ -579,3 +579,32 @@ async def test_stage_directions_are_not_read_aloud():
     assert "*smiles warmly*" in reply.text  # still in the caption/history text
     assert decoder.texts and all("*" not in t and "smiles" not in t for t in decoder.texts)
     assert "Welcome back, traveller." in " ".join(decoder.texts)
+
+
+async def test_a_slow_tool_gets_a_filler_sentence_while_it_runs():
+    """A tool still running after 0.7 s: its own filler is spoken (and kept in the reply)
+    before the answer; a fast tool gets none."""
+    @tool(filler="Let me look up the weather in {city}.")
+    async def slow_weather(city: str) -> str:
+        """Weather for a city."""
+        await asyncio.sleep(1.0)
+        return "sunny"
+
+    model = ScriptedChatModel([ToolCall(name="slow_weather", arguments={"city": "Paris"}),
+                               "It is sunny in Paris."])
+    decoder = RecordingDecoder()
+    agent = VoiceAgent(model, decoder=decoder, tools=[slow_weather])
+    events = [e async for e in agent.stream("Weather in Paris?")]
+    sentences = [e.text for e in events if isinstance(e, SentenceEvent)]
+    assert sentences == ["Let me look up the weather in Paris.", "It is sunny in Paris."]
+    assert decoder.texts == sentences
+    # The filler's audio went out before the tool finished.
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("AudioChunkEvent") < kinds.index("ToolResultEvent")
+    done = events[-1].reply
+    assert done.text == "Let me look up the weather in Paris. It is sunny in Paris."
+
+    fast_model = ScriptedChatModel([ToolCall(name="get_date_time", arguments={}), "Noon."])
+    fast = VoiceAgent(fast_model, decoder=RecordingDecoder())
+    reply = await fast.arespond("Time?")
+    assert reply.text == "Noon."
