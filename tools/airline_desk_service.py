@@ -8,7 +8,11 @@ from collections.abc import Callable
 from datetime import date as Date, datetime, timedelta
 
 from tools.airline_records import (
-    BAG_FEES_EUR, BaggageUpdate, BookingNotFoundError, CancellationRefusedError, CancellationResult, FREE_CANCELLATION_HOURS, FlightOption, FlightSearchResult, FlightSegment, FlightStatus, INSURED_REASONS, MAX_BAGS_PER_PASSENGER, REFUND_NOTE, ReservationDetails, _Database, _FLOWN, _Flight, _Reservation, _aware, _compact, _spoken_date,
+    BAG_FEES_EUR, BaggageUpdate, BookingNotFoundError, CancellationRefusedError,
+    CancellationResult, FREE_CANCELLATION_HOURS, FlightOption, FlightSearchResult,
+    FlightSegment, FlightStatus, INSURED_REASONS, MAX_BAGS_PER_PASSENGER, REFUND_NOTE,
+    ReservationDetails, _Database, _FLOWN, _Flight, _Reservation, _aware, _compact,
+    _spoken_date,
 )
 
 

@@ -22,6 +22,8 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from typing import Any
 
+import numpy as np
+
 from agent.events import TurnDoneEvent, TurnEvent
 from agent.voice_agent import VoiceAgent
 from memory import DialogueStore, DialogueTurn
@@ -103,6 +105,7 @@ class GuardedRegistry(ToolRegistry):
 
 class Speculation:
     def __init__(self, agent: VoiceAgent, clip: AudioClip, conversation_id: str) -> None:
+        self.clip = clip
         self.memory = OverlayDialogueStore(agent.services.memory)
         self.held_tool: str | None = None  # an unsafe call waiting for the commit
         self._committed = asyncio.Event()
@@ -135,6 +138,10 @@ class Speculation:
         finally:
             self.transcribed.set()
 
+    def heard_same_audio(self, clip: AudioClip) -> bool:
+        return (clip.sample_rate == self.clip.sample_rate
+                and np.array_equal(clip.samples, self.clip.samples))
+
     def usable_for(self, final_transcript: str) -> bool:
         return self.transcript is not None and same_words(self.transcript, final_transcript)
 
@@ -161,8 +168,15 @@ async def commit_or_rerun(agent: VoiceAgent, speculation: Speculation, clip: Aud
     words, else a rerun on the final transcript (text: the ASR is not run twice on the same
     audio). `decided(committed)` is told which, before the first event."""
     try:
-        final = (await agent.services.tokenizer.transcribe(clip)).text.strip()
-        await speculation.transcribed.wait()
+        if speculation.heard_same_audio(clip):
+            # No word since the pause (the segmenter drops the trailing silence): the
+            # speculation's transcript is this clip's, and a second ASR pass would only
+            # compete with the speculation for the CPU.
+            await speculation.transcribed.wait()
+            final = speculation.transcript or ""
+        else:
+            final = (await agent.services.tokenizer.transcribe(clip)).text.strip()
+            await speculation.transcribed.wait()
         committed = speculation.usable_for(final)
         decided(committed)
         if committed:
