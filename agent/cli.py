@@ -19,12 +19,14 @@ app = typer.Typer(help="stepvox: voice agents on the Step-Audio model family, of
 from agent.cli_history import history_app  # noqa: E402
 from agent.cli_personas import personas_app  # noqa: E402
 from agent.cli_say import say  # noqa: E402
+from agent.cli_serve import serve  # noqa: E402
 from tools.cli_app import tools_app  # noqa: E402
 
 app.add_typer(history_app, name="history")
 app.add_typer(tools_app, name="tools")
 app.add_typer(personas_app, name="personas")
 app.command("say")(say)
+app.command("serve")(serve)
 console = Console()
 err = Console(stderr=True)
 

