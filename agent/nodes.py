@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from langgraph.runtime import Runtime
 
 from agent.approval import ask_approval
+from agent.audio_search_actions import apply_audio_search
 from agent.chat_model import ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent
 from agent.errors import EmptyTurnError
 from agent.events import (
@@ -131,6 +132,8 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                                    on_slow=fill_silence, slow_after_s=SLOW_TOOL_S)
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
+        async for event in apply_audio_search(ctx, result):  # play a clip / switch voice
+            runtime.stream_writer(event)
     messages = list(state["messages"])
     messages.append(ChatMessage(role="assistant", content=state.get("filler_text", ""),
                                 tool_calls=calls))
@@ -184,7 +187,9 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # Style tags are removed here, before anything is spoken, captioned or remembered; each
     # sentence carries its style to the decoder instead. A persona without `style_tags`
     # accepts every known tag.
-    splitter = StyledSentenceSplitter(persona.default_style,
+    # A voice chosen by audio search (timbre_rag) replaces the persona's default style.
+    default_style = ctx.voice_styles.get(ctx.conversation_id, persona.default_style)
+    splitter = StyledSentenceSplitter(default_style,
                                       allowed=persona.style_tags or None,
                                       first_clause_words=ctx.services.first_clause_words)
     parts: list[str] = []
@@ -217,7 +222,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         text = "".join(parts).strip()
         if not text and not calls:
             text = NO_ANSWER
-            queue_sentence(StyledSentence(text, persona.default_style))
+            queue_sentence(StyledSentence(text, default_style))
         sentences.put_nowait(None)
         await voice
     finally:

@@ -2,8 +2,8 @@
 
 A persona without `allowed_tools` gets the offline built-ins only (the default stays fully
 offline). A persona that names its tools gets them from the StepEval set (`search`,
-`get_weather` use the network) and from installed `stepvox.tools` plugins, narrowed to the
-names it lists.
+`get_weather` use the network; `timbre_rag` searches the built-in audio library) and from
+installed `stepvox.tools` plugins, narrowed to the names it lists.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import logging
 
 from personas import Persona
 from tools import ToolRegistry, builtin_tools, load_plugins, stepeval_tools
+from tools.builtin_audio_library import builtin_audio_library
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +20,7 @@ log = logging.getLogger(__name__)
 def tools_for(persona: Persona) -> ToolRegistry:
     if persona.allowed_tools is None:
         return ToolRegistry(builtin_tools())
-    registry = ToolRegistry(stepeval_tools())
+    registry = ToolRegistry(stepeval_tools(builtin_audio_library()))
     report = load_plugins(registry)
     for error in report.errors:
         log.warning("tool plugin not loaded: %s", error)

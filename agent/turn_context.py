@@ -65,4 +65,6 @@ class TurnContext:
     first_event: ChatEvent | None = None
     synthesize: bool = True
     sentences_queued: int = 0
-    reply_styles: list[str] = field(default_factory=list)  # tag strings, in order of first use
+    reply_styles: list[str] = field(default_factory=list)
+    # Conversation id -> the voice chosen by audio search; owned by the VoiceAgent.
+    voice_styles: dict = field(default_factory=dict)  # tag strings, in order of first use

@@ -75,6 +75,7 @@ class VoiceAgent:
         # Turns of one conversation run one after another: each reads the history the
         # previous one wrote.
         self._locks: dict[str, asyncio.Lock] = {}
+        self._voice_styles: dict = {}  # conversation id -> voice chosen by audio search
 
     @classmethod
     def embedded(cls, settings: StepvoxSettings | None = None, **kwargs) -> VoiceAgent:
@@ -108,7 +109,7 @@ class VoiceAgent:
             clip = load_audio(audio, sample_rate, max_duration_s=self.max_audio_s)
         conversation_id = conversation_id or uuid.uuid4().hex
         ctx = TurnContext(services=self.services, conversation_id=conversation_id, audio=clip,
-                          clock=clock, synthesize=synthesize)
+                          clock=clock, synthesize=synthesize, voice_styles=self._voice_styles)
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         transcript, chunks, results = "", [], []
         sentences: dict[int, str] = {}
