@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import socket
-import threading
 import time
 
 import numpy as np
-import uvicorn
 from websockets.asyncio.client import connect
 
 from agent import VoiceAgent
 from agent.realtime.server import RealtimeServerConfig, create_app
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
+from loopback_server import LoopbackServer
 from realtime_signals import pcm16, silence, tone
 
 HEARD = "what time is it"
@@ -43,33 +41,11 @@ def utterance(speech_s=0.8, rate=16_000):
     return np.concatenate([silence(0.3, rate), tone(speech_s, rate), silence(1.0, rate)])
 
 
-class LiveServer:
+class LiveServer(LoopbackServer):
     def __init__(self, agents, config: RealtimeServerConfig) -> None:
-        self.app = create_app(agents, config)
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
+        super().__init__(create_app(agents, config), ws="websockets-sansio")
         self.url = f"ws://127.0.0.1:{self.port}/v1/realtime"
         self.http = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, log_level="critical",
-                                                   lifespan="off", ws="websockets-sansio"))
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True)
-
-    def __enter__(self) -> "LiveServer":
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("realtime server did not start")
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
 
 
 class Client:
