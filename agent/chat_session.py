@@ -29,12 +29,14 @@ def remote_chat_model(settings: StepvoxSettings):
 
 class ChatSession:
     def __init__(self, settings: StepvoxSettings, console: Console, *, timings: bool,
-                 conversation_id: str, persona: str | None = None) -> None:
+                 conversation_id: str, persona: str | None = None,
+                 user_id: str | None = None) -> None:
         self.settings = settings
         self.console = console
         self.timings = timings
         self.conversation_id = conversation_id
         self._agent: VoiceAgent | None = None
+        self.user_id = user_id
         # Resolved now: an unknown persona name fails before seconds of model loading.
         self.persona = PersonaLibrary().get(persona) if persona else None
 
@@ -58,7 +60,8 @@ class ChatSession:
         agent = await self.agent()
         reply: Reply | None = None
         speaking = False
-        async for event in agent.stream(text, audio=audio, conversation_id=self.conversation_id):
+        async for event in agent.stream(text, audio=audio, conversation_id=self.conversation_id,
+                                        user_id=self.user_id):
             if isinstance(event, TranscriptEvent) and audio is not None:
                 self.console.print(f"[bold]you[/] (heard): {escape(event.text)}")
             elif isinstance(event, ToolCallStartedEvent):
@@ -111,7 +114,7 @@ class ChatSession:
 
     async def _repl(self, out_dir: Path) -> None:
         agent = await self.agent()
-        greeting = agent.persona.greeting_text()
+        greeting = await agent.greeting(self.user_id)
         if greeting:
             self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(greeting)}")
             samples = await agent.say(greeting)

@@ -105,6 +105,8 @@ def chat(
         "--conversation", help="Conversation id (default: a new one).")] = None,
     persona: Annotated[Optional[str], typer.Option(
         "--persona", help="Who the agent is (see `stepvox personas list`).")] = None,
+    user: Annotated[Optional[str], typer.Option(
+        "--user", help="Who is calling: their history and name are kept per user.")] = None,
 ) -> None:
     """Talk to the embedded agent: one turn with --text/--audio, else an interactive REPL."""
     from agent.chat_session import ChatSession
@@ -113,7 +115,7 @@ def chat(
         exit_with(err, "pass --text or --audio, not both", code=2)
     with _guard(ctx):
         session = ChatSession(_settings(asr, model, base_url, served_name), console,
-                              timings=timings, persona=persona,
+                              timings=timings, persona=persona, user_id=user,
                               conversation_id=conversation or uuid.uuid4().hex)
         if text is None and audio is None:
             asyncio.run(session.repl(out_dir))

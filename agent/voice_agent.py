@@ -13,6 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.approval import approval_question, interpret_consent
+from agent.caller_memory import CallerMemory
 from agent.chat_model import ChatModel
 from agent.events import (
     ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
@@ -76,6 +77,7 @@ class VoiceAgent:
         # previous one wrote.
         self._locks: dict[str, asyncio.Lock] = {}
         self._voice_styles: dict = {}  # conversation id -> voice chosen by audio search
+        self.callers = CallerMemory(self.services.memory)
 
     @classmethod
     def embedded(cls, settings: StepvoxSettings | None = None, **kwargs) -> VoiceAgent:
@@ -100,6 +102,7 @@ class VoiceAgent:
         sample_rate: int | None = None,
         conversation_id: str | None = None,
         synthesize: bool = True,
+        user_id: str | None = None,
     ) -> AsyncIterator[TurnEvent]:
         if (text is None) == (audio is None):
             raise TypeError("pass exactly one of text=... or audio=...")
@@ -116,6 +119,7 @@ class VoiceAgent:
         voiced: set[int] = set()  # sentences whose audio reached the caller
         config = {"configurable": {"thread_id": conversation_id}}
         async with lock:
+            await self.callers.start(conversation_id, user_id, self.persona)
             final: dict = {}
             waiting: list = []  # approval requests the graph paused on
             graph_input = {"user_text": text or ""}
@@ -170,6 +174,7 @@ class VoiceAgent:
                         DialogueTurn(role="assistant", text=question)])
                 elif self._checkpointer is not None:
                     await self._checkpointer.adelete_thread(conversation_id)
+                await self.callers.learn(user_id, transcript)
             finally:
                 if transcript and not final.get("remembered"):
                     # The turn was cut short (barge-in, or a failure after the transcript): keep
@@ -208,6 +213,10 @@ class VoiceAgent:
         close = getattr(self.services.memory, "close", None)
         if close is not None:
             await close()
+
+    async def greeting(self, user_id: str | None = None) -> str:
+        """What to say first: a returning caller whose name is known is greeted by name."""
+        return await self.callers.greeting(self.persona, user_id)
 
     async def warm_up(self) -> None:
         """Load lazily-initialised state before the first caller speaks: the model's prompt

@@ -175,3 +175,16 @@ def test_interactive_chat_writes_each_reply(tmp_path, embedded_available):
     assert written == ["turn-000-greeting.wav", "turn-001.wav"]
     data, rate = sf.read(out_dir / "turn-001.wav")
     assert rate == 22050 and len(data) > rate // 4
+
+
+@pytest.mark.embedded
+def test_a_returning_caller_is_greeted_by_name(tmp_path, embedded_available):
+    """`chat --user ann` twice against the same on-disk history: the name said in the first
+    session opens the second."""
+    first = run("chat", "--user", "ann", "--text", "Hello, my name is Alice.",
+                "--out", str(tmp_path / "r.wav"))
+    assert first.exit_code == 0, first.output
+    second = runner.invoke(app, ["chat", "--user", "ann", "--out-dir", str(tmp_path / "o")],
+                           input="/quit\n")
+    assert second.exit_code == 0, second.output
+    assert "Welcome back, Alice!" in second.output
