@@ -76,8 +76,9 @@ def make_get_date_time(clock: Callable[[], datetime] = _utc_now) -> Tool:
         timezone: Annotated[
             str | None,
             Field(
-                description="IANA time zone (e.g. 'Asia/Tokyo'), city (e.g. 'Paris') or "
-                "abbreviation (e.g. 'UTC', 'PST'). Omit for the user's local time."
+                # No example values: a small model copies them ("UTC") into its calls.
+                description="Only when the user names a place or time zone: that city, IANA "
+                "zone or abbreviation. Leave it out when they ask about their own time."
             ),
         ] = None,
     ) -> DateTimeReport:

@@ -32,7 +32,7 @@ def make_timbre_rag(library: AudioLibrary, *, min_score: float = 0.5) -> Tool:
     """Build `timbre_rag` over `library`; hits scoring below `min_score` count as no match."""
 
     def timbre_rag(
-        query: Annotated[str, Field(min_length=1, description="Description of the voice or sound wanted, e.g. 'a calm deep male voice' or 'rain on a window'.")],
+        query: Annotated[str, Field(min_length=1, description="The user's own words for the voice or sound they want.")],
     ) -> AudioSearchResult:
         """Find a voice (timbre) or an audio clip in the audio library by description, to switch to or play."""
         # `min_score` is a BM25 floor; meaning matches already passed the library's cosine floor.

@@ -58,7 +58,7 @@ def make_get_weather(
 
     async def get_weather(
         location: Annotated[
-            str, Field(min_length=1, description="City or place, optionally with country, e.g. 'Paris, France'.")
+            str, Field(min_length=1, description="The city or place the user named, with its country if they said it.")
         ],
     ) -> WeatherReport:
         """Get the current weather and today's forecast for a place."""

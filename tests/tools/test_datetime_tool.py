@@ -125,8 +125,9 @@ def test_openai_schema_exactly():
                 "properties": {
                     "timezone": {
                         "type": "string",
-                        "description": "IANA time zone (e.g. 'Asia/Tokyo'), city (e.g. 'Paris') or "
-                        "abbreviation (e.g. 'UTC', 'PST'). Omit for the user's local time.",
+                        "description": "Only when the user names a place or time zone: that "
+                        "city, IANA zone or abbreviation. Leave it out when they ask about their "
+                        "own time.",
                     }
                 },
                 "required": [],
