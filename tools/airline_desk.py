@@ -52,6 +52,12 @@ __all__ = [
 ]
 
 
+# The booking code argument, the same in every tool that takes one.
+ReservationId = Annotated[
+    str, Field(min_length=1, description="The 6-character booking code, e.g. 'SKW123'.")
+]
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -72,9 +78,7 @@ def airline_desk_tools(
     desk = AirlineDesk(_load(data_path or DEFAULT_DATA_PATH, clock()), clock)
 
     def get_reservation_details(
-        reservation_id: Annotated[
-            str, Field(min_length=1, description="The 6-character booking code, e.g. 'SKW123'.")
-        ],
+        reservation_id: ReservationId,
     ) -> ReservationDetails:
         """Get a SkyWay booking: passengers, flights and their status, cabin, fare, bags, insurance."""
         with desk.lock:
@@ -110,9 +114,7 @@ def airline_desk_tools(
             return desk.search(origin, destination, date)
 
     def cancel_reservation(
-        reservation_id: Annotated[
-            str, Field(min_length=1, description="The 6-character booking code, e.g. 'SKW123'.")
-        ],
+        reservation_id: ReservationId,
         reason: Annotated[
             CancelReason,
             Field(description="Why the caller cancels: 'change_of_plan', 'airline_cancelled', "
@@ -128,9 +130,7 @@ def airline_desk_tools(
             return desk.cancel(reservation_id, reason)
 
     def add_checked_bag(
-        reservation_id: Annotated[
-            str, Field(min_length=1, description="The 6-character booking code, e.g. 'SKW123'.")
-        ],
+        reservation_id: ReservationId,
         count: Annotated[
             int, Field(ge=1, le=10, description="How many checked bags to add (23 kg each), e.g. 1.")
         ] = 1,

@@ -42,10 +42,15 @@ class _Airport(BaseModel):
     city: str
 
 
-class _Flight(BaseModel):
+class _DatedFlight(BaseModel):
+    """A flight number on a day: a fixed `date`, or `day_offset` days from the load day."""
+
     flight_number: str
     date: Date | None = None
     day_offset: int | None = None
+
+
+class _Flight(_DatedFlight):
     origin: str
     destination: str
     departure: str  # HH:MM local time
@@ -61,10 +66,8 @@ class _Passenger(BaseModel):
     last_name: str
 
 
-class _Segment(BaseModel):
-    flight_number: str
-    date: Date | None = None
-    day_offset: int | None = None
+class _Segment(_DatedFlight):
+    """One flight of a reservation."""
 
 
 class _Reservation(BaseModel):
