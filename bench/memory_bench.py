@@ -43,6 +43,7 @@ from memory import DialogueTurn, InMemoryDialogueStore  # noqa: E402
 from memory.context_window import (  # noqa: E402
     MESSAGE_OVERHEAD_TOKENS, ContextWindowBuilder, approximate_tokens, turn_tokens,
 )
+from memory.sql_engine import postgres_unreachable  # noqa: E402
 from memory.sql_store import SqlDialogueStore  # noqa: E402
 
 sys.path.insert(0, str(_ROOT / "bench"))
@@ -90,19 +91,6 @@ class Backend:
             await self.store.close()
         if self._cleanup is not None:
             self._cleanup()
-
-
-def postgres_unreachable(url: str) -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed (pip install 'stepvox[postgres]')"
-    try:
-        with psycopg.connect(url, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"no PostgreSQL server at {url} ({str(exc).strip().splitlines()[0]})"
-    return None
 
 
 def postgres_schema(url: str) -> tuple[str, str]:

@@ -46,6 +46,20 @@ def database_url(url: str | Path | None = None) -> URL:
     return parsed.set(drivername=driver) if driver else parsed
 
 
+def postgres_unreachable(url: str) -> str | None:
+    """Why no PostgreSQL server answers at `url` (a libpq URL), or None when one does."""
+    try:
+        import psycopg
+    except ImportError:
+        return "psycopg is not installed (pip install 'stepvox[postgres]')"
+    try:
+        with psycopg.connect(url, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return f"no PostgreSQL server at {url} ({str(exc).strip().splitlines()[0]})"
+    return None
+
+
 def create_memory_engine(url: str | Path | URL | None = None, *, echo: bool = False) -> AsyncEngine:
     url = url if isinstance(url, URL) else database_url(url)
     if url.get_backend_name() == "sqlite":

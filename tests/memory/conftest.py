@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 import pytest_asyncio
 
+from memory.sql_engine import postgres_unreachable
 from memory.sql_store import SqlDialogueStore
 
 POSTGRES_URL = os.environ.get("STEPVOX_TEST_POSTGRES_URL",
@@ -29,16 +30,7 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _postgres_unreachable() -> str | None:
-    try:
-        import psycopg
-    except ImportError:
-        return "psycopg is not installed (pip install 'stepvox[postgres]')"
-    try:
-        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-    except psycopg.Error as exc:
-        return f"no PostgreSQL server at {POSTGRES_URL} ({str(exc).strip().splitlines()[0]})"
-    return None
+    return postgres_unreachable(POSTGRES_URL)
 
 
 def _start_local_cluster() -> None:
