@@ -24,8 +24,9 @@ def spoken_name(transcript: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _sql_store(memory: DialogueStore):
-    store = getattr(memory, "primary", memory)  # behind a BufferedDialogueStore or not
+def sql_store(memory: DialogueStore):
+    """The SQL store under `memory` (directly or behind a `BufferedDialogueStore`), or None."""
+    store = getattr(memory, "primary", memory)
     return store if hasattr(store, "start_conversation") else None
 
 
@@ -33,12 +34,22 @@ class CallerMemory:
     """Per-user facts for one agent; a no-op when its history store is not SQL."""
 
     def __init__(self, memory: DialogueStore) -> None:
-        self._store = _sql_store(memory)
+        self._store = sql_store(memory)
         self._started: set[str] = set()
 
     @property
     def enabled(self) -> bool:
         return self._store is not None
+
+    @property
+    def store(self):
+        """The SQL store under the agent's history, or None."""
+        return self._store
+
+    @property
+    def database_url(self):
+        """The history database's URL (for checkpoints beside it), or None."""
+        return getattr(self._store, "url", None)
 
     def _facts(self):
         from memory import SqlFactStore

@@ -101,3 +101,23 @@ def tool_call_grammar(tools: Sequence[dict[str, Any]]) -> str:
     # Qwen sometimes wraps calls in its <tool_call> tags; accept both shapes.
     root = 'root ::= call | "<tool_call>" "\\n"? call "\\n"? "</tool_call>"\n'
     return rules + "\n" + root
+
+
+def arguments_grammar(tool: dict[str, Any]) -> str:
+    """GBNF for the rest of a call to `tool` once `{"name": "<tool>", "arguments": ` is
+    written: its arguments object, valid against its schema, and the closing brace.
+
+    Used after the tool has been chosen (`agent.call_decision.ToolChooser`), so the model
+    neither rewrites the name nor spends tokens on it.
+    """
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    schema = tool["function"].get("parameters") or {"type": "object", "properties": {}}
+    rules = json_schema_to_gbnf(json.dumps(schema))
+    rules = rules.replace("root ::=", "arguments ::=", 1)
+    return rules + '\nroot ::= arguments " "? "}"\n'
+
+
+def call_head(name: str) -> str:
+    """The fixed start of a call to `name`, written into the prompt instead of generated."""
+    return '{"name": ' + json.dumps(name) + ', "arguments": '

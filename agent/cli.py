@@ -25,6 +25,8 @@ from tools.cli_app import tools_app  # noqa: E402
 app.add_typer(history_app, name="history")
 app.add_typer(tools_app, name="tools")
 app.add_typer(personas_app, name="personas")
+from agent.cli_bench import bench_app  # noqa: E402
+app.add_typer(bench_app, name="bench")
 app.command("say")(say)
 app.command("serve")(serve)
 console = Console()
@@ -58,6 +60,9 @@ BaseUrlOption = Annotated[Optional[str], typer.Option(
     "--base-url", help="The Step-Audio server's OpenAI-compatible URL, ending in /v1.")]
 ServedNameOption = Annotated[Optional[str], typer.Option(
     "--served-name", help="The name the server serves the model as (default: --model).")]
+TokenizerDirOption = Annotated[Optional[Path], typer.Option(
+    "--tokenizer-dir", envvar="STEPVOX_TOKENIZER_DIR", help="A Step-Audio-Tokenizer folder: "
+    "step-audio-chat hears the user's speech as <audio_N> tokens.")]
 
 
 def _settings(asr: str, model: str = "embedded", base_url: str | None = None,
@@ -101,6 +106,7 @@ def chat(
     model: ModelOption = "embedded",
     base_url: BaseUrlOption = None,
     served_name: ServedNameOption = None,
+    tokenizer_dir: TokenizerDirOption = None,
     conversation: Annotated[Optional[str], typer.Option(
         "--conversation", help="Conversation id (default: a new one).")] = None,
     persona: Annotated[Optional[str], typer.Option(
@@ -114,6 +120,10 @@ def chat(
     if text is not None and audio is not None:
         exit_with(err, "pass --text or --audio, not both", code=2)
     with _guard(ctx):
+        if tokenizer_dir is not None:
+            from agent.step_audio_files import use_tokenizer_dir
+
+            use_tokenizer_dir(tokenizer_dir)
         session = ChatSession(_settings(asr, model, base_url, served_name), console,
                               timings=timings, persona=persona, user_id=user,
                               conversation_id=conversation or uuid.uuid4().hex)
@@ -147,11 +157,16 @@ def doctor(
     model: ModelOption = "embedded",
     base_url: BaseUrlOption = None,
     served_name: ServedNameOption = None,
+    tokenizer_dir: TokenizerDirOption = None,
 ) -> None:
     """Check the configured models: packaged files, or that the Step-Audio server answers."""
     from agent.doctor import run_doctor
 
     with _guard(ctx):
+        if tokenizer_dir is not None:
+            from agent.step_audio_files import use_tokenizer_dir
+
+            use_tokenizer_dir(tokenizer_dir, check=False)  # doctor reports what is missing
         ok = asyncio.run(run_doctor(_settings(asr, model, base_url, served_name), console))
     if not ok:
         raise typer.Exit(1)

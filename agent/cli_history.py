@@ -79,7 +79,7 @@ def show(
     conversation_id: Annotated[str, typer.Argument(help="A conversation id from `list`.")],
     db: DbOption = None,
 ) -> None:
-    """Print a conversation's turns, with tool calls and interruptions."""
+    """Print a conversation's turns, with tool calls, interruptions and kept audio files."""
     exported = _with_store(db, lambda store: store.export(conversation_id))
     info = exported.conversation
     console.print(f"[bold]{escape(info.id)}[/]  user {escape(info.user_id or '-')}  "
@@ -91,6 +91,9 @@ def show(
         colour = "cyan" if turn.role == "user" else "green"
         mark = " [yellow](interrupted)[/]" if turn.interrupted else ""
         console.print(f"[{colour}]{turn.role}[/]{mark}: {escape(turn.text)}")
+        if turn.audio_path:
+            # soft_wrap: a long path stays one line that can be copied.
+            console.print(f"    [dim]audio:[/] {escape(turn.audio_path)}", soft_wrap=True)
         for call in turn.tool_calls:
             status = "[red]error[/]" if call.is_error else "ok"
             console.print(f"    tool {escape(call.name)}({escape(json.dumps(call.arguments))})"

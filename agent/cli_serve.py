@@ -32,6 +32,9 @@ def serve(
         "--max-session-s", help="Longest session in seconds.")] = 1800.0,
     warm_up: Annotated[bool, typer.Option("--warm-up/--no-warm-up",
                                           help="Warm the models before serving.")] = True,
+    metrics: Annotated[bool, typer.Option(
+        "--metrics", help="Serve Prometheus metrics at /metrics (needs prometheus-client, "
+        "in the 'server' extra).")] = False,
 ) -> None:
     """Serve the realtime voice loop: websocket at /v1/realtime, browser page at /."""
     from agent.realtime.server import is_loopback
@@ -43,6 +46,12 @@ def serve(
     if vad not in ("silero", "energy"):
         err.print(f"[red]--vad must be 'silero' or 'energy', got {vad!r}[/]")
         raise typer.Exit(2)
+    if metrics:
+        try:
+            import prometheus_client  # noqa: F401
+        except ImportError:
+            err.print("[red]--metrics needs prometheus-client[/]: pip install 'stepvox[server]'")
+            raise typer.Exit(2) from None
 
     import uvicorn
 
@@ -53,30 +62,32 @@ def serve(
     from personas import PersonaLibrary
 
     settings = StepvoxSettings(asr_model=asr)
-    agent = _load_agent(settings)
+    agent = load_serving_agent(settings)
     library = PersonaLibrary(*([persona_dir] if persona_dir else []))
     limits = SessionLimits(max_session_s=max_session_s)
     config = RealtimeServerConfig(token=token, limits=limits, vad=vad, max_sessions=max_sessions,
-                                  warm_up=warm_up)
+                                  warm_up=warm_up, metrics=metrics)
     app = create_app(PersonaAgents(agent, library), config)
     shown = "localhost" if is_loopback(host) else host
     err.print(f"stepvox realtime on http://{shown}:{port}/ "
-              f"(websocket ws://{shown}:{port}/v1/realtime{'?token=...' if token else ''})")
+              f"(websocket ws://{shown}:{port}/v1/realtime{'?token=...' if token else ''}"
+              f"{f', metrics http://{shown}:{port}/metrics' if metrics else ''})")
     # Messages a little over the limit get an `error` event; far over it, the websocket
     # layer closes the connection (1009) before buffering them.
     uvicorn.run(app, host=host, port=port, ws="websockets-sansio",
                 ws_max_size=4 * limits.max_message_bytes, log_level="info")
 
 
-def _load_agent(settings):
+def load_serving_agent(settings, progress: bool = True, persistent_history: bool = True):
+    """The agent `stepvox serve` runs (also used by `bench/realtime_latency.py`)."""
     from agent.chat_session import remote_chat_model
     from agent.embedded_stack import load_embedded_stack
 
     remote = settings.model != "embedded"
     # A Step-Audio backend replaces only the LLM: VAD, ASR and TTS stay embedded.
     chat_model = remote_chat_model(settings) if remote else None
-    stack = load_embedded_stack(settings, progress=True, with_llm=not remote)
-    stack.persistent_history = True
+    stack = load_embedded_stack(settings, progress=progress, with_llm=not remote)
+    stack.persistent_history = persistent_history
     agent = stack.agent(chat_model)
     # The realtime segmenter has already cut the speech out; a second VAD pass in the turn
     # would only add latency.

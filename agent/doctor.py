@@ -24,18 +24,59 @@ async def run_doctor(settings: StepvoxSettings, console: Console) -> bool:
         mark = "[green]ok[/]" if good else "[red]FAIL[/]"
         console.print(f"{mark} {status.role}: {escape(status.title)} ({status.state})")
     if settings.model != "embedded":
-        from agent.chat_session import remote_chat_model
-        from agent.step_audio_backends import check_server
-
-        model = remote_chat_model(settings)
-        if hasattr(model, "client"):
-            check = await check_server(model)
-            for problem in check.problems:
-                console.print(f"[red]FAIL[/] {settings.model} at {check.base_url}: "
-                              f"{escape(problem)}")
-            if check.ok:
-                console.print(f"[green]ok[/] {settings.model} served at {check.base_url}")
-            ok &= check.ok
-        else:
-            console.print(f"[yellow]?[/] {settings.model}: no server check for this backend")
+        ok &= await _check_step_audio(settings, console)
     return ok
+
+
+async def _check_step_audio(settings: StepvoxSettings, console: Console) -> bool:
+    """The server (or Realtime endpoint) answers with this model and tool calling; and, when a
+    Step-Audio-Tokenizer directory is configured, that its files are all there."""
+    from agent.step_audio_backends import (
+        LOCAL_PREFIX, STEP_AUDIO_CHAT, check_realtime, check_server, make_step_audio_model,
+    )
+    from agent.step_audio_files import StepAudioFiles, tokenizer_problems
+    from agent.stepfun_realtime import StepFunRealtimeModel
+
+    if settings.model.lower().startswith(LOCAL_PREFIX):
+        return _check_local(settings.model[len(LOCAL_PREFIX):], console)
+    chat = settings.model.lower() in STEP_AUDIO_CHAT
+    # The tokenizer's files are checked below, without loading its models here.
+    model = make_step_audio_model(settings.model, base_url=settings.base_url,
+                                  served_name=settings.served_name,
+                                  **({"tokenizer": None} if chat else {}))
+    if isinstance(model, StepFunRealtimeModel):
+        check = await check_realtime(model)
+    else:
+        check = await check_server(model)
+    for problem in check.problems:
+        console.print(f"[red]FAIL[/] {settings.model} at {check.base_url}: {escape(problem)}")
+    if check.ok:
+        console.print(f"[green]ok[/] {settings.model} served at {check.base_url}")
+    ok = check.ok
+    files = StepAudioFiles()
+    if files.tokenizer_dir is not None:
+        problems = tokenizer_problems(files)
+        for problem in problems:
+            console.print(f"[red]FAIL[/] Step-Audio tokenizer: {escape(problem)}")
+        if not problems:
+            console.print(f"[green]ok[/] Step-Audio tokenizer at {files.tokenizer_dir}")
+        if not chat:
+            console.print(f"[yellow]note[/] {settings.model} takes audio itself; the tokenizer "
+                          "directory is used by step-audio-chat only")
+        ok &= not problems
+    return ok
+
+
+def _check_local(directory: str, console: Console) -> bool:
+    """A local checkpoint: its files are there (the model itself is not loaded here)."""
+    from pathlib import Path
+
+    from speech.step_audio_tts import missing_checkpoint_files
+
+    root = Path(directory).expanduser()
+    missing = missing_checkpoint_files(root)
+    for name in missing:
+        console.print(f"[red]FAIL[/] local checkpoint: {escape(str(root / name))} is missing")
+    if not missing:
+        console.print(f"[green]ok[/] local checkpoint at {escape(str(root))}")
+    return not missing

@@ -38,6 +38,9 @@ class EmbeddedStack:
         kwargs.setdefault("max_tool_rounds", s.max_tool_rounds)
         kwargs.setdefault("history_turns", s.history_turns)
         kwargs.setdefault("max_audio_s", s.max_audio_s)
+        kwargs.setdefault("history_token_budget", s.history_token_budget)
+        kwargs.setdefault("audio_dir", s.audio_dir)
+        kwargs.setdefault("learn_facts", s.learn_facts)
         if "memory" not in kwargs and self.persistent_history:
             from memory import BufferedDialogueStore, SqlDialogueStore
 

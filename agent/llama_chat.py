@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -13,13 +14,26 @@ from typing import Any
 from agent.chat_model import (
     ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolChoice,
 )
-from agent.chatml_prompt import render_prompt, system_block, tool_call_grammar
+from agent.call_decision import (
+    DEFAULT_CHOOSER, DEFAULT_DECIDER, CallDecider, CallFeatures, ToolChooser,
+)
+from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, system_block
 from agent.errors import ModelBackendError
 from agent.model_errors import ModelOverrideError
-from agent.tool_routing import call_probability, call_start_tokens
+from agent.tool_prior import ToolPrior, default_tool_prior
+from agent.tool_routing import call_probability, call_start_tokens, tool_name_probabilities
+from tools.argument_grounding import Spellings, ground_arguments
+from tools.datetime_tool import timezone_spellings
+
+log = logging.getLogger(__name__)
 
 _END = object()
 _STOP = ["<|im_end|>", "<|endoftext|>"]
+_DEFAULT = object()
+# Alternative names of argument values that only a tool knows, for argument grounding.
+ARGUMENT_SPELLINGS: dict[str, dict[str, Spellings]] = {
+    "get_date_time": {"timezone": timezone_spellings},
+}
 
 
 class LlamaCppChatModel:
@@ -41,6 +55,9 @@ class LlamaCppChatModel:
         max_tokens: int = 160,
         seed: int = 7,
         tool_call_threshold: float = 0.88,
+        tool_prior: ToolPrior | None | object = _DEFAULT,
+        call_decider: CallDecider = DEFAULT_DECIDER,
+        tool_chooser: ToolChooser = DEFAULT_CHOOSER,
     ) -> None:
         import llama_cpp
 
@@ -63,23 +80,33 @@ class LlamaCppChatModel:
         self.top_p = top_p
         self.max_tokens = max_tokens
         self._lock = threading.Lock()
-        # Calibrated for the packaged Qwen2.5-Coder-0.5B on 10 clock questions and 12 others
-        # (bench/tool_trigger.py): every clock question scored >= 0.89.
+        # Answering after a tool result: a further call only when the model's own odds clear
+        # this (the call decision below is for user turns).
         self.tool_call_threshold = tool_call_threshold
+        self.call_decider = call_decider
+        self.tool_chooser = tool_chooser
+        # The MiniLM prior loads on first use (prefill does it up front); None = odds only.
+        self._prior: Any = tool_prior
+        self._last_features: CallFeatures | None = None
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None
         self._model_path = self._llm.model_path  # also right for a downloaded hf: model
         self._threads = n_threads or os.cpu_count()
         self._router_llm: Any = None
 
-    def _call_grammar(self, tools: Sequence[dict[str, Any]]) -> Any:
+    def _arguments_grammar(self, tool: dict[str, Any]) -> Any:
         import llama_cpp
 
-        key = json.dumps(list(tools), sort_keys=True)
+        key = json.dumps(tool, sort_keys=True)
         if key not in self._grammars:  # compiling a grammar costs ~ms; tools rarely change
             self._grammars[key] = llama_cpp.LlamaGrammar.from_string(
-                tool_call_grammar(tools), verbose=False)
+                arguments_grammar(tool), verbose=False)
         return self._grammars[key]
+
+    def tool_prior(self) -> ToolPrior | None:
+        if self._prior is _DEFAULT:
+            self._prior = default_tool_prior()
+        return self._prior  # type: ignore[return-value]
 
     def _call_tokens(self) -> list[int]:
         if self._call_starts is None:
@@ -95,31 +122,58 @@ class LlamaCppChatModel:
                                                n_threads=self._threads, verbose=False)
         return self._router_llm
 
+    def call_features(self, messages: Sequence[ChatMessage],
+                      tools: Sequence[dict[str, Any]], prompt: str) -> CallFeatures:
+        """The model's call odds with and without history, and the semantic prior, for a
+        conversation whose last message is the user's."""
+        with_history = call_probability(self._llm, prompt, self._call_tokens())
+        alone = with_history
+        if len(messages) >= 3:  # history to discount: score the message on its own too
+            alone = call_probability(self._router(), render_prompt([messages[0], messages[-1]],
+                                                                   tools), self._call_tokens())
+        prior = self.tool_prior()
+        scores = prior.scores(messages[-1].content, tools) if prior is not None else None
+        return CallFeatures(with_history=with_history, alone=alone, prior=scores)
+
     def wants_tool_call(self, messages: Sequence[ChatMessage],
                         tools: Sequence[dict[str, Any]], prompt: str) -> bool:
-        if call_probability(self._llm, prompt, self._call_tokens()) >= self.tool_call_threshold:
-            return True
-        if len(messages) < 3 or messages[-1].role != "user":
-            return False  # no history to discount, or an answer after a tool result is due
-        alone = render_prompt([messages[0], messages[-1]], tools)
-        return call_probability(self._router(), alone, self._call_tokens()) \
-            >= self.tool_call_threshold
+        if messages[-1].role != "user":  # an answer to a tool result is due
+            return call_probability(self._llm, prompt, self._call_tokens()) \
+                >= self.tool_call_threshold
+        self._last_features = self.call_features(messages, tools, prompt)
+        return self.call_decider.decide(self._last_features)
+
+    def choose_tool(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
+                    prompt: str) -> dict[str, Any]:
+        """The schema of the tool a decided call uses (see `agent.call_decision`)."""
+        if len(tools) == 1:
+            return tools[0]
+        by_name = {t["function"]["name"]: t for t in tools}
+        probs = tool_name_probabilities(self._llm, prompt, list(by_name))
+        features = getattr(self, "_last_features", None)
+        prior = features.prior if features is not None else None
+        return by_name[self.tool_chooser.choose(probs, prior)]
 
     def _generate(self, messages: Sequence[ChatMessage], prompt: str,
                   tools: Sequence[dict[str, Any]], tool_choice: ToolChoice,
                   emit, stop: threading.Event) -> None:
-        """Decide "tool call or text" once, from the first-token distribution, then generate.
+        """Decide "tool call or text" once, before generating anything, then generate.
 
-        The decision is `wants_tool_call` (see `agent.tool_routing` for why it thresholds the
-        first-token odds instead of sampling). A call is then written under the call-only
-        grammar (always valid JSON for a real tool); text is
+        The decision is `wants_tool_call` (see `agent.call_decision` for why it reads the
+        first-token odds and a semantic prior instead of sampling). For a call the tool is
+        chosen next, its opening `{"name": ..., "arguments": ` is written into the prompt,
+        and only the arguments are generated, under that tool's schema grammar. Text is
         generated without a grammar (llama-cpp-python checks a grammar against the whole
         vocabulary per token, which halves decoding speed) but with the call-opening tokens
         banned, so text can never turn into a call.
         """
         with self._lock:
+            self._last_features = None
             if tools and tool_choice == "auto" and self.wants_tool_call(messages, tools, prompt):
-                self._stream(prompt, emit, stop, grammar=self._call_grammar(tools))
+                tool = self.choose_tool(messages, tools, prompt)
+                head = call_head(tool["function"]["name"])
+                emit(("text", head, None))
+                self._stream(prompt + head, emit, stop, grammar=self._arguments_grammar(tool))
                 return
             ban = {i: -100.0 for i in self._call_tokens()} if tools else None
             self._stream(prompt, emit, stop, logit_bias=ban)
@@ -150,6 +204,9 @@ class LlamaCppChatModel:
                 if tools:
                     self._router().create_completion(prefix, max_tokens=1, temperature=0.0)
                     self._call_tokens()
+                    prior = self.tool_prior()
+                    if prior is not None:  # loads MiniLM and embeds the tool examples
+                        prior.scores("hello", tools)
 
         await asyncio.to_thread(run)
 
@@ -195,7 +252,7 @@ class LlamaCppChatModel:
                 elif value:
                     yield TextDelta(value)
             if is_call:
-                yield ToolCallEvent(parse_call("".join(buffered)))
+                yield ToolCallEvent(ground_call(parse_call("".join(buffered)), messages, tools))
             yield ModelDone(finish_reason=finish)
         finally:
             stop.set()  # a consumer that stopped early (barge-in) stops the generation
@@ -210,3 +267,19 @@ def parse_call(text: str) -> ToolCall:
     except json.JSONDecodeError as exc:  # only when max_tokens cut the call short
         raise ModelBackendError(f"the model's tool call was cut off: {body[:200]!r}") from exc
     return ToolCall(name=data["name"], arguments=data.get("arguments") or {})
+
+
+def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
+                tools: Sequence[dict[str, Any]]) -> ToolCall:
+    """Drop optional arguments the user never said (see `tools.argument_grounding`); the
+    user's turns in this conversation are what counts as said."""
+    schema = next((t["function"] for t in tools if t["function"]["name"] == call.name), None)
+    if schema is None or not call.arguments:
+        return call
+    said = "\n".join(m.content for m in messages if m.role == "user")
+    grounded = ground_arguments(call.arguments, schema.get("parameters"), said,
+                                spellings=ARGUMENT_SPELLINGS.get(call.name))
+    if grounded.dropped:
+        log.info("dropped %s's optional arguments the user did not say: %s", call.name,
+                 grounded.dropped)
+    return call.model_copy(update={"arguments": grounded.arguments})

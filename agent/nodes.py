@@ -23,7 +23,8 @@ from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
     TranscriptEvent,
 )
-from agent.history_prompt import history_messages, tool_records
+from agent.history_prompt import tool_records
+from agent.prompt_assembly import build_prompt
 from agent.state import TurnState
 from agent.turn_context import TurnContext
 from memory import DialogueTurn
@@ -40,7 +41,6 @@ NO_ANSWER = "Sorry, I don't have an answer to that."
 
 async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
-    svc = ctx.services
     text = state.get("user_text", "")
     if ctx.audio is not None:
         text = await transcribe(ctx)
@@ -48,11 +48,9 @@ async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     runtime.stream_writer(TranscriptEvent(text))
     if not text:
         raise EmptyTurnError("the turn has no text: pass text=... or audio with speech in it")
-    history = await svc.memory.history(ctx.conversation_id, svc.history_turns)
-    messages = [ChatMessage(role="system", content=svc.persona.full_system_prompt(
-        [*(turn.text for turn in history), text]))]  # the recent text triggers persona lore
-    messages += history_messages(history)
-    messages.append(ChatMessage(role="user", content=text))
+    # Persona prompt (with the lore the recent words trigger), caller facts, running summary
+    # and history, within the token budget when one is set.
+    messages = await build_prompt(ctx, text)
     return {"user_text": text, "messages": messages, "rounds": 0, "pending_calls": [],
             "tool_results": [], "reply_text": "", "filler_text": "", "preamble": "",
             "answer_only": False}
@@ -275,13 +273,30 @@ def _takes_style(decoder) -> bool:
 
 async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
+    paths = turn_audio_paths(ctx)
     await ctx.services.memory.append(ctx.conversation_id, [
-        DialogueTurn(role="user", text=state["user_text"]),
+        DialogueTurn(role="user", text=state["user_text"], audio_path=paths.get("user")),
         # Text and style apart: the text never holds tags; `style` lists the Step-Audio tag
         # strings the reply's sentences were spoken with, in order of first use.
         DialogueTurn(role="assistant", text=state.get("reply_text", ""),
                      tool_calls=tool_records(state.get("tool_results", [])),
                      preamble=state.get("preamble", ""),
-                     style=" ".join(ctx.reply_styles)[:256]),
+                     style=" ".join(ctx.reply_styles)[:256],
+                     audio_path=paths.get("assistant")),
     ])
     return {"remembered": True}
+
+
+def turn_audio_paths(ctx: TurnContext) -> dict[str, str]:
+    """Where this turn's audio will be kept, by role (none when the agent keeps no audio, the
+    user typed, or nothing is spoken); the agent writes the files once the turn is over."""
+    archive = ctx.services.audio_archive
+    if archive is None:
+        return {}
+    paths = archive.paths(ctx.conversation_id)
+    if ctx.audio is None:
+        del paths["user"]
+    if not ctx.synthesize or ctx.services.decoder is None:
+        del paths["assistant"]
+    ctx.audio_paths = paths
+    return paths

@@ -40,5 +40,13 @@ class StepvoxSettings(BaseSettings):
         "dir; a file path; 'sqlite:///path.db'; or 'postgresql://user@host/db' (needs the "
         "`postgres` extra)")
     history_token_budget: int | None = Field(
-        None, gt=0, description="tokens of history (with its running summary) in the prompt; "
-        "None = the newest `history_turns` turns, no summary")
+        None, gt=0, description="tokens for each prompt's messages (persona prompt, caller "
+        "facts, running summary, history, the user's turn; tool schemas not counted); older "
+        "turns are folded into a summary the model writes. None = the newest `history_turns` "
+        "turns, no summary")
+    audio_dir: Path | None = Field(
+        None, description="keep each turn's user and reply audio as WAV files in this folder "
+        "(paths stored with the turns); None = text only")
+    learn_facts: bool = Field(
+        True, description="with a history database: learn facts about each caller when a "
+        "conversation ends and recall them in later ones")

@@ -3,9 +3,9 @@
     make_step_audio_model("step-audio-2-mini", base_url="http://gpu:8000/v1")
 
 Names: `step-audio-chat` (vLLM, client-side audio tokens), `step-audio-2-mini`,
-`step-audio-2-mini-think`, `step-audio-r1`, `step-audio-r1.1` (StepFun's vLLM fork), and
+`step-audio-2-mini-think`, `step-audio-r1`, `step-audio-r1.1` (StepFun's vLLM fork),
 `stepfun-realtime` (the hosted websocket; `base_url` is its wss URL, the model defaults to
-step-audio-2-mini).
+step-audio-2-mini), and `local:DIR` (a checkpoint run here, `agent.local_generation`).
 """
 
 from __future__ import annotations
@@ -18,13 +18,15 @@ from agent.errors import ModelBackendError
 from agent.openai_sse import OpenAIStreamClient
 from agent.step_audio2 import StepAudio2Model
 from agent.step_audio_chat import StepAudioChatModel
+from agent.step_audio_files import load_turn_tokenizer
 from agent.stepfun_realtime import StepFunRealtimeModel
 
 STEP_AUDIO_CHAT = ("step-audio-chat",)
 STEP_AUDIO_2 = ("step-audio-2-mini", "step-audio-2-mini-think", "step-audio-r1",
                 "step-audio-r1.1")
 REALTIME = ("stepfun-realtime",)
-KNOWN_MODELS = STEP_AUDIO_CHAT + STEP_AUDIO_2 + REALTIME
+LOCAL_PREFIX = "local:"
+KNOWN_MODELS = STEP_AUDIO_CHAT + STEP_AUDIO_2 + REALTIME + (LOCAL_PREFIX + "DIR",)
 
 
 class UnknownStepAudioModelError(ModelBackendError, ValueError):
@@ -34,8 +36,14 @@ class UnknownStepAudioModelError(ModelBackendError, ValueError):
 def make_step_audio_model(model: str, *, base_url: str | None = None,
                           served_name: str | None = None, **options: Any):
     """The backend for `model`; `served_name` is the name the server knows it by (vLLM's
-    `--served-model-name`), `model` by default. `options` go to the backend's settings."""
+    `--served-model-name`), `model` by default. `options` go to the backend's settings.
+    Step-Audio-Chat gets the tokenizer of STEPVOX_TOKENIZER_DIR unless `tokenizer=` is given
+    (None: no audio tokens)."""
     key = model.lower()
+    if key.startswith(LOCAL_PREFIX):  # a checkpoint directory, run in this process
+        from agent.local_generation import LocalStepAudioModel
+
+        return LocalStepAudioModel.from_dir(model[len(LOCAL_PREFIX):], **options)
     if key in REALTIME:
         extra = {"url": base_url} if base_url else {}
         return StepFunRealtimeModel(**extra, model=served_name or "step-audio-2-mini", **options)
@@ -44,6 +52,8 @@ def make_step_audio_model(model: str, *, base_url: str | None = None,
             f"--model {model} is served over HTTP: also pass --base-url, e.g. "
             "http://localhost:8000/v1")
     if key in STEP_AUDIO_CHAT:
+        if "tokenizer" not in options:  # the configured Step-Audio-Tokenizer, if any
+            options["tokenizer"] = load_turn_tokenizer()
         return StepAudioChatModel(base_url=base_url, model=served_name or model, **options)
     if key in STEP_AUDIO_2:
         return StepAudio2Model(base_url=base_url, model=served_name or model, **options)
@@ -98,4 +108,29 @@ async def check_server(model: StepAudioChatModel | StepAudio2Model) -> ServerChe
             check.problems.append(
                 f"tool calling is not enabled on the server ({exc}); start vLLM with "
                 "--enable-auto-tool-choice --tool-call-parser step_audio_2.")
+    return check
+
+
+async def check_realtime(model: StepFunRealtimeModel) -> ServerCheck:
+    """Is the API key set, and does the Realtime endpoint accept a websocket with it?"""
+    from websockets.asyncio.client import connect
+    from websockets.exceptions import InvalidStatus
+
+    s = model.settings
+    check = ServerCheck(base_url=s.url, model=s.model)
+    try:
+        key = model._api_key()
+    except ModelBackendError as exc:
+        check.problems.append(str(exc))
+        return check
+    try:
+        async with connect(f"{s.url}?model={s.model}", open_timeout=s.open_timeout_s,
+                           additional_headers={"Authorization": f"Bearer {key}"}):
+            pass
+    except InvalidStatus as exc:
+        status = exc.response.status_code
+        hint = " Check STEPFUN_API_KEY." if status in (401, 403) else ""
+        check.problems.append(f"the server refused the websocket with HTTP {status}.{hint}")
+    except (OSError, TimeoutError) as exc:
+        check.problems.append(f"could not connect ({type(exc).__name__}: {exc}).")
     return check

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from agent.chat_model import ChatEvent, ChatModel
 from memory import DialogueStore
@@ -17,6 +18,11 @@ from personas import Persona
 from speech.audio import AudioClip
 from speech.protocols import SpeechDecoder, SpeechTokenizer, VoiceActivityDetector
 from tools import ToolRegistry
+
+if TYPE_CHECKING:
+    from agent.audio_archive import TurnAudioArchive
+    from agent.fact_recall import CallerFacts
+    from agent.summary_folding import SummaryFolder
 
 
 @dataclass(slots=True)
@@ -51,6 +57,12 @@ class TurnServices:
     history_turns: int = 20
     # Cut the reply's first chunk at a clause once it has this many words (None: sentences only).
     first_clause_words: int | None = 4
+    # Tokens for the prompt's messages (persona, facts, summary, history, this turn); None:
+    # the newest `history_turns` turns and no summary.
+    history_token_budget: int | None = None
+    folder: SummaryFolder | None = None  # writes running summaries after turns
+    facts: CallerFacts | None = None  # long-term facts per user (SQL stores only)
+    audio_archive: TurnAudioArchive | None = None  # keeps turn audio as WAV files
 
 
 @dataclass(slots=True)
@@ -68,3 +80,9 @@ class TurnContext:
     reply_styles: list[str] = field(default_factory=list)
     # Conversation id -> the voice chosen by audio search; owned by the VoiceAgent.
     voice_styles: dict = field(default_factory=dict)  # tag strings, in order of first use
+    user_id: str | None = None  # who is calling, for their long-term facts
+    # Set by perceive: what the window's budget had to leave for the persona prompt, facts
+    # and this turn, so the fold after the turn sees the same window.
+    fixed_tokens: int = 0
+    # Set by remember when the agent keeps audio: where this turn's WAV files go, by role.
+    audio_paths: dict[str, str] = field(default_factory=dict)

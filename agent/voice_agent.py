@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from agent.approval import approval_question, interpret_consent
@@ -18,11 +19,12 @@ from agent.chat_model import ChatModel
 from agent.events import (
     ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
-from agent.graph import build_turn_graph
 from agent.history_prompt import tool_records
+from agent.memory_setup import MemoryOptions, memory_services
 from agent.nodes import say_fixed, transcribe
 from agent.reply import Reply
 from agent.turn_context import StageClock, TurnContext, TurnServices
+from agent.turn_graphs import TurnGraphs
 from memory import DialogueStore, DialogueTurn, InMemoryDialogueStore
 from personas import DEFAULT_PERSONA, Persona
 from speech.audio import AudioClip, AudioSource, load_audio
@@ -31,6 +33,9 @@ from tools import Tool, ToolRegistry, builtin_tools
 
 if TYPE_CHECKING:
     from agent.settings import StepvoxSettings
+    from memory.user_facts import Embed
+
+log = logging.getLogger(__name__)
 
 
 class VoiceAgent:
@@ -55,29 +60,45 @@ class VoiceAgent:
         history_turns: int = 20,
         max_audio_s: float = 120.0,
         first_clause_words: int | None = 4,
+        history_token_budget: int | None = None,
+        audio_dir: str | Path | None = None,
+        learn_facts: bool = True,
+        fact_embed: Embed | None | Literal["minilm"] = "minilm",
     ) -> None:
+        """`history_token_budget`: keep each prompt within this many tokens, older turns
+        folded into a running summary the model writes in the background (None: the newest
+        `history_turns` turns). `audio_dir`: keep every turn's audio there as WAV files.
+        `learn_facts`: with a SQL `memory`, facts about each user are extracted when their
+        conversation ends and recalled by meaning later (`fact_embed`: "minilm" = the
+        packaged MiniLM when installed, else keyword recall; or your own `Embed`)."""
         registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
             builtin_tools() if tools is None else tools)
         if persona.allowed_tools is not None:
             # A persona names the tools it may use; the others never reach its prompt.
             registry = registry.subset(n for n in registry.names if n in persona.allowed_tools)
+        memory = memory or InMemoryDialogueStore()
         self.services = TurnServices(
             chat_model=chat_model, decoder=decoder, tokenizer=tokenizer, vad=vad,
-            memory=memory or InMemoryDialogueStore(), tools=registry, persona=persona,
+            memory=memory, tools=registry, persona=persona,
             max_tool_rounds=max_tool_rounds, history_turns=history_turns,
             first_clause_words=first_clause_words,
+            **memory_services(chat_model, memory, persona, MemoryOptions(
+                history_token_budget=history_token_budget, audio_dir=audio_dir,
+                learn_facts=learn_facts, fact_embed=fact_embed)),
         )
         self.max_audio_s = max_audio_s
-        # Paused turns (a tool awaiting the user's yes/no) wait in this checkpointer; threads
-        # are deleted when their turn completes, so it holds only turns that are waiting.
-        self._checkpointer = InMemorySaver() if any(
-            t.requires_approval for t in registry) else None
-        self._graph = build_turn_graph(self._checkpointer)
+        self.callers = CallerMemory(memory)
+        # Paused turns (a tool awaiting the user's yes/no) wait in a checkpointer, in the
+        # history database when there is one; threads are deleted when their turn completes.
+        self._graphs = TurnGraphs(pausable=any(t.requires_approval for t in registry),
+                                  database_url=self.callers.database_url)
+        self._history = memory  # the real store (a speculative copy of the agent has an overlay)
         # Turns of one conversation run one after another: each reads the history the
         # previous one wrote.
         self._locks: dict[str, asyncio.Lock] = {}
         self._voice_styles: dict = {}  # conversation id -> voice chosen by audio search
-        self.callers = CallerMemory(self.services.memory)
+        # Conversations of this agent that saw turns and have not ended -> their user.
+        self._open: dict[str, str | None] = {}
 
     @classmethod
     def embedded(cls, settings: StepvoxSettings | None = None, **kwargs) -> VoiceAgent:
@@ -89,6 +110,11 @@ class VoiceAgent:
     @property
     def persona(self) -> Persona:
         return self.services.persona
+
+    @property
+    def _checkpointer(self):
+        """Where paused turns wait (None: this agent has no tool that needs approval)."""
+        return self._graphs.checkpointer
 
     @property
     def sample_rate(self) -> int:
@@ -111,20 +137,25 @@ class VoiceAgent:
         if audio is not None:
             clip = load_audio(audio, sample_rate, max_duration_s=self.max_audio_s)
         conversation_id = conversation_id or uuid.uuid4().hex
+        user_id = user_id or self._open.get(conversation_id)
         ctx = TurnContext(services=self.services, conversation_id=conversation_id, audio=clip,
-                          clock=clock, synthesize=synthesize, voice_styles=self._voice_styles)
+                          clock=clock, synthesize=synthesize, voice_styles=self._voice_styles,
+                          user_id=user_id)
         lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         transcript, chunks, results = "", [], []
         sentences: dict[int, str] = {}
         voiced: set[int] = set()  # sentences whose audio reached the caller
         config = {"configurable": {"thread_id": conversation_id}}
+        if self.services.folder is not None:
+            self.services.folder.preempt()  # the caller must not wait behind a summary
         async with lock:
+            graph, checkpointer = await self._graphs.get()
             await self.callers.start(conversation_id, user_id, self.persona)
+            self._open[conversation_id] = user_id
             final: dict = {}
             waiting: list = []  # approval requests the graph paused on
             graph_input = {"user_text": text or ""}
-            if self._checkpointer is not None and (
-                    await self._graph.aget_state(config)).interrupts:
+            if checkpointer is not None and (await graph.aget_state(config)).interrupts:
                 # This turn answers a pending "shall I?": read it as a yes or a no and resume.
                 transcript = (await transcribe(ctx) if clip is not None else text or "").strip()
                 yield TranscriptEvent(transcript)
@@ -136,10 +167,10 @@ class VoiceAgent:
                 # durability="exit": a paused turn is saved once, when the run stops, not after
                 # every step on the audio path.
                 # Without approval tools nothing can pause: skip the extra stream mode.
-                pausable = self._checkpointer is not None
+                pausable = checkpointer is not None
                 options = {"durability": "exit"} if pausable else {}
                 modes = ["custom", "values", "updates"] if pausable else ["custom", "values"]
-                async with aclosing(self._graph.astream(
+                async with aclosing(graph.astream(
                     graph_input, config, context=ctx, stream_mode=modes, **options,
                 )) as events:
                     async for mode, item in events:
@@ -172,9 +203,10 @@ class VoiceAgent:
                     await self.services.memory.append(conversation_id, [
                         DialogueTurn(role="user", text=transcript),
                         DialogueTurn(role="assistant", text=question)])
-                elif self._checkpointer is not None:
-                    await self._checkpointer.adelete_thread(conversation_id)
+                elif checkpointer is not None:
+                    await checkpointer.adelete_thread(conversation_id)
                 await self.callers.learn(user_id, transcript)
+                await self._keep_audio(ctx, clip, chunks)
             finally:
                 if transcript and not final.get("remembered"):
                     # The turn was cut short (barge-in, or a failure after the transcript): keep
@@ -185,6 +217,7 @@ class VoiceAgent:
                         DialogueTurn(role="assistant", text=spoken, interrupted=True,
                                      tool_calls=tool_records(results)),
                     ]))
+        self._fold_later(ctx)
         clock.mark("done")
         rate = chunks[0].sample_rate if chunks else 0
         audio_out = (np.concatenate([c.samples for c in chunks]) if chunks
@@ -207,12 +240,58 @@ class VoiceAgent:
         """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
         return asyncio.run(self.arespond(text, **kwargs))
 
+    async def end_conversation(self, conversation_id: str) -> list[str]:
+        """The conversation is over: record its end and, with a SQL store and a known user,
+        have the model note lasting facts about the caller for later conversations. Returns
+        the facts stored. Failures are logged, never raised: the caller has hung up."""
+        user_id = self._open.pop(conversation_id, None)
+        store = self.callers.store
+        if store is None:
+            return []
+        async with self._locks.setdefault(conversation_id, asyncio.Lock()):
+            try:
+                if user_id is None:
+                    user_id = (await store.conversation(conversation_id)).user_id
+                await store.end_conversation(conversation_id)
+                if self.services.facts is None or not user_id:
+                    return []
+                turns = await self.services.memory.history(conversation_id)
+                return await self.services.facts.learn(user_id, conversation_id, turns)
+            except Exception as exc:
+                log.warning("could not end conversation %s: %s", conversation_id, exc)
+                return []
+
     async def aclose(self) -> None:
-        """Write what the history store still holds (a buffered store waiting for its database)
-        and release its connections."""
+        """End the conversations this agent took part in (facts are learnt from them), write
+        what the history store still holds (a buffered store waiting for its database) and
+        release the connections. A running summary fold is dropped: it is redone later."""
+        if self.services.folder is not None:
+            await self.services.folder.close()
+        for conversation_id in list(self._open):
+            await self.end_conversation(conversation_id)
+        await self._graphs.aclose()
         close = getattr(self.services.memory, "close", None)
         if close is not None:
             await close()
+
+    async def _keep_audio(self, ctx: TurnContext, clip: AudioClip | None, chunks: list) -> None:
+        archive, paths = self.services.audio_archive, ctx.audio_paths
+        if archive is None or not paths:
+            return
+        if clip is not None and "user" in paths:
+            await archive.write(paths["user"], clip.samples, clip.sample_rate)
+        if "assistant" in paths:
+            rate = chunks[0].sample_rate if chunks else self.sample_rate
+            samples = (np.concatenate([c.samples for c in chunks]) if chunks
+                       else np.zeros(0, dtype=np.float32))
+            await archive.write(paths["assistant"], samples, rate)
+
+    def _fold_later(self, ctx: TurnContext) -> None:
+        """After a turn: the running summary is updated in the background when due."""
+        svc = self.services
+        if svc.folder is not None and svc.history_token_budget is not None and ctx.fixed_tokens:
+            svc.folder.schedule(self._history, ctx.conversation_id, svc.history_token_budget,
+                                ctx.fixed_tokens)
 
     async def greeting(self, user_id: str | None = None) -> str:
         """What to say first: a returning caller whose name is known is greeted by name."""
@@ -225,6 +304,8 @@ class VoiceAgent:
         prefill = getattr(svc.chat_model, "prefill", None)
         if prefill is not None:
             await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
+        if svc.facts is not None:
+            await svc.facts.warm_up()  # loads the embedding model (seconds) before a caller
         await self.say("Hello.")
         if svc.tokenizer is not None:
             silence = np.zeros(svc.tokenizer.sample_rate // 2, dtype=np.float32)

@@ -11,12 +11,20 @@ machine load and the ratio to the in-memory store is a same-run ratio. History r
 the appends, so the reads see exactly the stated size; the appends take it to size + 2 x ops.
 A "turn" here is one stored `DialogueTurn` (a user utterance or a reply).
 
-Prompt size: a fresh SQLite conversation gets one exchange at a time; after each,
-`ContextWindowBuilder.fold()` runs (as the agent would, after the turn) with a deterministic
-summarizer that returns a fixed-length text (`--summary-chars`, no model). Every 20 stored
-turns the table gives the tokens (the module's `approximate_tokens`, via `turn_tokens`) of the
-full history, of the window a builder without a summarizer assembles (old turns just drop),
-and of the window with the running summary.
+Prompt size, through the agent (the wired path): three `VoiceAgent`s, each on its own SQLite
+file, get the same 100 spoken-style user turns (200 stored turns) and answer them with the
+scripted fake chat model (`tests/fakes.py`; same seeded replies for all three), tools off:
+  - full history: no budget, every stored turn in the prompt (`history_turns` = all);
+  - budget, no summary: `history_token_budget=--budget` over a store without summaries, so
+    the older turns simply drop out of the window;
+  - budget + summary: `history_token_budget=--budget`, older turns folded by the agent's
+    summarizer (the fake model answers the summary request with a fixed `--summary-chars`
+    text) in the background after each turn; the bench waits for the fold before the next
+    turn (the caller's pause).
+Every 20 stored turns the table gives the tokens of the prompt the model received for the
+turn (every message, `approximate_tokens` + the per-message overhead), and the summary's
+size and folds so far. Each variant's turn time (arespond, fake model, so it is framework
+and database time) is reported as p50/p95 and as a ratio to the full-history agent.
 
     .venv/bin/python bench/memory_bench.py [--sizes 100 10000 100000] [--skip-postgres]
 """
@@ -39,22 +47,21 @@ from urllib.parse import quote
 
 _ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(_ROOT))
+import agent  # noqa: E402,F401  (the real package before tests/ is on sys.path)
 from memory import DialogueTurn, InMemoryDialogueStore  # noqa: E402
-from memory.context_window import (  # noqa: E402
-    MESSAGE_OVERHEAD_TOKENS, ContextWindowBuilder, approximate_tokens, turn_tokens,
-)
 from memory.sql_engine import postgres_unreachable  # noqa: E402
 from memory.sql_store import SqlDialogueStore  # noqa: E402
 
 sys.path.insert(0, str(_ROOT / "bench"))
+sys.path.insert(0, str(_ROOT / "tests"))  # the scripted fake chat model
 from machine import CpuMeter, print_machine  # noqa: E402
+from memory_prompt_sizes import prompt_report  # noqa: E402
 from stats import console as make_console  # noqa: E402
 from stats import fmt, make_table, ratio, summarize  # noqa: E402
 
 POSTGRES_URL = os.environ.get("STEPVOX_TEST_POSTGRES_URL",
                               "postgresql://postgres@127.0.0.1:5432/test")
 CID = "bench-conversation"
-CID_PLAIN = "bench-conversation-no-summary"
 WORDS = ("the order arrives tomorrow morning and your refund was approved yesterday so please "
          "check the tracking number we sent by email before calling again about delivery time "
          "weather forecast rain sunny meeting calendar reminder doctor appointment train ticket "
@@ -173,53 +180,19 @@ async def measure_size(backends: Sequence[Backend], size: int, args, rng: random
     return reads, writes, meter.reading
 
 
-# -- prompt size ---------------------------------------------------------------------------
-
-
-def fixed_summarizer(chars: int):
-    async def summarize_fixed(previous: str, turns: Sequence[DialogueTurn], max_tokens: int) -> str:
-        head = f"Summary of the conversation so far ({len(turns)} new turns folded). "
-        return (head + "x" * chars)[:chars]
-    return summarize_fixed
-
-
-async def prompt_sizes(path: Path, args) -> tuple[list[tuple], list[float]]:
-    rng = random.Random(7)
-    rows: list[tuple] = []
-    assemble_ms: list[float] = []
-    async with SqlDialogueStore(path) as store:
-        with_summary = ContextWindowBuilder(store, budget_tokens=args.budget,
-                                            summarize=fixed_summarizer(args.summary_chars))
-        plain = ContextWindowBuilder(store, budget_tokens=args.budget)
-        stored = folds = 0
-        while stored < args.prompt_turns:
-            turns = exchange(rng)
-            await store.append(CID, turns)
-            # The same turns in a second conversation that is never folded: the builder reads
-            # the stored summary, so the no-summary window needs a conversation without one.
-            await store.append(CID_PLAIN, turns)
-            stored += 2
-            t0 = time.perf_counter()
-            window = await with_summary.assemble(CID)
-            assemble_ms.append((time.perf_counter() - t0) * 1000)
-            if await with_summary.fold(CID) is not None:
-                folds += 1
-            if stored % 20 == 0:
-                full = sum(turn_tokens(t) for t in await store.history(CID))
-                window = await with_summary.assemble(CID)
-                cut = await plain.assemble(CID_PLAIN)
-                summary = await store.latest_summary(CID)
-                rows.append((stored, full, cut.tokens, len(cut.turns), window.tokens,
-                             len(window.turns),
-                             approximate_tokens(window.summary) if window.summary else 0,
-                             summary.through_seq + 1 if summary else 0, folds))
-    return rows, assemble_ms
-
-
 # -- main ----------------------------------------------------------------------------------
 
 
 async def run(args, con) -> None:
+    if not args.prompt_only:
+        await latency_report(args, con)
+    if not args.latency_only:
+        rng = random.Random(7)
+        questions = [f"{i}. {sentence(rng, 6, 20)}" for i in range(args.prompt_turns // 2)]
+        await prompt_report(args, con, {q: make_turn(rng, "assistant").text for q in questions})
+
+
+async def latency_report(args, con) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="stepvox_memory_bench_"))
     backends: list[Backend] = [Backend("in-memory", InMemoryDialogueStore())]
     pg_note = None
@@ -295,36 +268,10 @@ async def run(args, con) -> None:
         con.print("turns/s counts the turns added since the previous size (the timed appends "
                   f"add {2 * args.ops} turns per size); on disk = SQLite file + WAL, or the "
                   "PostgreSQL schema's tables with their indexes and TOAST.", markup=False)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     finally:
         for b in backends:
             await b.close()
-
-    try:
-        rows, assemble_ms = await prompt_sizes(tmp / "prompt.sqlite3", args)
-    finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    table = make_table(
-        f"Prompt size over a {args.prompt_turns}-turn conversation (tokens, approximate_tokens; "
-        f"budget {args.budget}, summary <= 300)",
-        ["turns stored", "full history", "window, no summary", "turns", "window + summary",
-         "turns", "summary", "summary covers", "folds"])
-    for r in rows:
-        table.add_row(*(fmt(v) if isinstance(v, int) and v >= 1000 else str(v) for v in r))
-    con.print(table)
-    a = summarize(assemble_ms)
-    last = rows[-1]
-    con.print(f"one exchange (user + reply) appended at a time; fold() after each (as after a "
-              f"turn); summarizer: deterministic, returns a fixed {args.summary_chars}-character "
-              f"text (= {approximate_tokens('x' * args.summary_chars)} tokens), no model. "
-              f"fixed_tokens=0: persona, facts and the new user turn are not counted. History "
-              f"tokens per turn include the {MESSAGE_OVERHEAD_TOKENS}-token message overhead.", markup=False)
-    con.print(f"at {last[0]} turns: window + summary = {last[4]:,} tokens vs full history "
-              f"{last[1]:,} ({ratio(last[4], last[1])} of it; window without summary "
-              f"{last[2]:,}). assemble() with summary on SQLite, over the whole run: "
-              f"p50 {a.p50:.2f} / p95 {a.p95:.2f} ms (n={a.n}).", markup=False)
 
 
 def postgres_version(url: str) -> str:
@@ -350,7 +297,10 @@ def main() -> None:
     parser.add_argument("--postgres-url", default=POSTGRES_URL)
     parser.add_argument("--prompt-turns", type=int, default=200)
     parser.add_argument("--budget", type=int, default=2000, help="window budget in tokens")
-    parser.add_argument("--summary-chars", type=int, default=1000)
+    parser.add_argument("--summary-chars", type=int, default=1000,
+                        help="length of the fake model's summary (<= the summary allowance)")
+    parser.add_argument("--latency-only", action="store_true", help="skip the prompt sizes")
+    parser.add_argument("--prompt-only", action="store_true", help="skip the store latency")
     args = parser.parse_args()
     args.sizes = sorted(set(args.sizes))
     con = make_console()

@@ -67,8 +67,11 @@ def histories() -> dict[str | None, list[ChatMessage]]:
     }
 
 
-def load(limit: int | None, seed: int) -> list[dict]:
+def load(limit: int | None, seed: int, split: str = "all") -> list[dict]:
+    """The records of `split` ("dev": calibration half, "test": held-out half, or "all";
+    the `split` field comes from bench/toolcall_split.py), optionally subsampled."""
     records = [json.loads(line) for line in DATA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    records = [r for r in records if split == "all" or r["split"] == split]
     if limit and limit < len(records):
         # Stratified: the same share of every (tool, label) group, so a subsample stays balanced.
         groups: dict[tuple[str, str], list[dict]] = defaultdict(list)
@@ -150,6 +153,23 @@ def quality(con, records: list[dict], results: list[dict]) -> None:
     verdict = "MET" if p >= PRECISION_GOAL and rc >= RECALL_GOAL else "NOT MET"
     con.print(f"goal: precision >= {PRECISION_GOAL:.0%} and recall >= {RECALL_GOAL:.0%} -> "
               f"precision {p:.1%}, recall {rc:.1%}: {verdict}")
+
+    parts = make_table("By split (dev = calibration half, test = held out; all tools)",
+                       ["split", "pos", "neg", "recall", "false calls", "precision", "tool type",
+                        "end to end", "goal"])
+    for split in ("dev", "test", "all"):
+        sel = [(r, x) for r, x in zip(records, results, strict=True)
+               if split == "all" or r["split"] == split]
+        pos = sum(r["label"] == "positive" for r, _ in sel)
+        neg = len(sel) - pos
+        tp = sum(x["called"] != NONE for r, x in sel if r["label"] == "positive")
+        fp = sum(x["called"] != NONE for r, x in sel if r["label"] == "negative")
+        right = sum(x["called"] == r["tool"] for r, x in sel if r["label"] == "positive")
+        ok = sum(x["args_ok"] for r, x in sel if r["label"] == "positive")
+        met = tp / max(1, tp + fp) >= PRECISION_GOAL and tp / max(1, pos) >= RECALL_GOAL
+        parts.add_row(split, str(pos), str(neg), pct(tp, pos), f"{fp}/{neg}", pct(tp, tp + fp),
+                      pct(right, tp), pct(ok, pos), "met" if met else "not met")
+    con.print(parts)
 
     hist = make_table("By history (all tools)", ["history", "pos", "recall", "false calls",
                                                  "precision", "end to end"])
@@ -268,7 +288,11 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=None, help="stratified subsample size")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
+                        help="which half of the labelled set to run (tune on dev only)")
     parser.add_argument("--dispatch-n", type=int, default=2000)
+    parser.add_argument("--model", default="qwen2.5-0.5b-instruct",
+                        help="catalog name of the LLM (qwen2.5-1.5b-instruct: extra llm-1-5b)")
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-model", action="store_true", help="dispatch overhead only")
     parser.add_argument("--out", type=Path, default=None, help="per-record JSON")
@@ -280,9 +304,9 @@ async def main() -> None:
         from agent.llama_chat import LlamaCppChatModel
         from agent.model_cache import ModelStore
 
-        records = load(args.limit, args.seed)
+        records = load(args.limit, args.seed, args.split)
         t0 = time.perf_counter()
-        model = LlamaCppChatModel(ModelStore(progress=False).resolve("qwen2.5-0.5b-instruct"),
+        model = LlamaCppChatModel(ModelStore(progress=False).resolve(args.model),
                                   n_threads=args.threads)
         load_s = time.perf_counter() - t0
         schemas = ToolRegistry(stepeval_tools(builtin_audio_library())).openai_schemas()
@@ -305,8 +329,8 @@ async def main() -> None:
                           f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
         n_pos = sum(r["label"] == "positive" for r in records)
         con.print(f"records: {len(records)} ({n_pos} positive, {len(records) - n_pos} negative) from "
-                  f"{DATA.relative_to(ROOT)}; model {model.name}; threshold "
-                  f"{model.tool_call_threshold}; system prompt = DEFAULT_PERSONA; tools offered: "
+                  f"{DATA.relative_to(ROOT)} (split {args.split}); model {model.name}; decider "
+                  f"{model.call_decider!r}; system prompt = DEFAULT_PERSONA; tools offered: "
                   f"{', '.join(TOOLS)}; histories: none / after a get_weather turn / after small talk")
         quality(con, records, results)
         calls = summarize([x["seconds"] * 1000 for x in results if x["called"] not in (NONE, ERROR)])

@@ -76,6 +76,28 @@ class BufferedDialogueStore:
         merged = stored + waiting
         return merged if limit is None else merged[-limit:]
 
+    # -- running summaries: the wrapped store's, when it keeps them ------------------------
+
+    async def latest_summary(self, conversation_id: str):
+        """None while the database is down: the prompt goes on without the summary."""
+        read = getattr(self.primary, "latest_summary", None)
+        if read is None:
+            return None
+        try:
+            return await read(conversation_id)
+        except _OUTAGE as exc:
+            self._note_outage(exc)
+            return None
+
+    async def turns_between(self, conversation_id: str, after_seq: int,
+                            before_seq: int | None = None) -> list[DialogueTurn]:
+        # Folding needs the stored turns with their positions; during an outage it raises and
+        # the fold is tried again after a later turn.
+        return await self.primary.turns_between(conversation_id, after_seq, before_seq)
+
+    async def save_summary(self, conversation_id: str, text: str, through_seq: int) -> None:
+        await self.primary.save_summary(conversation_id, text, through_seq)
+
     async def flush(self) -> bool:
         """Write every waiting turn, oldest first; True when none is left waiting."""
         async with self._flush_lock:

@@ -52,6 +52,7 @@ class ContextWindow(BaseModel):
     tokens: int = 0  # summary + turns, as counted
     # Older turns that did not fit and are not in the summary yet: what `fold()` will fold.
     unsummarized: int = 0
+    unsummarized_tokens: int = 0
 
 
 def turn_tokens(turn: DialogueTurn, count: TokenCounter = approximate_tokens) -> int:
@@ -114,11 +115,14 @@ class ContextWindowBuilder:
             reserved = max(summary_cost, self.summary_max_tokens + MESSAGE_OVERHEAD_TOKENS)
         recent = await self.store.history(conversation_id, self.scan_turns)
         turns = fit_turns(recent, max(available - reserved, 0), self.count)
-        first_kept = turns[0].seq if turns else _next_seq(recent)
-        unsummarized = sum(1 for t in recent if t.seq is not None and covered < t.seq < first_kept)
+        # The window is a suffix of `recent`; what came before it and is newer than the summary
+        # is what a fold would take in. A turn still waiting for its database (no position
+        # yet) counts as not summarized.
+        dropped = [t for t in recent[:len(recent) - len(turns)] if t.seq is None or t.seq > covered]
         tokens = summary_cost + sum(turn_tokens(t, self.count) for t in turns)
         return ContextWindow(summary=summary_text, turns=turns, tokens=tokens,
-                             unsummarized=unsummarized)
+                             unsummarized=len(dropped),
+                             unsummarized_tokens=sum(turn_tokens(t, self.count) for t in dropped))
 
     async def fold(self, conversation_id: str, fixed_tokens: int = 0) -> StoredSummary | None:
         """Fold turns that fell out of the window into the running summary; call it after a
@@ -140,10 +144,6 @@ class ContextWindowBuilder:
         assert through is not None, "turns from a SQL store carry their position"
         await self.store.save_summary(conversation_id, text.strip(), through)
         return await self.store.latest_summary(conversation_id)
-
-
-def _next_seq(turns: Sequence[DialogueTurn]) -> int:
-    return (turns[-1].seq or 0) + 1 if turns else 0
 
 
 SUMMARY_INSTRUCTIONS = (

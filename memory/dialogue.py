@@ -59,21 +59,45 @@ class DialogueStore(Protocol):
 
 
 class InMemoryDialogueStore:
-    """Process-local history; the default until a SQL store is configured."""
+    """Process-local history; the default until a SQL store is configured.
+
+    Numbers turns and keeps running summaries like the SQL store, so a token-budgeted context
+    window with summaries works without a database too."""
 
     def __init__(self) -> None:
         self._turns: dict[str, list[DialogueTurn]] = defaultdict(list)
+        self._summaries: dict[str, list] = defaultdict(list)  # StoredSummary, oldest first
         self._lock = asyncio.Lock()
 
     async def append(self, conversation_id: str, turns: Sequence[DialogueTurn]) -> None:
         # Appended as one block so a concurrent reader never sees a user turn without its reply.
         async with self._lock:
-            self._turns[conversation_id].extend(t.model_copy(deep=True) for t in turns)
+            stored = self._turns[conversation_id]
+            stored.extend(t.model_copy(deep=True, update={"seq": len(stored) + i})
+                          for i, t in enumerate(turns))
 
     async def history(self, conversation_id: str, limit: int | None = None) -> list[DialogueTurn]:
         turns = self._turns.get(conversation_id, [])
         chosen = turns if limit is None else turns[-limit:] if limit > 0 else []
         return [t.model_copy(deep=True) for t in chosen]
+
+    async def turns_between(self, conversation_id: str, after_seq: int,
+                            before_seq: int | None = None) -> list[DialogueTurn]:
+        """Turns with `after_seq < seq < before_seq`, oldest first (for folding a summary)."""
+        turns = self._turns.get(conversation_id, [])
+        end = len(turns) if before_seq is None else max(0, min(before_seq, len(turns)))
+        return [t.model_copy(deep=True) for t in turns[max(after_seq + 1, 0):end]]
+
+    async def latest_summary(self, conversation_id: str):
+        summaries = self._summaries.get(conversation_id)
+        return summaries[-1] if summaries else None
+
+    async def save_summary(self, conversation_id: str, text: str, through_seq: int) -> None:
+        from memory.conversation_records import StoredSummary  # it imports this module
+
+        self._summaries[conversation_id].append(StoredSummary(
+            conversation_id=conversation_id, text=text, through_seq=through_seq,
+            created_at=datetime.now(UTC)))
 
     async def conversations(self) -> list[str]:
         return sorted(self._turns)

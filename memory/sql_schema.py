@@ -129,6 +129,8 @@ class FactRow(Base):
     user_id: Mapped[str] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     persona: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
+    # "name" | "preference" | "open_case" | "other"; None for facts stored before kinds existed.
+    kind: Mapped[str | None] = mapped_column(String(32))
     pinned: Mapped[bool] = mapped_column(Boolean, default=False)
     # A sentence embedding as a list of floats (JSON keeps both backends alike; no pgvector).
     embedding: Mapped[list[float] | None] = mapped_column(JSON)

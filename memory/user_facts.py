@@ -4,13 +4,16 @@ recalled by meaning into later conversations.
 Embeddings come from an `embed` callable (e.g. MiniLM run in a thread) and are stored as JSON
 lists beside the fact, so SQLite and PostgreSQL behave alike; ranking is a cosine similarity
 over one user's facts in numpy, which is fast at the scale of one caller (hundreds of facts).
-Without `embed`, recall returns the newest facts.
+Without `embed` (or for facts stored without a vector), recall ranks by shared words, newest
+first among equals.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel
@@ -21,6 +24,8 @@ from memory.sql_schema import FactRow, UserRow, utc_now
 from memory.sql_store import SqlDialogueStore
 
 Embed = Callable[[Sequence[str]], Awaitable[list[list[float]]]]
+FactKind = Literal["name", "preference", "open_case", "other"]
+_WORD = re.compile(r"[^\W_]{3,}")  # words of 3+ letters: "a", "is", "my" say nothing
 
 
 class UserFact(BaseModel):
@@ -28,6 +33,7 @@ class UserFact(BaseModel):
     user_id: str
     text: str
     persona: str | None = None  # None: true for every persona
+    kind: FactKind | None = None
     pinned: bool = False  # pinned facts always go into the prompt
     created_at: datetime
     score: float | None = None  # similarity to the recall query, when ranked
@@ -40,12 +46,13 @@ class SqlFactStore:
         self.store, self.embed = store, embed
 
     async def remember(self, user_id: str, text: str, *, persona: str | None = None,
-                       pinned: bool = False, conversation_id: str | None = None) -> int:
+                       pinned: bool = False, conversation_id: str | None = None,
+                       kind: FactKind | None = None) -> int:
         vector = (await self.embed([text]))[0] if self.embed else None
         async with self.store.transaction(write=True) as session:
             await session.execute(insert_ignore(session, UserRow, id=user_id,
                                                  created_at=utc_now()))
-            row = FactRow(user_id=user_id, persona=persona, text=text, pinned=pinned,
+            row = FactRow(user_id=user_id, persona=persona, text=text, pinned=pinned, kind=kind,
                           embedding=[float(x) for x in vector] if vector is not None else None,
                           source_conversation_id=conversation_id,
                           created_at=utc_now(), updated_at=utc_now())
@@ -72,8 +79,7 @@ class SqlFactStore:
             return []
         ranked = [r for r in rows if r.embedding is not None]
         if self.embed is None or not ranked:
-            newest = sorted(rows, key=lambda r: r.id, reverse=True)[:limit]
-            return [_fact(r) for r in newest]
+            return _by_shared_words(rows, query, limit)
         query_vector = np.asarray((await self.embed([query]))[0], dtype=np.float32)
         matrix = np.asarray([r.embedding for r in ranked], dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(query_vector) or 1.0)
@@ -107,4 +113,18 @@ class SqlFactStore:
 
 def _fact(row: FactRow, score: float | None = None) -> UserFact:
     return UserFact(id=row.id, user_id=row.user_id, text=row.text, persona=row.persona,
-                    pinned=row.pinned, created_at=as_utc(row.created_at), score=score)
+                    kind=row.kind, pinned=row.pinned, created_at=as_utc(row.created_at),
+                    score=score)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in _WORD.findall(text)}
+
+
+def _by_shared_words(rows: Sequence[FactRow], query: str, limit: int) -> list[UserFact]:
+    """The keyword fallback: facts sharing the most words with the query, newest first among
+    equals; the score is the share of the query's words found in the fact."""
+    wanted = _words(query)
+    scored = [(len(wanted & _words(r.text)), r.id, r) for r in rows]
+    scored.sort(key=lambda item: (item[0], item[1]), reverse=True)
+    return [_fact(r, shared / len(wanted) if wanted else 0.0) for shared, _, r in scored[:limit]]

@@ -6,7 +6,8 @@ A Step-Audio-Tokenizer directory holds (names as the upstream `tokenizer.py` ope
     25 Hz codes out);
   * `dengcunqin/speech_paraformer-large_asr_nat-zh-cantonese-en-16k-vocab8501-online/`: the
     Paraformer streaming encoder (FunASR). Running it needs the FunASR fork vendored in a
-    Step-Audio checkout, so it is plugged in as a `LinguisticEncoder`; tests pass a stand-in.
+    Step-Audio checkout: `from_dir(..., step_audio_checkout=...)` loads it from there
+    (`speech.step_audio_paraformer`); any other `LinguisticEncoder` can be passed instead.
 """
 
 from __future__ import annotations
@@ -105,8 +106,11 @@ class StepAudioTokenizer:
 
     @classmethod
     def from_dir(cls, directory: str | Path, *, linguistic_encoder: LinguisticEncoder | None = None,
+                 step_audio_checkout: str | Path | None = None,
                  providers: list[str] | None = None) -> StepAudioTokenizer:
-        """Load from a Step-Audio-Tokenizer directory; every missing file is named at once."""
+        """Load from a Step-Audio-Tokenizer directory; every missing file is named at once.
+        The Paraformer encoder is `linguistic_encoder`, or the one in the directory run by the
+        FunASR fork of `step_audio_checkout` (a clone of stepfun-ai/Step-Audio)."""
         import onnxruntime
 
         root = Path(directory).expanduser()
@@ -117,10 +121,17 @@ class StepAudioTokenizer:
         if missing:
             raise TokenizerFilesMissingError(root, missing)
         if linguistic_encoder is None:
-            raise TokenizerFileError(
-                f"Found the Paraformer model in {root / PARAFORMER_DIR}, but running it needs the "
-                "FunASR fork shipped with Step-Audio. Wrap its streaming encoder in an object "
-                "with encode(samples_16k) -> (frames, D) and pass it as linguistic_encoder=.")
+            if step_audio_checkout is None:
+                raise TokenizerFileError(
+                    f"Found the Paraformer model in {root / PARAFORMER_DIR}, but running it "
+                    "needs the FunASR fork shipped with Step-Audio: pass step_audio_checkout= "
+                    "(a clone of stepfun-ai/Step-Audio; STEPVOX_STEP_AUDIO_CHECKOUT for the "
+                    "CLI), or an object with encode(samples_16k) -> (frames, D) as "
+                    "linguistic_encoder=.")
+            from speech.step_audio_paraformer import FunASRParaformerEncoder
+
+            linguistic_encoder = FunASRParaformerEncoder.load(root / PARAFORMER_DIR,
+                                                              step_audio_checkout)
         try:
             centroids = np.load(root / CENTROIDS_FILE)
         except (ValueError, OSError) as exc:

@@ -134,6 +134,18 @@ def _resolve(name: str) -> tuple[ZoneInfo, str]:
     return ZoneInfo(key), key
 
 
+def timezone_spellings(name: str) -> list[str]:
+    """Other names users say for the zone `name` resolves to (its IANA name, the city part
+    of it, and every abbreviation or everyday name mapped to it), for checking that a
+    `timezone` argument comes from the user's words (`tools.argument_grounding`)."""
+    try:
+        _, key = _resolve(name)
+    except ValueError:
+        return []
+    city = key.rsplit("/", 1)[-1].replace("_", " ")
+    return [key, city, *(alias for alias, target in _ALIASES.items() if target == key)]
+
+
 def _exact_key(text: str) -> str | None:
     return text if text in _available() else None
 

@@ -12,25 +12,27 @@ happens through `emit` with the dataclasses below, and the server turns them int
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import json
 import logging
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import aclosing
-from dataclasses import dataclass, field
 
 import numpy as np
 
 from agent.errors import AgentError
-from agent.events import AudioChunkEvent, TextDeltaEvent, TranscriptEvent, TurnDoneEvent, TurnEvent
+from agent.events import TurnDoneEvent, TurnEvent
 from agent.realtime.audio_input import (
     SegmentEvent, SpeechPaused, SpeechResumed, SpeechStarted, TurnSegmenter, UtteranceEnded,
 )
 from agent.realtime.controller_events import (
     BackchannelIgnored, ControllerEvent, ConversationState, Emit, ReplyEvent, ReplyFinished,
-    ReplyStarted, ReplyTruncated, StateChanged,
+    ReplyStarted, ReplyTruncated, SpeculationEvent, StateChanged,
 )
-from agent.realtime.playback import PlaybackTracker
+from agent.realtime.played_history import PlayedHistoryStore
+from agent.realtime.reply_state import ReplyState
 from agent.realtime.speculation import Speculation, commit_or_rerun
 from agent.voice_agent import VoiceAgent
 from memory import DialogueTurn
@@ -42,20 +44,18 @@ log = logging.getLogger("stepvox.realtime")
 # The event types are re-exported: a consumer of the controller needs only this module.
 __all__ = [
     "BackchannelIgnored", "ControllerEvent", "ConversationState", "RealtimeController",
-    "ReplyEvent", "ReplyFinished", "ReplyStarted", "ReplyTruncated", "StateChanged",
+    "ReplyEvent", "ReplyFinished", "ReplyStarted", "ReplyTruncated", "SpeculationEvent",
+    "StateChanged",
 ]
 
 
-@dataclass
-class _Reply:
-    response_id: str
-    started_at: float
-    task: asyncio.Task | None = None
-    playback: PlaybackTracker = field(default_factory=PlaybackTracker)
-    transcript: str = ""
-    generated: bool = False  # TurnDone seen: the agent has stored the turn itself
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    speculation: str = "none"
+def _with_memory(agent: VoiceAgent, memory) -> VoiceAgent:
+    """The same agent (graph, models, tools, persona) writing its history to `memory`."""
+    clone = object.__new__(VoiceAgent)
+    clone.__dict__.update(agent.__dict__)
+    clone._locks = {}  # one conversation per session: its own lock table
+    clone.services = dataclasses.replace(agent.services, memory=memory)
+    return clone
 
 
 class RealtimeController:
@@ -63,6 +63,7 @@ class RealtimeController:
                  conversation_id: str | None = None, barge_in_min_s: float = 0.6,
                  min_utterance_s: float = 0.15, speculate: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        self.history: PlayedHistoryStore | None = None
         self.agent = agent
         self.segmenter = segmenter
         self.emit = emit
@@ -74,8 +75,24 @@ class RealtimeController:
         self.transitions: list[StateChanged] = []
         self.speculate = speculate
         self.speculation_stats = {"started": 0, "committed": 0, "discarded": 0}
-        self._reply: _Reply | None = None
+        self._reply: ReplyState | None = None
+        self._last_reply: ReplyState | None = None  # the latest one stopped early
         self._speculation: Speculation | None = None
+
+    @property
+    def agent(self) -> VoiceAgent:
+        return self._agent
+
+    @agent.setter
+    def agent(self, agent: VoiceAgent) -> None:
+        # The session's turns go through `history`, which holds each reply until what was
+        # played of it is known (`played_history.py`). Personas of one server share one
+        # store; a store change takes effect once nothing is held.
+        if self.history is None or (not self.history.held
+                                    and self.history.base is not agent.services.memory):
+            self.history = PlayedHistoryStore(agent.services.memory)
+        self.base_agent = agent
+        self._agent = _with_memory(agent, self.history)
 
     async def _set_state(self, state: ConversationState, reason: str) -> None:
         if state == self.state:
@@ -140,7 +157,7 @@ class RealtimeController:
             await self.interrupt("commit")  # the client says this was a real turn
         if event.speech_s < self.min_utterance_s:
             if speculation is not None:
-                await self._discard(speculation)
+                await self._discard(speculation, "too_short")
             await self._set_state(S.SILENCE, "too_short")
             return
         wait_ms = max(0.0, (self.segmenter.now_s - event.end_s) * 1000)
@@ -157,22 +174,28 @@ class RealtimeController:
             return
         await self._discard_speculation()
         self._speculation = Speculation(self.agent, clip, self.conversation_id)
-        self.speculation_stats["started"] += 1
+        await self._count_speculation("started", "pause")
 
-    async def _discard_speculation(self) -> None:
+    async def _count_speculation(self, outcome: str, reason: str) -> None:
+        self.speculation_stats[outcome] += 1
+        await self.emit(SpeculationEvent(outcome, reason))  # type: ignore[arg-type]
+
+    async def _discard_speculation(self, reason: str = "speech_resumed") -> None:
         speculation, self._speculation = self._speculation, None
         if speculation is not None:
-            await self._discard(speculation)
+            await self._discard(speculation, reason)
 
-    async def _discard(self, speculation: Speculation) -> None:
-        self.speculation_stats["discarded"] += 1
+    async def _discard(self, speculation: Speculation, reason: str) -> None:
+        await self._count_speculation("discarded", reason)
         await speculation.cancel()
 
-    def _speculation_decided(self, reply: _Reply, speculation: Speculation,
-                             committed: bool) -> None:
-        reply.timings_ms["asr_final"] = self._ms(reply)
+    async def _speculation_decided(self, reply: ReplyState, speculation: Speculation,
+                                   committed: bool) -> None:
+        reply.timings_ms["asr_final"] = reply.ms()
         reply.speculation = "committed" if committed else "rerun"
-        self.speculation_stats["committed" if committed else "discarded"] += 1
+        reply.speculation_run = speculation
+        await self._count_speculation("committed" if committed else "discarded",
+                                      "same_words" if committed else "other_words")
         if committed:
             # How long the committed run had been going when a rerun would have started.
             reply.timings_ms["speculation_head_start"] = round(
@@ -183,10 +206,12 @@ class RealtimeController:
     async def _start_reply(self, *, clip: AudioClip | None = None, text: str | None = None,
                            end_of_turn_wait_ms: float = 0.0,
                            speculation: Speculation | None = None) -> None:
-        reply = _Reply(response_id=f"resp_{uuid.uuid4().hex[:16]}", started_at=self.clock())
+        reply = ReplyState(response_id=f"resp_{uuid.uuid4().hex[:16]}",
+                           started_at=self.clock(), clock=self.clock)
         reply.playback.clock = self.clock
         reply.timings_ms["end_of_turn_wait"] = round(end_of_turn_wait_ms, 1)
         self._reply = reply
+        await self.history.begin(reply.response_id)  # the previous reply is final now
         await self._set_state(ConversationState.BOT_REPLYING, "end_of_turn")
         await self.emit(ReplyStarted(reply.response_id, "audio" if clip is not None else "text"))
         if speculation is not None and clip is not None:
@@ -199,17 +224,14 @@ class RealtimeController:
             source = self.agent.stream(text, conversation_id=self.conversation_id)
         reply.task = asyncio.create_task(self._run_reply(reply, source))
 
-    def _ms(self, reply: _Reply) -> float:
-        return round((self.clock() - reply.started_at) * 1000, 1)
-
-    async def _run_reply(self, reply: _Reply, stream: AsyncIterator[TurnEvent]) -> None:
+    async def _run_reply(self, reply: ReplyState, stream: AsyncIterator[TurnEvent]) -> None:
         rid, final_text, agent_timings = reply.response_id, "", {}
         try:
             # aclosing: cancelling this task (barge-in) must close the agent's stream now,
             # which stops the model and releases the conversation lock.
             async with aclosing(stream) as events:
                 async for event in events:
-                    self._observe(reply, event)
+                    reply.observe(event)
                     if isinstance(event, TurnDoneEvent):
                         final_text, agent_timings = event.reply.text, event.reply.timings_ms
                     await self.emit(ReplyEvent(rid, event))
@@ -220,34 +242,38 @@ class RealtimeController:
             log.exception("reply %s failed", rid)
             await self._finish_failed(reply, f"internal error: {type(exc).__name__}")
             return
-        reply.timings_ms["done"] = self._ms(reply)
+        reply.timings_ms["done"] = reply.ms()
         timings = {**{f"agent.{k}": v for k, v in agent_timings.items()}, **reply.timings_ms}
-        await self.emit(ReplyFinished(
+        finished = ReplyFinished(
             rid, "completed", transcript=reply.transcript, text=final_text,
             played_text="", audio_s=round(reply.playback.total_s, 3), timings_ms=timings,
-            speculation=reply.speculation))
+            speculation=reply.speculation, stages_ms=reply.stage_times(),
+            speculation_saved_ms=reply.speculation_saved_ms())
+        self._log_stages(finished)
+        await self.emit(finished)
         # The bot is still talking until its audio has played out at the listener.
         await asyncio.sleep(reply.playback.remaining_s())
         if self._reply is reply:
             self._reply = None
+            await self.history.flush()  # played out: the reply stands as generated
             if self.state == ConversationState.BOT_REPLYING:
                 await self._set_state(ConversationState.SILENCE, "reply_played")
 
-    def _observe(self, reply: _Reply, event: TurnEvent) -> None:
-        if isinstance(event, TranscriptEvent):
-            reply.transcript = event.text
-            reply.timings_ms.setdefault("transcript", self._ms(reply))
-        elif isinstance(event, TextDeltaEvent):
-            reply.timings_ms.setdefault("first_text", self._ms(reply))
-        elif isinstance(event, AudioChunkEvent):
-            reply.timings_ms.setdefault("first_audio_sent", self._ms(reply))
-            reply.playback.add(event.sentence_index, event.chunk.text, event.chunk.duration_s)
-        elif isinstance(event, TurnDoneEvent):
-            reply.generated = True
+    def _log_stages(self, finished: ReplyFinished) -> None:
+        # One JSON object per turn, for log shippers; the same figures go to the client in
+        # `response.done` and to `/metrics`.
+        log.info("turn stages %s", json.dumps({
+            "conversation_id": self.conversation_id, "response_id": finished.response_id,
+            "status": finished.status, "speculation": finished.speculation,
+            "speculation_saved_ms": finished.speculation_saved_ms,
+            "stages_ms": finished.stages_ms}))
 
-    async def _finish_failed(self, reply: _Reply, error: str) -> None:
-        await self.emit(ReplyFinished(reply.response_id, "failed", transcript=reply.transcript,
-                                      timings_ms=reply.timings_ms, error=error))
+    async def _finish_failed(self, reply: ReplyState, error: str) -> None:
+        finished = ReplyFinished(reply.response_id, "failed", transcript=reply.transcript,
+                                 timings_ms=reply.timings_ms, error=error,
+                                 stages_ms=reply.stage_times())
+        self._log_stages(finished)
+        await self.emit(finished)
         if self._reply is reply:
             self._reply = None
             await self._set_state(ConversationState.SILENCE, "reply_failed")
@@ -260,44 +286,81 @@ class RealtimeController:
         return True
 
     async def interrupt(self, reason: str) -> bool:
-        """Stop the current reply (generation, pending tool calls and playback estimate) and
-        report what the listener heard."""
+        """Stop the current reply (generation, pending tool calls and playback estimate),
+        keep only the words played in history and report them."""
+        return await self._stop_reply(reason) is not None
+
+    async def _stop_reply(self, reason: str, played_s: float | None = None,
+                          by_client: bool = False, content_index: int = 0) -> ReplyState | None:
         reply, self._reply = self._reply, None
         if reply is None or reply.task is None:
-            return False
+            return None
         reply.task.cancel()
         await asyncio.gather(reply.task, return_exceptions=True)
-        played_s = reply.playback.played_s()
+        played_s = reply.playback.played_s() if played_s is None else min(
+            played_s, reply.playback.total_s)
         played_text = reply.playback.played_text(played_s)
         log.info("reply %s interrupted (%s) after %.2f s played", reply.response_id, reason,
                  played_s)
-        if reply.generated:
-            await self.emit(ReplyTruncated(reply.response_id, played_text, round(played_s, 3)))
-            return True
-        # The agent's remember step never ran: keep the user's words and only the reply
-        # words that were actually played, marked as interrupted -- unless the agent already
-        # stored the cut turn itself when its stream was closed.
-        if reply.transcript and not await self._agent_stored_cut_turn(reply.transcript):
-            await self.agent.services.memory.append(self.conversation_id, [
+        await self._keep_played(reply, played_text, played_s)
+        self._last_reply = reply
+        if reply.generated or by_client:
+            await self.emit(ReplyTruncated(reply.response_id, played_text, round(played_s, 3),
+                                           by_client=by_client, content_index=content_index))
+        if not reply.generated:
+            reply.timings_ms["cancelled"] = reply.ms()
+            finished = ReplyFinished(
+                reply.response_id, "cancelled", transcript=reply.transcript,
+                played_text=played_text, played_s=round(played_s, 3),
+                audio_s=round(reply.playback.total_s, 3), timings_ms=reply.timings_ms,
+                speculation=reply.speculation, stages_ms=reply.stage_times())
+            self._log_stages(finished)
+            await self.emit(finished)
+        return reply
+
+    async def _keep_played(self, reply: ReplyState, played_text: str, played_s: float) -> None:
+        if self.history.settle_played(reply.response_id, played_text, played_s):
+            return
+        # The agent's remember step never ran (cut before its transcript reached it, or a
+        # speculation never committed): keep the user's words and the words played.
+        if reply.transcript:
+            await self.history.append(self.conversation_id, [
                 DialogueTurn(role="user", text=reply.transcript),
                 DialogueTurn(role="assistant", text=played_text, interrupted=True,
                              audio_duration_s=round(played_s, 3)),
             ])
-        reply.timings_ms["cancelled"] = self._ms(reply)
-        await self.emit(ReplyFinished(
-            reply.response_id, "cancelled", transcript=reply.transcript,
-            played_text=played_text, played_s=round(played_s, 3),
-            audio_s=round(reply.playback.total_s, 3), timings_ms=reply.timings_ms))
+
+    async def truncate(self, response_id: str, audio_end_ms: int, content_index: int = 0) -> bool:
+        """The client's `conversation.item.truncate`: its playback of `response_id` stopped
+        after `audio_end_ms`. A reply still in progress is stopped there; an interrupted one
+        is corrected to the client's position. False: that reply is no longer held (only
+        the latest reply can be truncated, until the next one starts)."""
+        played_s = audio_end_ms / 1000
+        if self._reply is not None and self._reply.response_id == response_id:
+            await self._stop_reply("client_truncate", played_s, by_client=True,
+                                   content_index=content_index)
+            await self._set_state(ConversationState.SILENCE, "reply_truncated")
+            await self.history.flush()  # the client's word on what was played is final
+            return True
+        last = self._last_reply
+        if last is None or last.response_id != response_id or not self.history.holds(
+                response_id):
+            return False
+        played_s = min(played_s, last.playback.total_s)
+        played_text = last.playback.played_text(played_s)
+        self.history.settle_played(response_id, played_text, played_s)
+        await self.history.flush()
+        await self.emit(ReplyTruncated(response_id, played_text, round(played_s, 3),
+                                       by_client=True, content_index=content_index))
         return True
 
-    async def _agent_stored_cut_turn(self, transcript: str) -> bool:
-        last = await self.agent.services.memory.history(self.conversation_id, 2)
-        return (len(last) == 2 and last[1].role == "assistant" and last[1].interrupted
-                and last[0].text == transcript)
-
     async def close(self) -> None:
-        await self._discard_speculation()
+        await self._discard_speculation("closed")
         reply, self._reply = self._reply, None
         if reply is not None and reply.task is not None:
             reply.task.cancel()
             await asyncio.gather(reply.task, return_exceptions=True)
+            # The client left mid-reply: keep what it had heard by then.
+            played_s = reply.playback.played_s()
+            await self._keep_played(reply, reply.playback.played_text(played_s), played_s)
+        await self.history.flush()

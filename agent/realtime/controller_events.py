@@ -53,15 +53,30 @@ class ReplyFinished:
     timings_ms: dict[str, float] = field(default_factory=dict)
     error: str = ""
     speculation: Literal["none", "committed", "rerun"] = "none"
+    # Milliseconds from the end of the user's speech (see `stats.STAGES`); a text turn
+    # counts from its request.
+    stages_ms: dict[str, float] = field(default_factory=dict)
+    speculation_saved_ms: float | None = None  # estimate; committed speculations only
 
 
 @dataclass(frozen=True, slots=True)
 class ReplyTruncated:
-    """Barge-in after the reply was fully generated, while its audio was still playing."""
+    """Barge-in after the reply was fully generated, while its audio was still playing, or
+    the client's `conversation.item.truncate` (by_client): history keeps `played_text`."""
 
     response_id: str
     played_text: str
     played_s: float
+    by_client: bool = False
+    content_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class SpeculationEvent:
+    """A speculative reply started on a pause, or ended committed or discarded."""
+
+    outcome: Literal["started", "committed", "discarded"]
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,5 +85,5 @@ class BackchannelIgnored:
 
 
 ControllerEvent = (StateChanged | ReplyStarted | ReplyEvent | ReplyFinished | ReplyTruncated
-                   | BackchannelIgnored | SegmentEvent)
+                   | BackchannelIgnored | SpeculationEvent | SegmentEvent)
 Emit = Callable[[ControllerEvent], Awaitable[None]]

@@ -24,6 +24,11 @@ from agent.realtime.protocol import server_event
 AUDIO_DELTA_S = 0.5
 
 
+def output_item_id(response_id: str) -> str:
+    """The id of a reply's assistant item (what `conversation.item.truncate` names)."""
+    return f"{response_id}_output"
+
+
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
 
@@ -63,7 +68,9 @@ class EventMapper:
             return [server_event("input_audio_buffer.backchannel", speech_ms=_ms(event.speech_s))]
         if isinstance(event, ReplyStarted):
             return [server_event("response.created", response={
-                "id": event.response_id, "status": "in_progress", "input": event.source})]
+                "id": event.response_id, "status": "in_progress", "input": event.source,
+                "output": [{"id": output_item_id(event.response_id), "type": "message",
+                            "role": "assistant"}]})]
         if isinstance(event, ReplyEvent):
             return self._reply_event(event)
         if isinstance(event, ReplyFinished):
@@ -75,13 +82,21 @@ class EventMapper:
                 "id": event.response_id, "status": event.status, "transcript": event.transcript,
                 "output_text": event.text, "played_text": event.played_text,
                 "audio_ms": _ms(event.audio_s), "played_ms": _ms(event.played_s),
-                "timings_ms": event.timings_ms, "speculation": event.speculation,
+                "timings_ms": event.timings_ms, "stages_ms": event.stages_ms,
+                "speculation": event.speculation,
+                "speculation_saved_ms": event.speculation_saved_ms,
                 "error": event.error or None}))
             return out
         if isinstance(event, ReplyTruncated):
+            truncated = server_event(
+                "conversation.item.truncated", item_id=output_item_id(event.response_id),
+                response_id=event.response_id, content_index=event.content_index,
+                audio_end_ms=_ms(event.played_s), played_text=event.played_text,
+                by_client=event.by_client)
+            if event.by_client:  # the client has stopped its playback itself
+                return [truncated]
             return [server_event("output_audio_buffer.cleared", response_id=event.response_id),
-                    server_event("conversation.item.truncated", response_id=event.response_id,
-                                 audio_end_ms=_ms(event.played_s), played_text=event.played_text)]
+                    truncated]
         return []
 
     def _reply_event(self, wrapped: ReplyEvent) -> list[dict[str, Any]]:
@@ -90,10 +105,12 @@ class EventMapper:
             return [server_event("conversation.item.input_audio_transcription.completed",
                                  item_id=f"{rid}_input", response_id=rid, transcript=event.text)]
         if isinstance(event, TextDeltaEvent):
-            return [server_event("response.text.delta", response_id=rid, delta=event.text)]
+            return [server_event("response.text.delta", response_id=rid,
+                                 item_id=output_item_id(rid), delta=event.text)]
         if isinstance(event, SentenceEvent):
             return [server_event("response.audio_transcript.delta", response_id=rid,
-                                 delta=event.text + " ", sentence_index=event.index)]
+                                 item_id=output_item_id(rid), delta=event.text + " ",
+                                 sentence_index=event.index)]
         if isinstance(event, ToolCallStartedEvent):
             return [server_event("response.function_call_arguments.done", response_id=rid,
                                  call_id=event.call.id, name=event.call.name,
@@ -117,6 +134,7 @@ class EventMapper:
             rate = self.output_sample_rate
         step = max(1, int(AUDIO_DELTA_S * rate))
         return [server_event("response.audio.delta", response_id=rid,
+                             item_id=output_item_id(rid), content_index=0,
                              delta=pcm16_base64(samples[i:i + step]), sample_rate=rate,
                              sentence_index=event.sentence_index)
                 for i in range(0, len(samples), step)]

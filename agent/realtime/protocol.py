@@ -14,6 +14,11 @@ Client -> server
                                          content: [{type: "input_text", text}]}}
     response.create              answer the text item(s) created since the last response
     response.cancel              stop the reply in progress
+    conversation.item.truncate   {item_id, content_index, audio_end_ms}: the client's playback
+                                 of that reply stopped there (e.g. the user talked over it);
+                                 history keeps only the words played (an estimate within
+                                 the sentence, in proportion to its audio). A reply in
+                                 progress is stopped; an interrupted one is corrected.
 
 Server -> client
     session.created / session.updated       {session, limits, personas, ignored_fields}
@@ -24,18 +29,30 @@ Server -> client
     input_audio_buffer.speech_stopped       {audio_end_ms, speech_ms}
     input_audio_buffer.committed            {item_id}
     input_audio_buffer.backchannel          {speech_ms}  (overlap too short to interrupt)
-    response.created                        {response: {id, status: "in_progress"}}
+    response.created                        {response: {id, status: "in_progress",
+                                                        output: [{id: the assistant item_id}]}}
     conversation.item.input_audio_transcription.completed  {item_id, transcript}
     response.text.delta                     {response_id, delta}   reply text as written
     response.audio_transcript.delta         {response_id, delta}   each sentence as spoken
-    response.audio.delta                    {response_id, delta: base64 pcm16, sample_rate}
+    response.audio.delta                    {response_id, item_id, content_index,
+                                             delta: base64 pcm16, sample_rate}
     response.function_call_arguments.done   {response_id, call_id, name, arguments}
     response.function_call_output.done      {response_id, call_id, name, output, is_error}
     response.audio.done / response.text.done
     output_audio_buffer.cleared             {response_id}  stop playback now (barge-in)
-    conversation.item.truncated             {response_id, audio_end_ms, played_text}
+    conversation.item.truncated             {item_id, response_id, content_index, audio_end_ms,
+                                             played_text, by_client}
     response.done        {response: {id, status, transcript, output_text, played_text,
-                                     audio_ms, played_ms, timings_ms, speculation, error}}
+                                     audio_ms, played_ms, timings_ms, stages_ms, speculation,
+                                     speculation_saved_ms, error}}
+                         stages_ms: ms from the end of the user's speech to
+                         end_of_speech_detected, final_transcript, llm_first_token,
+                         first_sentence, first_audio_sent (those the turn reached)
+    session.stats        {session: figures, server: figures} after each response.done
+                         (stepvox extension); figures: turns {completed, cancelled,
+                         failed}, barge_ins, backchannels, speculation {started, committed,
+                         discarded, commit_rate, saved_ms_total, saved_ms_mean},
+                         first_audio_ms_mean
     error                {error: {type, code, message, event_id}}
 """
 
@@ -136,6 +153,14 @@ class ResponseCreate(BaseModel):
     event_id: str | None = None
 
 
+class ItemTruncate(_Strict):
+    type: Literal["conversation.item.truncate"]
+    event_id: str | None = None
+    item_id: str
+    content_index: int = Field(0, ge=0)
+    audio_end_ms: int = Field(ge=0)
+
+
 class ResponseCancel(_Strict):
     type: Literal["response.cancel"]
     event_id: str | None = None
@@ -143,15 +168,15 @@ class ResponseCancel(_Strict):
 
 
 ClientEvent = Annotated[
-    SessionUpdate | AudioAppend | AudioCommit | AudioClear | ItemCreate | ResponseCreate
-    | ResponseCancel,
+    SessionUpdate | AudioAppend | AudioCommit | AudioClear | ItemCreate | ItemTruncate
+    | ResponseCreate | ResponseCancel,
     Field(discriminator="type"),
 ]
 CLIENT_EVENT = TypeAdapter(ClientEvent)
 CLIENT_EVENT_TYPES = sorted(
     m.model_fields["type"].annotation.__args__[0]  # type: ignore[union-attr]
-    for m in (SessionUpdate, AudioAppend, AudioCommit, AudioClear, ItemCreate, ResponseCreate,
-              ResponseCancel))
+    for m in (SessionUpdate, AudioAppend, AudioCommit, AudioClear, ItemCreate, ItemTruncate,
+              ResponseCreate, ResponseCancel))
 
 
 def server_event(type_: str, **fields: Any) -> dict[str, Any]:

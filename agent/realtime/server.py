@@ -1,5 +1,6 @@
-"""The realtime server: `/v1/realtime` (websocket), the browser page at `/`, and small JSON
-endpoints (`/v1/personas`, `/healthz`).
+"""The realtime server: `/v1/realtime` (websocket), the browser page at `/`, small JSON
+endpoints (`/v1/personas`, `/v1/stats`, `/healthz`) and, when `metrics` is on, Prometheus
+metrics at `/metrics` (see `metrics.py`).
 
 Access: with a token configured, a websocket must present it as `?token=...` (browsers cannot
 set headers on a websocket) or `Authorization: Bearer ...`. `stepvox serve` refuses to bind a
@@ -15,13 +16,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, WebSocket
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field
 
+from agent.realtime.audio_input import EnergyVad
 from agent.realtime.persona_agents import PersonaAgents
 from agent.realtime.protocol import SessionLimits
 from agent.realtime.session import RealtimeSession
+from agent.realtime.stats import RealtimeStats
 from agent.voice_agent import VoiceAgent
 
 log = logging.getLogger("stepvox.realtime")
@@ -34,6 +37,7 @@ class RealtimeServerConfig(BaseModel):
     vad: str = Field("silero", pattern="^(silero|energy)$")
     max_sessions: int = Field(32, ge=1)
     warm_up: bool = False  # evaluate the prompt prefix and warm ASR/TTS before serving
+    metrics: bool = False  # serve Prometheus metrics at /metrics (needs prometheus-client)
 
 
 def is_loopback(host: str) -> bool:
@@ -67,6 +71,21 @@ def create_app(agents: PersonaAgents | VoiceAgent,
 
     app = FastAPI(title="stepvox realtime", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.sessions = 0
+    vad_model = None  # one Silero model for all sessions, loaded with the first of them
+    app.state.stats = stats = RealtimeStats()  # server-wide, also sent in `session.stats`
+    app.state.metrics = metrics = None
+    if config.metrics:
+        from agent.realtime.metrics import CONTENT_TYPE_LATEST, RealtimeMetrics
+
+        app.state.metrics = metrics = RealtimeMetrics(stats)
+
+        @app.get("/metrics")
+        async def prometheus() -> Response:
+            return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/v1/stats")
+    async def server_stats() -> dict:
+        return {"sessions": app.state.sessions, **stats.snapshot()}
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -85,17 +104,32 @@ def create_app(agents: PersonaAgents | VoiceAgent,
     @app.websocket("/v1/realtime")
     async def realtime(ws: WebSocket) -> None:
         if not _token_ok(ws, config.token):
+            if metrics is not None:
+                metrics.error("unauthorized")
             await ws.close(code=1008, reason="missing or wrong token")  # 403 at the handshake
             return
         if app.state.sessions >= config.max_sessions:
+            if metrics is not None:
+                metrics.error("server_busy")
             await ws.close(code=1013, reason="server busy: too many sessions")
             return
+        nonlocal vad_model
+        if config.vad == "silero" and vad_model is None:
+            from agent.realtime.shared_vad import SileroModel
+
+            vad_model = SileroModel()
         await ws.accept()
         app.state.sessions += 1
+        if metrics is not None:
+            metrics.active.inc()
         try:
-            await RealtimeSession(ws, agents, config.limits, config.vad).run()
+            await RealtimeSession(
+                ws, agents, config.limits, config.vad, server_stats=stats, metrics=metrics,
+                vad_factory=vad_model.stream if vad_model is not None else EnergyVad).run()
         finally:
             app.state.sessions -= 1
+            if metrics is not None:
+                metrics.active.dec()
 
     return app
 

@@ -20,14 +20,19 @@ from typing import Any
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 
-from agent.realtime.audio_input import EnergyVad, FrameDecoder, SileroStreamingVad, TurnSegmenter
+from collections.abc import Callable
+
+from agent.realtime.audio_input import (
+    EnergyVad, FrameDecoder, SileroStreamingVad, StreamingVad, TurnSegmenter,
+)
 from agent.realtime.controller import RealtimeController
-from agent.realtime.controller_events import ControllerEvent
+from agent.realtime.controller_events import ControllerEvent, ReplyFinished
 from agent.realtime.event_mapping import EventMapper
 from agent.realtime.persona_agents import PersonaAgents
+from agent.realtime.stats import RealtimeStats
 from agent.realtime.protocol import (
     CLIENT_EVENT, CLIENT_EVENT_TYPES, AudioAppend, AudioClear, AudioCommit, ItemCreate,
-    ResponseCancel, ResponseCreate, SessionConfig, SessionLimits, SessionUpdate, error_event,
+    ItemTruncate, ResponseCancel, ResponseCreate, SessionConfig, SessionLimits, SessionUpdate, error_event,
     server_event,
 )
 from personas import PersonaError
@@ -38,11 +43,17 @@ log = logging.getLogger("stepvox.realtime")
 
 class RealtimeSession:
     def __init__(self, ws: WebSocket, agents: PersonaAgents, limits: SessionLimits,
-                 vad_kind: str = "silero") -> None:
+                 vad_kind: str = "silero", *, server_stats: RealtimeStats | None = None,
+                 metrics=None, vad_factory: Callable[[], StreamingVad] | None = None) -> None:
         self.ws = ws
+        self.stats = RealtimeStats()  # this session's figures, sent as `session.stats`
+        self.server_stats = server_stats
+        self.metrics = metrics  # RealtimeMetrics when the server exposes /metrics
         self.agents = agents
         self.limits = limits
         self.vad_kind = vad_kind
+        # The server passes streams of its one shared Silero model (`shared_vad.py`).
+        self.vad_factory = vad_factory
         self.id = f"sess_{uuid.uuid4().hex[:16]}"
         self.config = SessionConfig()
         self.started = time.monotonic()
@@ -60,7 +71,10 @@ class RealtimeSession:
 
     def _segmenter(self) -> TurnSegmenter:
         td = self.config.turn_detection
-        vad = SileroStreamingVad() if self.vad_kind == "silero" else EnergyVad()
+        if self.vad_factory is not None:
+            vad = self.vad_factory()
+        else:
+            vad = SileroStreamingVad() if self.vad_kind == "silero" else EnergyVad()
         return TurnSegmenter(vad, threshold=td.threshold, pause_ms=td.pause_duration_ms,
                              end_of_turn_ms=max(td.silence_duration_ms, td.pause_duration_ms),
                              auto_end=td.type == "server_vad")
@@ -68,6 +82,8 @@ class RealtimeSession:
     # -- sending -----------------------------------------------------------------------
 
     def send(self, event: dict[str, Any]) -> None:
+        if event["type"] == "error" and self.metrics is not None:
+            self.metrics.error(event["error"]["code"])
         if self.overflowed:
             return
         try:
@@ -82,8 +98,15 @@ class RealtimeSession:
                 self._close(1008, "client too slow: events queued past max_queued_events"))
 
     async def _on_controller_event(self, event: ControllerEvent) -> None:
+        for observer in (self.stats, self.server_stats, self.metrics):
+            if observer is not None:
+                observer.observe(event)
         for message in self.mapper.map(event):
             self.send(message)
+        if isinstance(event, ReplyFinished):
+            self.send(server_event(
+                "session.stats", session=self.stats.snapshot(),
+                server=self.server_stats.snapshot() if self.server_stats is not None else None))
 
     async def _sender(self) -> None:
         while (event := await self.out.get()) is not None:
@@ -177,6 +200,7 @@ class RealtimeSession:
         handler = {
             SessionUpdate: self._session_update, AudioAppend: self._append,
             AudioCommit: self._commit, AudioClear: self._clear, ItemCreate: self._item_create,
+            ItemTruncate: self._item_truncate,
             ResponseCreate: self._response_create, ResponseCancel: self._response_cancel,
         }[type(event)]
         await handler(event)
@@ -248,6 +272,21 @@ class RealtimeSession:
         self.pending_text.append(text)
         self.send(server_event("conversation.item.created", item={
             "type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}))
+
+    async def _item_truncate(self, event: ItemTruncate) -> None:
+        # Clients name the assistant item (`<response id>_output`); the response id is
+        # accepted as well.
+        response_id = event.item_id.removesuffix("_output")
+        if event.content_index != 0:
+            self.send(error_event("invalid_content_index", "a reply has one audio part: "
+                                  f"content_index must be 0, got {event.content_index}",
+                                  event_id=event.event_id))
+            return
+        if not await self.controller.truncate(response_id, event.audio_end_ms):
+            self.send(error_event(
+                "item_truncate_unavailable", f"item {event.item_id!r} cannot be truncated: "
+                "only the latest reply can be, while it plays or after it was interrupted, "
+                "until the next reply starts", event_id=event.event_id))
 
     async def _response_create(self, event: ResponseCreate) -> None:
         if self.pending_text:

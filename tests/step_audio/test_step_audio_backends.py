@@ -59,3 +59,28 @@ def test_accepts_audio_tells_the_agent_which_backends_take_a_clip():
     with_tokenizer = make_step_audio_model("step-audio-chat", base_url="http://h/v1",
                                            tokenizer=object())
     assert with_tokenizer.accepts_audio
+
+
+def test_step_audio_chat_gets_the_tokenizer_of_the_configured_dir(tmp_path, monkeypatch):
+    import sys
+
+    from speech.step_audio_tokenizer import StepAudioTokenizer
+    from tokenizer_stand_ins import (
+        add_paraformer_files, make_step_audio_checkout, make_tokenizer_dir,
+    )
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    tokenizer_dir = make_tokenizer_dir(tmp_path)
+    add_paraformer_files(tokenizer_dir)
+    monkeypatch.setenv("STEPVOX_TOKENIZER_DIR", str(tokenizer_dir))
+    monkeypatch.setenv("STEPVOX_STEP_AUDIO_CHECKOUT",
+                       str(make_step_audio_checkout(tmp_path / "Step-Audio")))
+    try:
+        model = make_step_audio_model("step-audio-chat", base_url="http://h/v1")
+    finally:
+        sys.modules.pop("funasr_detach", None)
+    assert isinstance(model.tokenizer, StepAudioTokenizer) and model.accepts_audio
+    # tokenizer=None keeps a model without audio tokens (what doctor builds)
+    bare = make_step_audio_model("step-audio-chat", base_url="http://h/v1", tokenizer=None)
+    assert not bare.accepts_audio
+

@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from speech.audio import AudioClip
 from speech.protocols import SpeechTokenizer
@@ -20,73 +18,15 @@ from speech.step_audio_tokenizer import (
 from speech.step_audio_tokens import (
     AudioTokenRangeError, parse_audio_tokens, split_codebooks,
 )
-
-DIM = 8
-FRAME = 960  # 16 kHz / 16.67 Hz
-
-
-class StandInEncoder:
-    """Per 60 ms frame: the RMS of 8 sub-blocks, a deterministic stand-in for Paraformer."""
-
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def encode(self, samples: np.ndarray) -> np.ndarray:
-        self.calls += 1
-        n = len(samples) // FRAME
-        frames = samples[:n * FRAME].reshape(n, DIM, FRAME // DIM)
-        return np.sqrt((frames ** 2).mean(axis=2))
-
-
-def semantic_onnx(path, modulus: int = 4096) -> None:
-    """(1, 128, T) log-mel + (1,) length -> (1, ceil(T/4)) int64 codes: one per 4 mel frames
-    (100 Hz -> 25 Hz), like speech_tokenizer_v1."""
-    consts = [
-        helper.make_tensor("starts", TensorProto.INT64, [1], [0]),
-        helper.make_tensor("ends", TensorProto.INT64, [1], [2**62]),
-        helper.make_tensor("axes", TensorProto.INT64, [1], [2]),
-        helper.make_tensor("steps", TensorProto.INT64, [1], [4]),
-        helper.make_tensor("mel_axis", TensorProto.INT64, [1], [1]),
-        helper.make_tensor("scale", TensorProto.FLOAT, [], [1000.0]),
-        helper.make_tensor("zero", TensorProto.FLOAT, [], [0.0]),
-        helper.make_tensor("modulus", TensorProto.INT64, [], [modulus]),
-    ]
-    nodes = [
-        helper.make_node("Slice", ["feats", "starts", "ends", "axes", "steps"], ["every4"]),
-        helper.make_node("ReduceSum", ["every4", "mel_axis"], ["summed"], keepdims=0),
-        helper.make_node("Cast", ["feats_length"], ["len_f"], to=TensorProto.FLOAT),
-        helper.make_node("Mul", ["len_f", "zero"], ["len_zero"]),
-        helper.make_node("Add", ["summed", "len_zero"], ["with_len"]),
-        helper.make_node("Abs", ["with_len"], ["magnitude"]),
-        helper.make_node("Mul", ["magnitude", "scale"], ["scaled"]),
-        helper.make_node("Cast", ["scaled"], ["as_int"], to=TensorProto.INT64),
-        helper.make_node("Mod", ["as_int", "modulus"], ["tokens"]),
-    ]
-    graph = helper.make_graph(
-        nodes, "speech_tokenizer_stand_in",
-        [helper.make_tensor_value_info("feats", TensorProto.FLOAT, [1, 128, "T"]),
-         helper.make_tensor_value_info("feats_length", TensorProto.INT32, [1])],
-        [helper.make_tensor_value_info("tokens", TensorProto.INT64, [1, "T4"])],
-        initializer=consts)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
+from tokenizer_stand_ins import (
+    DIM, StandInEncoder, add_paraformer_files, make_step_audio_checkout, make_tokenizer_dir,
+    semantic_onnx, speech,
+)
 
 
 @pytest.fixture
 def tokenizer_dir(tmp_path):
-    rng = np.random.default_rng(0)
-    np.save(tmp_path / CENTROIDS_FILE, rng.random((1024, DIM)).astype(np.float32) * 0.5)
-    semantic_onnx(tmp_path / SEMANTIC_ONNX_FILE)
-    return tmp_path
-
-
-def speech(seconds: float, rate: int = 16_000) -> AudioClip:
-    rng = np.random.default_rng(1)
-    t = np.arange(int(seconds * rate)) / rate
-    x = 0.4 * np.sin(2 * np.pi * 180 * t) * (1 + np.sin(2 * np.pi * 3 * t)) / 2
-    return AudioClip((x + 0.02 * rng.standard_normal(len(t))).astype(np.float32), rate)
+    return make_tokenizer_dir(tmp_path)
 
 
 def test_whisper_log_mel_matches_whispers_feature_extractor():
@@ -185,3 +125,38 @@ async def test_streaming_segments_merge_into_whole_groups(tokenizer_dir):
     tokens = [t for batch in batches for t in batch]
     assert [len(b) for b in batches] == [50, 50, 25]  # 10 groups per 1.2 s segment
     split_codebooks(tokens)  # whole groups in 2:3 order
+
+
+def test_paraformer_from_a_checkout_names_each_missing_file(tokenizer_dir):
+    tmp_path = tokenizer_dir
+    from speech.step_audio_paraformer import ParaformerMissingError
+
+    (tokenizer_dir / PARAFORMER_DIR).mkdir(parents=True)
+    (tokenizer_dir / PARAFORMER_DIR / "config.yaml").write_text("encoder: SANMEncoderChunkOpt\n")
+    with pytest.raises(ParaformerMissingError) as info:
+        StepAudioTokenizer.from_dir(tokenizer_dir, step_audio_checkout=tmp_path / "Step-Audio")
+    assert [str(p.relative_to(tmp_path)) for p in info.value.missing] == [
+        f"{PARAFORMER_DIR}/model.pt", f"{PARAFORMER_DIR}/am.mvn",
+        "Step-Audio/funasr_detach/__init__.py"]
+
+
+def test_paraformer_runs_through_the_checkouts_funasr_fork(tokenizer_dir, tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    checkout = make_step_audio_checkout(tmp_path / "Step-Audio")
+    add_paraformer_files(tokenizer_dir)
+    try:
+        tokenizer = StepAudioTokenizer.from_dir(tokenizer_dir, step_audio_checkout=checkout)
+        clip = speech(2.0)
+        tokens = tokenizer.tokens(clip)
+        funasr = sys.modules["funasr_detach"]
+        assert funasr.calls[0] == (16_000, {
+            "chunk_size": [0, 4, 5], "encoder_chunk_look_back": 4, "decoder_chunk_look_back": 1,
+            "device": "cpu", "is_final": True, "cache": {}})
+    finally:
+        sys.modules.pop("funasr_detach", None)
+    reference = StepAudioTokenizer.from_dir(tokenizer_dir, linguistic_encoder=StandInEncoder())
+    # The WAV round trip (16-bit) may move a feature across a k-means boundary, rarely.
+    same = sum(a == b for a, b in zip(tokens, reference.tokens(clip)))
+    assert len(tokens) == 80 and same >= 76

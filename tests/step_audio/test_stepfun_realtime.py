@@ -120,3 +120,20 @@ async def test_error_event_and_silence():
             await collect(model, [user("hi")])
         with pytest.raises(ServerTimeoutError, match="sent nothing for 0.2 s"):
             await collect(model, [user("hi")])
+
+
+async def test_doctor_check_needs_the_key_and_an_endpoint_that_accepts_it(monkeypatch, dead_url):
+    from agent.step_audio_backends import check_realtime
+
+    monkeypatch.delenv("STEPFUN_API_KEY", raising=False)
+    check = await check_realtime(StepFunRealtimeModel(url="ws://127.0.0.1:9"))
+    assert "set STEPFUN_API_KEY" in check.problems[0]
+    monkeypatch.setenv("STEPFUN_API_KEY", "test-key")
+    async with realtime_server(RealtimeScript()) as url:
+        assert (await check_realtime(StepFunRealtimeModel(url=url))).ok
+        monkeypatch.setenv("STEPFUN_API_KEY", "wrong")
+        check = await check_realtime(StepFunRealtimeModel(url=url))
+    assert check.problems == ["the server refused the websocket with HTTP 401. Check "
+                              "STEPFUN_API_KEY."]
+    down = dead_url.replace("http://", "ws://").removesuffix("/v1")
+    assert "could not connect" in (await check_realtime(StepFunRealtimeModel(url=down))).problems[0]

@@ -6,9 +6,12 @@ const params = new URLSearchParams(location.search);
 const token = params.get("token");
 let ws = null, micCtx = null, outCtx = null, outGain = null, playAt = 0, sources = [];
 let botTalking = false;
+// The reply being played: where its audio started on outCtx's clock and how much is queued,
+// so a barge-in can tell the server how far playback really got (conversation.item.truncate).
+let playing = null;  // {responseId, itemId, startAt, queued}
 let turn = null, prevTurn = null;  // {el, speechStoppedAt, firstAudioAt}
 // Counters for tests and for a look in the console.
-window.stepvoxStats = { audioDeltas: 0, audioSeconds: 0, responses: 0, errors: 0 };
+window.stepvoxStats = { audioDeltas: 0, audioSeconds: 0, responses: 0, errors: 0, truncates: 0 };
 
 function wsUrl() {
   const proto = location.protocol === "https:" ? "wss:" : "ws:";
@@ -26,7 +29,7 @@ function toBase64(buffer) {
   return btoa(s);
 }
 
-function playPcm16(b64, rate) {
+function playPcm16(b64, rate, responseId, itemId) {
   const bin = atob(b64), n = bin.length >> 1;
   const view = new DataView(new ArrayBuffer(bin.length));
   for (let i = 0; i < bin.length; i++) view.setUint8(i, bin.charCodeAt(i));
@@ -36,13 +39,25 @@ function playPcm16(b64, rate) {
   src.buffer = buffer;
   src.connect(outGain);
   playAt = Math.max(playAt, outCtx.currentTime + 0.02);
+  if (!playing || playing.responseId !== responseId) {
+    playing = { responseId, itemId: itemId || responseId + "_output", startAt: playAt, queued: 0 };
+  }
+  playing.queued += buffer.duration;
   src.start(playAt);
   playAt += buffer.duration;
   sources.push(src);
   src.onended = () => { sources = sources.filter((s) => s !== src); };
 }
 
-function stopPlayback() {  // barge-in: drop everything queued
+function stopPlayback(responseId) {  // barge-in: drop everything queued
+  if (playing && playing.responseId === responseId) {
+    // Say what was actually heard: the server keeps only those words in the history.
+    const heard = Math.min(Math.max(outCtx.currentTime - playing.startAt, 0), playing.queued);
+    send("conversation.item.truncate", { item_id: playing.itemId, content_index: 0,
+                                         audio_end_ms: Math.round(heard * 1000) });
+    window.stepvoxStats.truncates += 1;
+  }
+  playing = null;
   for (const s of sources) { try { s.stop(); } catch (_) {} }
   sources = [];
   playAt = 0;
@@ -94,11 +109,11 @@ function onEvent(e) {
       break;
     case "response.audio.delta":
       if (turn && turn.firstAudioAt === null) turn.firstAudioAt = performance.now();
-      playPcm16(e.delta, e.sample_rate);
+      playPcm16(e.delta, e.sample_rate, e.response_id, e.item_id);
       window.stepvoxStats.audioDeltas += 1;
       window.stepvoxStats.audioSeconds += (e.delta.length * 3 / 4 / 2) / e.sample_rate;
       break;
-    case "output_audio_buffer.cleared": stopPlayback(); break;
+    case "output_audio_buffer.cleared": stopPlayback(e.response_id); break;
     case "conversation.item.truncated":
     case "response.done": {
       const r = e.response || {};
@@ -108,11 +123,13 @@ function onEvent(e) {
         cut.textContent = "interrupted; heard: " + (r.played_text ?? e.played_text ?? "");
         turn.el.append(cut);
       }
-      if (turn && r.timings_ms) {
-        const t = r.timings_ms, client = turn.firstAudioAt ? Math.round(turn.firstAudioAt - turn.speechStoppedAt) : "–";
+      if (turn && r.stages_ms) {  // ms from the end of the user's speech, measured at the server
+        const t = r.stages_ms, client = turn.firstAudioAt ? Math.round(turn.firstAudioAt - turn.speechStoppedAt) : "–";
         turn.el.querySelector(".lat").textContent =
-          `end-of-turn wait ${t.end_of_turn_wait ?? "–"} ms · transcript ${t.transcript ?? "–"} ms · ` +
-          `first audio sent ${t.first_audio_sent ?? "–"} ms · at this page ${client} ms after speech stopped`;
+          `turn end detected ${t.end_of_speech_detected ?? "–"} ms · transcript ${t.final_transcript ?? "–"} ms · ` +
+          `first token ${t.llm_first_token ?? "–"} ms · first audio sent ${t.first_audio_sent ?? "–"} ms` +
+          (r.speculation === "committed" ? ` (speculation saved ~${r.speculation_saved_ms} ms)` : "") +
+          ` · at this page ${client} ms after speech stopped`;
       }
       if (r.error) $("error").textContent = r.error;
       if (e.type === "response.done") window.stepvoxStats.responses += 1;

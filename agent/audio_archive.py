@@ -1,0 +1,53 @@
+"""Keeping each turn's audio as WAV files (off by default: history is text).
+
+With an audio folder set (`VoiceAgent(audio_dir=...)` or STEPVOX_AUDIO_DIR), the user's
+utterance and the spoken reply of every turn are written as 16-bit WAV files under
+`<audio_dir>/<conversation id>/`, and their paths are stored with the turns (`audio_path`), so
+`stepvox history show` lists them and `stepvox history delete --user U` removes them.
+
+The paths are chosen when the turn is stored; the files are written right after, in a worker
+thread, once the reply's last audio chunk has gone out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+log = logging.getLogger(__name__)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class TurnAudioArchive:
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+
+    def paths(self, conversation_id: str) -> dict[str, str]:
+        """New file paths for one turn's user audio and reply audio."""
+        # Conversation ids come from callers: keep them from naming folders elsewhere.
+        name = _UNSAFE.sub("_", conversation_id)[:100].lstrip(".")  # never "..": no way out
+        folder = self.root / (name or "conversation")
+        stem = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+        return {"user": str(folder / f"{stem}-user.wav"),
+                "assistant": str(folder / f"{stem}-reply.wav")}
+
+    async def write(self, path: str, samples: np.ndarray, sample_rate: int) -> bool:
+        """Write one file; False (logged) when it cannot be written: the turn stays stored."""
+        try:
+            await asyncio.to_thread(_write_wav, Path(path), samples, sample_rate)
+            return True
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("could not keep turn audio %s: %s", path, exc)
+            return False
+
+
+def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, np.clip(samples, -1.0, 1.0), sample_rate, subtype="PCM_16")

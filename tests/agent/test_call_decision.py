@@ -1,0 +1,77 @@
+"""The embedded model's call decision (`agent.call_decision`) on fixed feature values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agent.call_decision import (
+    DEFAULT_DECIDER, CallCombiner, CallFeatures, OddsThreshold, ToolChooser, logit,
+)
+from agent.tool_prior import PriorScores
+
+PRIOR = PriorScores(by_tool={"search": 0.30, "get_weather": 0.72}, no_tool=0.40)
+
+
+def features(with_history=0.5, alone=0.5, prior=PRIOR):
+    return CallFeatures(with_history=with_history, alone=alone, prior=prior)
+
+
+def test_logit_is_clipped_at_certainty():
+    assert logit(0.5) == 0.0
+    assert logit(1.0) == pytest.approx(-logit(0.0)) and math.isfinite(logit(1.0))
+
+
+def test_the_feature_vector_is_both_odds_and_both_cosines():
+    v = features(0.9, 0.2).vector()
+    assert v == pytest.approx([logit(0.9), logit(0.2), 0.72, 0.40])
+    with pytest.raises(ValueError, match="semantic prior"):
+        features(prior=None).vector()
+
+
+@pytest.mark.parametrize("with_history, alone, expected", [
+    (0.95, 0.10, True), (0.10, 0.95, True), (0.87, 0.87, False), (0.88, 0.0, True),
+])
+def test_odds_threshold_calls_when_either_score_clears_it(with_history, alone, expected):
+    assert OddsThreshold(threshold=0.88).decide(features(with_history, alone)) is expected
+
+
+def test_combiner_is_a_logistic_regression_with_a_threshold():
+    combiner = CallCombiner(weights=(1.0, 0.0, 10.0, -10.0), bias=-2.0, threshold=0.6)
+    # z = -2 + logit(0.5) + 10 * 0.72 - 10 * 0.40 = 1.2
+    assert combiner.probability(features()) == pytest.approx(1 / (1 + math.exp(-1.2)))
+    assert combiner.decide(features()) is True  # 0.769 >= 0.6
+    chatty = features(prior=PriorScores(by_tool={"search": 0.2}, no_tool=0.7))
+    assert combiner.probability(chatty) < 0.01 and combiner.decide(chatty) is False
+
+
+def test_combiner_without_a_prior_falls_back_to_the_odds_threshold():
+    combiner = CallCombiner(weights=(0.0, 0.0, 0.0, 0.0), bias=100.0)
+    assert combiner.decide(features(0.95, 0.1, prior=None)) is True
+    assert combiner.decide(features(0.30, 0.3, prior=None)) is False
+
+
+def test_combiner_rejects_a_weight_count_that_does_not_match_the_features():
+    with pytest.raises(ValueError):
+        CallCombiner(weights=(1.0, 2.0), bias=0.0).probability(features())
+
+
+def test_tool_chooser_follows_the_model_without_prior_weight():
+    names = {"search": 0.6, "get_weather": 0.4}
+    assert ToolChooser(prior_weight=0.0).choose(names, PRIOR) == "search"
+
+
+def test_tool_chooser_lets_a_strong_prior_overrule_a_close_model_choice():
+    names = {"search": 0.6, "get_weather": 0.4}
+    # log(0.4) - log(0.6) = -0.405; the prior adds 2 * (0.72 - 0.30) = 0.84
+    assert ToolChooser(prior_weight=2.0).choose(names, PRIOR) == "get_weather"
+    assert ToolChooser(prior_weight=2.0).choose(names, None) == "search"
+
+
+def test_tool_chooser_never_picks_a_tool_the_model_was_not_offered():
+    assert ToolChooser(prior_weight=50.0).choose({"search": 1.0}, PRIOR) == "search"
+
+
+def test_the_default_decider_decides_from_features():
+    assert isinstance(DEFAULT_DECIDER.decide(features(0.99, 0.99)), bool)

@@ -1,0 +1,33 @@
+"""The packaged Qwen2.5 0.5B (llama.cpp, the embedded stack's LLM) extracts a preference the
+caller stated, as valid JSON facts."""
+
+from __future__ import annotations
+
+import pytest
+from embedded_gate import require_embedded
+
+require_embedded()
+
+from agent.embedded_stack import model_store  # noqa: E402
+from agent.fact_extraction import extract_facts  # noqa: E402
+from agent.llama_chat import LlamaCppChatModel  # noqa: E402
+from agent.settings import StepvoxSettings  # noqa: E402
+from memory import DialogueTurn  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def qwen() -> LlamaCppChatModel:
+    path = model_store(StepvoxSettings(), progress=False).resolve_for_role("llm")
+    # Temperature 0: the same answer every run.
+    return LlamaCppChatModel(path, temperature=0.0, max_tokens=160)
+
+
+async def test_a_stated_preference_becomes_a_fact(qwen):
+    turns = [
+        DialogueTurn(role="user", text="Hi, I'd like to book a flight to Oslo next Friday."),
+        DialogueTurn(role="assistant", text="Sure. Do you have a seat preference?"),
+        DialogueTurn(role="user", text="Yes, I always want an aisle seat, never the window."),
+        DialogueTurn(role="assistant", text="Got it, an aisle seat for you."),
+    ]
+    facts = await extract_facts(qwen, turns)
+    assert any("aisle" in f.text.lower() for f in facts), facts
