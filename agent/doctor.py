@@ -76,7 +76,7 @@ def _check_local(directory: str, console: Console) -> bool:
     root = Path(directory).expanduser()
     missing = missing_checkpoint_files(root)
     for name in missing:
-        console.print(f"[red]FAIL[/] local checkpoint: {escape(str(root / name))} is missing")
+        console.print(f"[red]FAIL[/] local checkpoint {escape(str(root))}: no {escape(name)}")
     if not missing:
         console.print(f"[green]ok[/] local checkpoint at {escape(str(root))}")
     return not missing

@@ -150,8 +150,7 @@ class LlamaCppChatModel:
             return tools[0]
         by_name = {t["function"]["name"]: t for t in tools}
         probs = tool_name_probabilities(self._llm, prompt, list(by_name))
-        features = getattr(self, "_last_features", None)
-        prior = features.prior if features is not None else None
+        prior = self._last_features.prior if self._last_features is not None else None
         return by_name[self.tool_chooser.choose(probs, prior)]
 
     def _generate(self, messages: Sequence[ChatMessage], prompt: str,

@@ -37,13 +37,25 @@ from tools import ToolResult, dispatch_calls, filler_sentence
 _STAGE_DIRECTION = re.compile(r"\*[^*\n]+\*")
 SLOW_TOOL_S = 0.7  # after this long, a running tool gets a filler sentence
 NO_ANSWER = "Sorry, I don't have an answer to that."
+HEARD_WITHOUT_TRANSCRIPT = "(spoken; no transcript)"
+
+
+def hears_audio(ctx: TurnContext) -> bool:
+    """Whether this turn's clip goes to the model itself: the newest user turn as audio
+    (Step-Audio tokens or the WAV), older turns as their transcripts."""
+    return ctx.audio is not None and bool(getattr(ctx.services.chat_model, "accepts_audio", False))
 
 
 async def perceive(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
     text = state.get("user_text", "")
-    if ctx.audio is not None:
+    if ctx.audio is not None and (ctx.services.tokenizer is not None
+                                  or not hears_audio(ctx)):
         text = await transcribe(ctx)
+    elif ctx.audio is not None:
+        # A model that hears the clip itself (Step-Audio 2, Realtime) needs no ASR; history
+        # is text, so the turn is stored under a marker rather than lost.
+        text = HEARD_WITHOUT_TRANSCRIPT
     text = text.strip()
     runtime.stream_writer(TranscriptEvent(text))
     if not text:
@@ -88,8 +100,9 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # Past the bound (or after a repeated call) the tools stay in the prompt, so the cached
     # prefix does not change, but the model may only answer.
     answer_only = rounds > svc.max_tool_rounds or state.get("answer_only", False)
+    audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
     stream = svc.chat_model.stream(state["messages"], schemas,
-                                   tool_choice="none" if answer_only else "auto")
+                                   tool_choice="none" if answer_only else "auto", **audio)
     first = await anext(stream, None)
     if isinstance(first, ToolCallEvent):
         ctx.clock.mark("llm_tool_call")

@@ -37,6 +37,7 @@ from websockets.asyncio.client import connect  # noqa: E402
 from bench.realtime_client import pcm16_b64  # noqa: E402
 from bench.stats import console, fmt, make_table, summarize  # noqa: E402
 
+SPEC = True  # speculation on, as `stepvox serve` runs by default
 RATE, FRAME_MS, CYCLE_S, SPEECH_S, GAP_S = 16_000, 20, 3.0, 1.2, 0.2
 IDLE_SESSIONS = 200
 ADDED_LIMIT_MS = 20.0
@@ -82,11 +83,13 @@ def rss_mb(pid: int) -> float:
 async def _caller(url: str, seconds: float, speech: list[str], quiet: str, out: dict) -> None:
     async with connect(url, max_size=None) as ws:
         await ws.send(json.dumps({"type": "session.update", "session": {
-            "turn_detection": {"type": "none"}}}))
+            "turn_detection": {"type": "none", "speculative": SPEC}}}))
         waiting: list[float] = []  # commit times not answered yet
 
         async def read() -> None:
             async for message in ws:
+                if '"type": "error"' in message[:40]:
+                    out["errors"].append(json.loads(message)["error"]["code"])
                 if '"response.audio.delta"' in message[:60] and waiting:
                     out["latency"].append((time.perf_counter() - waiting.pop(0)) * 1000)
                     out["late_turns"] += len(waiting)  # an older turn never got audio
@@ -110,6 +113,7 @@ async def _caller(url: str, seconds: float, speech: list[str], quiet: str, out: 
             spoke = spoke or k < speech_frames
             if k == speech_frames + gap_frames and spoke:
                 spoke = False
+                out["commits"] += 1
                 waiting.append(time.perf_counter())
                 await ws.send('{"type": "input_audio_buffer.commit"}')
         await asyncio.sleep(0.5)
@@ -118,8 +122,10 @@ async def _caller(url: str, seconds: float, speech: list[str], quiet: str, out: 
 
 async def _load(url: str, sessions: int, seconds: float, sample: np.ndarray) -> dict:
     speech, quiet = _frames(sample)
-    out: dict = {"latency": [], "send_lag": [], "late_turns": 0}
-    await asyncio.gather(*(_caller(url, seconds, speech, quiet, out) for _ in range(sessions)))
+    out: dict = {"latency": [], "send_lag": [], "late_turns": 0, "commits": 0, "errors": []}
+    results = await asyncio.gather(*(_caller(url, seconds, speech, quiet, out)
+                                     for _ in range(sessions)), return_exceptions=True)
+    out["failed_callers"] = [repr(r)[:120] for r in results if isinstance(r, BaseException)]
     return out
 
 
@@ -173,8 +179,8 @@ def print_capacity(result: dict) -> None:
     table = make_table(
         f"Realtime sessions on one server core, instant fake models, {result['vad']} VAD, "
         f"{FRAME_MS} ms frames, a turn every {CYCLE_S:g} s each ({result['seconds']:g} s)",
-        ["sessions", "turns", "p50 ms", "p95 ms", "added p95 ms", "late", "server core",
-         "client lag p95 ms"])
+        ["sessions", "commits", "answered", "p50 ms", "p95 ms", "added p95 ms", "late",
+         "errors", "server core", "core/session", "client lag p95 ms"])
     sustained = None
     for row in rows:
         s = summarize(row["latency"])
@@ -182,10 +188,18 @@ def print_capacity(result: dict) -> None:
         added = s.p95 - base.p50 if s and base else None
         if added is not None and added <= ADDED_LIMIT_MS and row["late_turns"] == 0:
             sustained = row["sessions"]
-        table.add_row(str(row["sessions"]), str(s.n if s else 0), fmt(s.p50 if s else None, 1),
-                      fmt(s.p95 if s else None, 1), fmt(added, 1), str(row["late_turns"]),
-                      f"{100 * row['server_cores']:.0f} %", fmt(lag.p95 if lag else 0.0, 1))
+        table.add_row(str(row["sessions"]), str(row["commits"]), str(s.n if s else 0),
+                      fmt(s.p50 if s else None, 1), fmt(s.p95 if s else None, 1), fmt(added, 1),
+                      str(row["late_turns"]),
+                      str(len(row["errors"]) + len(row["failed_callers"])),
+                      f"{100 * row['server_cores']:.0f} %",
+                      f"{100 * row['server_cores'] / row['sessions']:.1f} %",
+                      fmt(lag.p95 if lag else 0.0, 1))
     out.print(table)
+    for row in rows:
+        if row["errors"] or row["failed_callers"]:
+            out.print(f"{row['sessions']} sessions: errors {sorted(set(row['errors']))} "
+                      f"{row['failed_callers'][:2]}")
     m = result["memory"]
     out.print(f"Sustained with p95 added latency <= {ADDED_LIMIT_MS:g} ms (vs the 1-session p50): "
               f"{sustained if sustained is not None else 'none of the rows'} sessions. "

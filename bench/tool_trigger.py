@@ -4,8 +4,10 @@
 a tool turn, after a small-talk turn. Two deciders in the same run:
 
 - `sampled`: the model's own first token, sampled as plain generation would (temperature 0.3);
-- `stepvox`: `LlamaCppChatModel.wants_tool_call`, thresholded first-token odds, with the
-  message also scored without history.
+- `odds 0.88`: the first-token odds of a call (with history, or the message alone) against
+  0.88, the decision before the semantic prior;
+- `stepvox`: `LlamaCppChatModel.wants_tool_call`, the fitted `CallCombiner` of
+  `agent.call_decision` (the odds plus the MiniLM prior), as a turn uses it.
 
     .venv/bin/python bench/tool_trigger.py [--repeats 3]
 """
@@ -23,6 +25,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from agent.chat_model import ChatMessage, ToolCall  # noqa: E402
+from agent.call_decision import OddsThreshold  # noqa: E402
 from agent.chatml_prompt import render_prompt  # noqa: E402
 from agent.llama_chat import LlamaCppChatModel  # noqa: E402
 from agent.model_cache import ModelStore  # noqa: E402
@@ -82,17 +85,23 @@ def main() -> None:
     # decision here says nothing about a turn; bench/turn_latency.py measures that.
     for col in ("history", "decider", "recall", "false calls", "precision"):
         table.add_column(col, justify="left" if col in ("history", "decider") else "right")
-    totals = {"sampled": [0, 0, 0, 0], "stepvox": [0, 0, 0, 0]}  # tp, fn, fp, tn
+    deciders = ("sampled", "odds 0.88", "stepvox")
+    totals = {d: [0, 0, 0, 0] for d in deciders}  # tp, fn, fp, tn
     for name, history in histories().items():
-        for decider in ("sampled", "stepvox"):
+        for decider in deciders:
             tp = fn = fp = tn = 0
             for text, positive in [(q, True) for q in NEEDS_CLOCK] + [(q, False) for q in NO_TOOL]:
                 messages = [system, *history, ChatMessage(role="user", content=text)]
                 prompt = render_prompt(messages, schemas)
                 reps = args.repeats if decider == "sampled" else 1
                 for _ in range(reps):
-                    called = (sampled_call(model, prompt) if decider == "sampled"
-                              else model.wants_tool_call(messages, schemas, prompt))
+                    if decider == "sampled":
+                        called = sampled_call(model, prompt)
+                    elif decider == "odds 0.88":
+                        called = OddsThreshold(threshold=0.88).decide(
+                            model.call_features(messages, schemas, prompt))
+                    else:
+                        called = model.wants_tool_call(messages, schemas, prompt)
                     tp += called and positive
                     fn += (not called) and positive
                     fp += called and not positive

@@ -55,6 +55,10 @@ class NoVoiceError(SpeechError, LookupError):
     """The decoder has no voice to speak in (or not the one asked for)."""
 
 
+class TokenToWaveNotGivenError(SpeechError, ValueError):
+    """`from_dir` got neither a token-to-wave stage nor a Step-Audio checkout to load one."""
+
+
 def missing_checkpoint_files(directory: Path) -> list[str]:
     missing = [name for name in CONFIG_FILES if not (directory / name).exists()]
     missing += [" or ".join(group) for group in ONE_OF
@@ -117,7 +121,7 @@ class StepAudioTTSDecoder:
             raise TTSCheckpointMissingError(root, missing)
         if token_to_wave is None:
             if step_audio_checkout is None:
-                raise NoVoiceError(
+                raise TokenToWaveNotGivenError(
                     "StepAudioTTSDecoder needs a token-to-wave stage: pass step_audio_checkout= "
                     "(a clone of stepfun-ai/Step-Audio) or token_to_wave=.")
             token_to_wave = CosyVoiceTokenToWave.load(root, step_audio_checkout)

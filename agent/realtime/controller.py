@@ -197,9 +197,10 @@ class RealtimeController:
         await self._count_speculation("committed" if committed else "discarded",
                                       "same_words" if committed else "other_words")
         if committed:
-            # How long the committed run had been going when a rerun would have started.
+            # How long the committed run had been going when a rerun would have started:
+            # at the end of the turn, not now (the decision waits for its transcript).
             reply.timings_ms["speculation_head_start"] = round(
-                (time.monotonic() - speculation.started_at) * 1000, 1)
+                (reply.turn_ended_at - speculation.started_at) * 1000, 1)
 
     # -- the reply ---------------------------------------------------------------------
 
@@ -209,6 +210,7 @@ class RealtimeController:
         reply = ReplyState(response_id=f"resp_{uuid.uuid4().hex[:16]}",
                            started_at=self.clock(), clock=self.clock)
         reply.playback.clock = self.clock
+        reply.turn_ended_at = time.monotonic()  # the speculation's clock, not `self.clock`
         reply.timings_ms["end_of_turn_wait"] = round(end_of_turn_wait_ms, 1)
         self._reply = reply
         await self.history.begin(reply.response_id)  # the previous reply is final now

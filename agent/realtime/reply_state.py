@@ -33,6 +33,7 @@ class ReplyState:
     timings_ms: dict[str, float] = field(default_factory=dict)
     speculation: str = "none"
     speculation_run: Speculation | None = None
+    turn_ended_at: float = 0.0  # time.monotonic() when the reply started
 
     def ms(self) -> float:
         return round((self.clock() - self.started_at) * 1000, 1)

@@ -11,7 +11,7 @@ from agent.call_decision import (
 )
 from agent.tool_prior import PriorScores
 
-PRIOR = PriorScores(by_tool={"search": 0.30, "get_weather": 0.72}, no_tool=0.40)
+PRIOR = PriorScores(by_tool={"search": 0.30, "get_weather": 0.72}, no_tool=0.40, call_logit=1.5)
 
 
 def features(with_history=0.5, alone=0.5, prior=PRIOR):
@@ -23,9 +23,10 @@ def test_logit_is_clipped_at_certainty():
     assert logit(1.0) == pytest.approx(-logit(0.0)) and math.isfinite(logit(1.0))
 
 
-def test_the_feature_vector_is_both_odds_and_both_cosines():
+def test_the_feature_vector_is_the_larger_odds_the_cosine_margin_and_the_prior_logit():
     v = features(0.9, 0.2).vector()
-    assert v == pytest.approx([logit(0.9), logit(0.2), 0.72, 0.40])
+    assert v == pytest.approx([logit(0.9), 0.72 - 0.40, 1.5])
+    assert features(0.2, 0.9).vector()[0] == pytest.approx(logit(0.9))
     with pytest.raises(ValueError, match="semantic prior"):
         features(prior=None).vector()
 
@@ -38,16 +39,17 @@ def test_odds_threshold_calls_when_either_score_clears_it(with_history, alone, e
 
 
 def test_combiner_is_a_logistic_regression_with_a_threshold():
-    combiner = CallCombiner(weights=(1.0, 0.0, 10.0, -10.0), bias=-2.0, threshold=0.6)
-    # z = -2 + logit(0.5) + 10 * 0.72 - 10 * 0.40 = 1.2
-    assert combiner.probability(features()) == pytest.approx(1 / (1 + math.exp(-1.2)))
-    assert combiner.decide(features()) is True  # 0.769 >= 0.6
-    chatty = features(prior=PriorScores(by_tool={"search": 0.2}, no_tool=0.7))
+    combiner = CallCombiner(weights=(1.0, 10.0, 0.5), bias=-4.0, threshold=0.6)
+    # z = -4 + logit(0.5) + 10 * (0.72 - 0.40) + 0.5 * 1.5 = -0.05
+    assert combiner.probability(features()) == pytest.approx(1 / (1 + math.exp(0.05)))
+    assert combiner.decide(features()) is False  # 0.49 < 0.6
+    assert combiner.decide(features(0.95, 0.1)) is True  # + logit(0.95) = 2.94: 0.95
+    chatty = features(prior=PriorScores(by_tool={"search": 0.2}, no_tool=0.7, call_logit=-3))
     assert combiner.probability(chatty) < 0.01 and combiner.decide(chatty) is False
 
 
 def test_combiner_without_a_prior_falls_back_to_the_odds_threshold():
-    combiner = CallCombiner(weights=(0.0, 0.0, 0.0, 0.0), bias=100.0)
+    combiner = CallCombiner(weights=(0.0, 0.0, 0.0), bias=100.0)
     assert combiner.decide(features(0.95, 0.1, prior=None)) is True
     assert combiner.decide(features(0.30, 0.3, prior=None)) is False
 
@@ -73,5 +75,11 @@ def test_tool_chooser_never_picks_a_tool_the_model_was_not_offered():
     assert ToolChooser(prior_weight=50.0).choose({"search": 1.0}, PRIOR) == "search"
 
 
-def test_the_default_decider_decides_from_features():
-    assert isinstance(DEFAULT_DECIDER.decide(features(0.99, 0.99)), bool)
+def test_the_fitted_default_calls_for_a_clear_request_and_not_for_small_talk():
+    request = features(0.95, 0.95, PriorScores(by_tool={"get_weather": 0.8}, no_tool=0.3,
+                                               call_logit=3.0))
+    chat = features(0.95, 0.95, PriorScores(by_tool={"get_weather": 0.3}, no_tool=0.8,
+                                            call_logit=-3.0))
+    assert DEFAULT_DECIDER.decide(request) is True
+    # High model odds alone (the 0.5B model's bias after a tool turn) are not enough.
+    assert DEFAULT_DECIDER.decide(chat) is False

@@ -16,7 +16,8 @@ from speech.step_audio_tokenizer import StepAudioTokenizer
 from speech.step_audio_tokens import AudioTokenRangeError, LLM_AUDIO_ID_OFFSET
 from speech.step_audio_token2wave import CosyVoiceTokenToWave, TokenToWave, TokenToWaveMissingError
 from speech.step_audio_tts import (
-    NoVoiceError, StepAudioTTSDecoder, StepAudioTTSSettings, TTSCheckpointMissingError,
+    NoVoiceError, StepAudioTTSDecoder, StepAudioTTSSettings, TokenToWaveNotGivenError,
+    TTSCheckpointMissingError,
 )
 from speech.step_audio_tts_logits import RepetitionAwareLogitsProcessor
 from speech.step_audio_tts_prompt import RAP_SYSTEM_PROMPT, VoicePrompt, system_prompt
@@ -230,7 +231,7 @@ def test_missing_checkpoint_files_are_each_named(tmp_path):
 
 def test_without_a_token_to_wave_stage_or_checkout_it_says_what_to_pass(tmp_path):
     save_tiny_checkpoint(tmp_path / "tts")
-    with pytest.raises(NoVoiceError, match="step_audio_checkout="):
+    with pytest.raises(TokenToWaveNotGivenError, match="step_audio_checkout="):
         StepAudioTTSDecoder.from_dir(tmp_path / "tts")
     with pytest.raises(TokenToWaveMissingError) as caught:
         StepAudioTTSDecoder.from_dir(tmp_path / "tts", step_audio_checkout=tmp_path / "sa")
@@ -263,3 +264,23 @@ def test_cosyvoice_stage_reports_a_checkout_whose_code_will_not_import(tmp_path,
     finally:  # the half-imported stand-in package must not leak into other tests
         for name in [m for m in sys.modules if m == "cosyvoice" or m.startswith("cosyvoice.")]:
             del sys.modules[name]
+
+
+async def test_voice_agent_speaks_through_the_tts_decoder_with_the_replys_style(monkeypatch):
+    from fakes import ScriptedChatModel
+
+    from agent import AudioChunkEvent, TurnDoneEvent, VoiceAgent
+
+    decoder, wave = make_decoder(max_new_tokens=15, min_new_tokens=15)
+    asked = []
+    real_prompt_ids = decoder.prompt_ids
+    monkeypatch.setattr(decoder, "prompt_ids", lambda text, style=None, voice=None: (
+        asked.append((text, style)) or real_prompt_ids(text, style, voice)))
+    agent = VoiceAgent(ScriptedChatModel(["(高兴1)Nice to meet you."]), decoder=decoder, tools=[])
+    events = [e async for e in agent.stream("Hi!", conversation_id="tts-test")]
+    audio = [e for e in events if isinstance(e, AudioChunkEvent)]
+    done = events[-1]
+    assert isinstance(done, TurnDoneEvent) and done.reply.sample_rate == 22_050
+    assert asked == [("Nice to meet you.", Style(emotion=Emotion.HAPPY))]
+    assert len(audio) == len(wave.calls) >= 1
+    assert len(done.reply.audio) == sum(len(call[0]) * 4 for call in wave.calls)
