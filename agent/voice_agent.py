@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import copy
+import dataclasses
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -77,14 +79,15 @@ class VoiceAgent:
             # A persona names the tools it may use; the others never reach its prompt.
             registry = registry.subset(n for n in registry.names if n in persona.allowed_tools)
         memory = memory or InMemoryDialogueStore()
+        self._memory_options = MemoryOptions(
+            history_token_budget=history_token_budget, audio_dir=audio_dir,
+            learn_facts=learn_facts, fact_embed=fact_embed)
         self.services = TurnServices(
             chat_model=chat_model, decoder=decoder, tokenizer=tokenizer, vad=vad,
             memory=memory, tools=registry, persona=persona,
             max_tool_rounds=max_tool_rounds, history_turns=history_turns,
             first_clause_words=first_clause_words,
-            **memory_services(chat_model, memory, persona, MemoryOptions(
-                history_token_budget=history_token_budget, audio_dir=audio_dir,
-                learn_facts=learn_facts, fact_embed=fact_embed)),
+            **memory_services(chat_model, memory, persona, self._memory_options),
         )
         self.max_audio_s = max_audio_s
         self.callers = CallerMemory(memory)
@@ -106,6 +109,27 @@ class VoiceAgent:
         from agent.embedded_stack import load_embedded_stack
 
         return load_embedded_stack(settings, **kwargs).agent()
+
+    def for_persona(self, persona: Persona) -> VoiceAgent:
+        """Another agent speaking as `persona` that shares this one's models, tools, history
+        store and memory options (facts are scoped per persona, so it gets its own recall)."""
+        svc, options = self.services, self._memory_options
+        return VoiceAgent(
+            svc.chat_model, decoder=svc.decoder, tokenizer=svc.tokenizer, vad=svc.vad,
+            memory=self._history, tools=svc.tools, persona=persona,
+            max_tool_rounds=svc.max_tool_rounds, history_turns=svc.history_turns,
+            max_audio_s=self.max_audio_s, first_clause_words=svc.first_clause_words,
+            history_token_budget=options.history_token_budget, audio_dir=options.audio_dir,
+            learn_facts=options.learn_facts, fact_embed=options.fact_embed)
+
+    def with_services(self, **changes) -> VoiceAgent:
+        """A copy of this agent whose turns use other services (e.g. a speculative run's
+        history overlay and guarded tools). It shares the graphs and models, and has its own
+        conversation locks, so its turns neither wait behind nor block this agent's."""
+        clone = copy.copy(self)
+        clone.services = dataclasses.replace(self.services, **changes)
+        clone._locks = {}
+        return clone
 
     @property
     def persona(self) -> Persona:

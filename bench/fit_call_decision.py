@@ -44,7 +44,7 @@ from bench.toolcall_eval import DATA, TOOLS, histories, load  # noqa: E402
 SPLITS = ("dev", "test", "all")
 
 
-async def collect(out: Path, threads: int | None, limit: int | None) -> None:
+async def collect(out: Path, threads: int | None, limit: int | None, model_name: str) -> None:
     from agent.llama_chat import LlamaCppChatModel
     from agent.model_cache import ModelStore
     from personas import DEFAULT_PERSONA
@@ -53,8 +53,7 @@ async def collect(out: Path, threads: int | None, limit: int | None) -> None:
 
     con = console()
     print_machine(con)
-    model = LlamaCppChatModel(ModelStore(progress=False).resolve("qwen2.5-0.5b-instruct"),
-                              n_threads=threads)
+    model = LlamaCppChatModel(ModelStore(progress=False).resolve(model_name), n_threads=threads)
     schemas = ToolRegistry(stepeval_tools(builtin_audio_library())).openai_schemas()
     system = ChatMessage(role="system", content=DEFAULT_PERSONA.full_system_prompt())
     await model.prefill(system.content, schemas)
@@ -187,6 +186,8 @@ def main() -> None:
     c.add_argument("--out", type=Path, default=Path("/tmp/call_features.json"))
     c.add_argument("--threads", type=int, default=None)
     c.add_argument("--limit", type=int, default=None)
+    c.add_argument("--model", default="qwen2.5-0.5b-instruct",
+                   help="catalog name (qwen2.5-1.5b-instruct: extra llm-1-5b)")
     f = sub.add_parser("fit")
     f.add_argument("--features", type=Path, default=Path("/tmp/call_features.json"))
     f.add_argument("--min-recall", type=float, default=0.97)
@@ -195,7 +196,7 @@ def main() -> None:
     f.add_argument("--show-dev-errors", action="store_true")
     args = parser.parse_args()
     if args.step == "collect":
-        asyncio.run(collect(args.out, args.threads, args.limit))
+        asyncio.run(collect(args.out, args.threads, args.limit, args.model))
     else:
         fit(args.features, args.min_recall, args.l2, args.prior_l2, args.show_dev_errors)
     print(f"data: {DATA.relative_to(ROOT)}")

@@ -3,7 +3,7 @@
 The server (`realtime_fake_server.py`, instant fake models, Silero VAD) runs in its own
 process pinned to one core; this process, on another core where there is one, plays N
 callers. Each caller streams its microphone continuously (20 ms pcm16 frames at real-time
-pace) and takes a turn every `CYCLE_S` at a random phase: 0.6 s of speech, 0.2 s of silence,
+pace) and takes a turn every `CYCLE_S` at a random phase: 1.2 s of speech, 0.2 s of silence,
 then `input_audio_buffer.commit` (client-side end of turn, so no VAD hang-over is in the
 figure). Latency = commit sent -> first `response.audio.delta` received. "Added" latency is
 that minus the p50 of the 1-session row of the same run. The client's own lateness in
@@ -180,7 +180,7 @@ def print_capacity(result: dict) -> None:
         f"Realtime sessions on one server core, instant fake models, {result['vad']} VAD, "
         f"{FRAME_MS} ms frames, a turn every {CYCLE_S:g} s each ({result['seconds']:g} s)",
         ["sessions", "commits", "answered", "p50 ms", "p95 ms", "added p95 ms", "late",
-         "errors", "server core", "core/session", "client lag p95 ms"])
+         "errors", "server core", "core per session", "client lag p95 ms"])
     sustained = None
     for row in rows:
         s = summarize(row["latency"])

@@ -30,10 +30,5 @@ class PersonaAgents:
                 f"no persona named {persona!r}: this server has no persona library")
         key = persona.strip().lower()
         if key not in self._agents:
-            svc = self.base.services
-            self._agents[key] = VoiceAgent(
-                svc.chat_model, decoder=svc.decoder, tokenizer=svc.tokenizer, vad=svc.vad,
-                memory=svc.memory, tools=svc.tools, persona=self.library.get(persona),
-                max_tool_rounds=svc.max_tool_rounds, history_turns=svc.history_turns,
-                max_audio_s=self.base.max_audio_s, first_clause_words=svc.first_clause_words)
+            self._agents[key] = self.base.for_persona(self.library.get(persona))
         return self._agents[key]

@@ -132,6 +132,10 @@ class RealtimeSession:
             pass  # the client went away (RuntimeError: receive after a close)
         finally:
             await self.controller.close()
+            # One conversation per session: it ends with the socket, so its running record
+            # is closed and (with a history database) facts about the caller are learnt now,
+            # not only when the server shuts down.
+            await self.controller.agent.end_conversation(self.controller.conversation_id)
             for task in (sender, watchdog):
                 task.cancel()
             await asyncio.gather(sender, watchdog, return_exceptions=True)

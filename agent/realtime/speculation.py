@@ -159,6 +159,9 @@ class Speculation:
                 # Before the consumer sees the turn as done: a barge-in from here on must
                 # find the turn in the real history, as after an ordinary turn.
                 await self.memory.flush()
+                archive = self._agent.services.audio_archive
+                if isinstance(archive, HeldAudioArchive):
+                    await archive.flush()
             yield item
 
     async def cancel(self) -> None:
@@ -202,11 +205,30 @@ async def commit_or_rerun(agent: VoiceAgent, speculation: Speculation, clip: Aud
 
 def _speculative_agent(agent: VoiceAgent, memory: OverlayDialogueStore,
                        committed: asyncio.Event, on_unsafe) -> VoiceAgent:
-    clone = object.__new__(VoiceAgent)
-    clone.__dict__.update(agent.__dict__)  # same graph and models
-    # Its own lock table: the speculation must not queue behind (or block) real turns.
-    clone._locks = {}
-    clone.services = dataclasses.replace(
-        agent.services, memory=memory, vad=None,
-        tools=GuardedRegistry(agent.services.tools, committed, on_unsafe))
-    return clone
+    archive = agent.services.audio_archive
+    return agent.with_services(
+        memory=memory, vad=None,
+        tools=GuardedRegistry(agent.services.tools, committed, on_unsafe),
+        audio_archive=HeldAudioArchive(archive) if archive is not None else None)
+
+
+class HeldAudioArchive:
+    """The turn-audio archive of a speculation: files are kept in memory and written only
+    when the speculation is committed (with its history), so a discarded run leaves no
+    files that no stored turn points to."""
+
+    def __init__(self, base) -> None:
+        self.base = base
+        self.held: list[tuple[str, np.ndarray, int]] = []
+
+    def paths(self, conversation_id: str) -> dict[str, str]:
+        return self.base.paths(conversation_id)
+
+    async def write(self, path: str, samples: np.ndarray, sample_rate: int) -> bool:
+        self.held.append((path, samples, sample_rate))
+        return True
+
+    async def flush(self) -> None:
+        held, self.held = self.held, []
+        for path, samples, rate in held:
+            await self.base.write(path, samples, rate)

@@ -318,3 +318,18 @@ async def test_sentence_events_precede_their_audio():
         audio_at = next(i for i, e in enumerate(events)
                         if type(e).__name__ == "AudioChunkEvent" and e.sentence_index == index)
         assert sentence_at < audio_at
+
+
+def test_for_persona_keeps_the_memory_options_and_shares_models_and_history(tmp_path):
+    from agent.realtime.persona_agents import PersonaAgents
+    from fakes import RecordingDecoder, ScriptedChatModel
+    from personas import PersonaLibrary
+
+    base = VoiceAgent(ScriptedChatModel(["Hi."]), decoder=RecordingDecoder(), tools=[],
+                      history_token_budget=1500, audio_dir=tmp_path)
+    pip = PersonaAgents(base, PersonaLibrary()).get("pip")
+    assert pip.persona.name != base.persona.name
+    assert pip.services.history_token_budget == 1500 and pip.services.folder is not None
+    assert pip.services.audio_archive.root == tmp_path.resolve()
+    assert pip.services.chat_model is base.services.chat_model
+    assert pip.services.memory is base.services.memory

@@ -223,3 +223,32 @@ async def test_real_recording_through_silero():
     assert done["response"]["status"] == "completed"
     clip = agent.services.tokenizer.clips[-1]  # the final utterance
     assert clip.duration_s > 5  # the whole sentence, not a fragment
+
+
+async def test_closing_the_socket_ends_the_sessions_conversation(tmp_path):
+    # One conversation per session: when the client leaves, its conversation is marked ended
+    # in the history database (where facts about the caller are learnt), not at shutdown.
+    import asyncio
+
+    from agent import VoiceAgent
+    from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
+    from memory.sql_store import SqlDialogueStore
+
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    agent = VoiceAgent(ScriptedChatModel(["It is noon."]), decoder=RecordingDecoder(),
+                       tokenizer=FixedTranscriber("hi"), memory=SqlDialogueStore(url),
+                       tools=[], learn_facts=False)
+    with serve(agent) as server:
+        client = await open_client(server.url)
+        await client.send("conversation.item.create", item={
+            "role": "user", "content": [{"type": "input_text", "text": "what time is it?"}]})
+        await client.send("response.create")
+        await client.wait_type("response.done")
+        await client.close()
+        for _ in range(200):  # the server ends it right after the socket closes
+            if httpx.get(server.http + "/healthz").json()["sessions"] == 0:
+                break
+            await asyncio.sleep(0.02)
+    async with SqlDialogueStore(url) as store:
+        [conversation] = await store.conversations()
+    assert conversation.turn_count == 2 and conversation.ended_at is not None

@@ -202,3 +202,26 @@ async def test_barge_in_on_a_committed_speculation_keeps_one_cut_turn():
     assert [t.role for t in history] == ["user", "assistant"]
     assert history[0].text == HEARD and history[1].interrupted
     assert history[1].text == done[0].played_text
+
+
+async def test_speculation_keeps_turn_audio_files_only_when_committed(tmp_path):
+    # Input tried: two speculations with an audio folder set; one thrown away after its whole
+    # reply was written, one committed. Only the committed one may leave files.
+    model = ScriptedChatModel(["It is noon."])
+    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
+                       tokenizer=SequenceTranscriber("what time", "what time is it"), tools=[],
+                       audio_dir=tmp_path)
+    discarded = Speculation(agent, AudioClip(tone(0.5), 16_000), "c1")
+    await asyncio.wait_for(discarded._task, 5)  # its reply ran to the end, audio included
+    await discarded.cancel()
+    assert list(tmp_path.rglob("*.wav")) == []
+    assert await agent.services.memory.history("c1") == []
+
+    paused = AudioClip(tone(0.5), 16_000)
+    committed = Speculation(agent, paused, "c2")
+    events = [e async for e in commit_or_rerun(agent, committed, paused, "c2", lambda c: None)]
+    assert events[-1].reply.text == "It is noon."
+    files = list(tmp_path.rglob("*.wav"))
+    assert [f.parent.name for f in files] == ["c2"] and files[0].stat().st_size > 44
+    history = await agent.services.memory.history("c2")
+    assert history[-1].audio_path == str(files[0])
