@@ -83,3 +83,20 @@ class ChatModel(Protocol):
         *,
         tool_choice: ToolChoice = "auto",
     ) -> AsyncIterator[ChatEvent]: ...
+
+
+async def complete_text(chat_model: ChatModel, messages: Sequence[ChatMessage]) -> str:
+    """The model's whole text answer with no tools offered (summaries, fact extraction).
+    The stream is closed on the way out, so a local model stops generating when the caller
+    is cancelled (a summary cut short by the next turn)."""
+    stream = chat_model.stream(messages, (), tool_choice="none")
+    parts: list[str] = []
+    try:
+        async for event in stream:
+            if isinstance(event, TextDelta):
+                parts.append(event.text)
+    finally:
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+    return "".join(parts)

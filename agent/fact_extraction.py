@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field, ValidationError, field_validator
 
-from agent.chat_model import ChatMessage, ChatModel, TextDelta
+from agent.chat_model import ChatMessage, ChatModel, complete_text
 from memory import DialogueTurn
 from memory.user_facts import FactKind
 
@@ -88,14 +88,4 @@ def parse_facts(answer: str) -> list[ExtractedFact]:
 async def extract_facts(chat_model: ChatModel, turns: Sequence[DialogueTurn]) -> list[ExtractedFact]:
     """Ask the model (tools forbidden) for the conversation's facts; raises
     `FactExtractionError` when its answer is unusable."""
-    stream = chat_model.stream(extraction_messages(turns), (), tool_choice="none")
-    parts: list[str] = []
-    try:
-        async for event in stream:
-            if isinstance(event, TextDelta):
-                parts.append(event.text)
-    finally:
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
-    return parse_facts("".join(parts))
+    return parse_facts(await complete_text(chat_model, extraction_messages(turns)))

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from collections.abc import Sequence
 
-from agent.chat_model import ChatMessage, ChatModel, TextDelta
+from agent.chat_model import ChatMessage, ChatModel, complete_text
 from memory import DialogueTurn
 from memory.context_window import (
     SUMMARY_INSTRUCTIONS, ContextWindowBuilder, TokenCounter, approximate_tokens, summary_request,
@@ -48,17 +48,7 @@ class ChatModelSummarizer:
             ChatMessage(role="system", content=SUMMARY_INSTRUCTIONS.format(max_tokens=max_tokens)),
             ChatMessage(role="user", content=summary_request(previous, turns, max_tokens)),
         ]
-        stream = self.chat_model.stream(messages, (), tool_choice="none")
-        parts: list[str] = []
-        try:
-            async for event in stream:
-                if isinstance(event, TextDelta):
-                    parts.append(event.text)
-        finally:
-            close = getattr(stream, "aclose", None)
-            if close is not None:  # stops a local model's generation when the fold is cut short
-                await close()
-        text = " ".join("".join(parts).split())
+        text = " ".join((await complete_text(self.chat_model, messages)).split())
         if not text:
             raise SummaryError("the model wrote an empty summary")
         return clip_to_tokens(text, max_tokens, self.count)

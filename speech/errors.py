@@ -41,3 +41,21 @@ class SampleRateError(AudioInputError):
 
 class SilentAudioError(AudioInputError):
     """The clip holds no speech (raised by callers when voice activity detection finds none)."""
+
+
+class ModelFilesMissingError(SpeechError, FileNotFoundError):
+    """A local model directory lacks files; `missing` names each one (a trailing / marks a
+    folder) and the message says which Hugging Face repository to download into it."""
+
+    what = "model"
+    repository = ""
+
+    def __init__(self, directory, missing: list[str]) -> None:
+        self.missing = missing
+        # Path() drops a folder's trailing slash: put it back so folders read as folders.
+        listed = "\n".join(f"  {directory / name}{'/' * name.endswith('/')}"
+                            for name in missing)
+        super().__init__(
+            f"The {self.what} directory {directory} lacks {len(missing)} file(s):\n{listed}\n"
+            f"Download {self.repository} into it (e.g. `huggingface-cli download "
+            f"{self.repository} --local-dir DIR`).")

@@ -20,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from speech.audio import AudioClip
-from speech.errors import SpeechError
+from speech.errors import ModelFilesMissingError, SpeechError
 from speech.protocols import Transcription
 from speech.step_audio_tokens import (
     GROUP_SECONDS, LINGUISTIC_CODES, SEMANTIC_CODES, AudioTokenRangeError, StreamingInterleaver,
@@ -36,16 +36,10 @@ SEMANTIC_CHUNK_S = 30  # the CosyVoice tokenizer takes at most 30 s at a time
 _MIN_CHUNK_SAMPLES = 480  # upstream skips shorter tails: too short for one mel frame group
 
 
-class TokenizerFilesMissingError(SpeechError, FileNotFoundError):
+class TokenizerFilesMissingError(ModelFilesMissingError):
     """Files of the Step-Audio-Tokenizer directory are missing; `missing` names each one."""
 
-    def __init__(self, directory: Path, missing: list[str]) -> None:
-        self.missing = missing
-        listed = "\n".join(f"  {directory / name}{'/' * name.endswith('/')}" for name in missing)
-        super().__init__(
-            f"The Step-Audio tokenizer directory {directory} lacks {len(missing)} file(s):\n"
-            f"{listed}\nDownload stepfun-ai/Step-Audio-Tokenizer into that directory "
-            "(e.g. `huggingface-cli download stepfun-ai/Step-Audio-Tokenizer --local-dir DIR`).")
+    what, repository = "Step-Audio tokenizer", "stepfun-ai/Step-Audio-Tokenizer"
 
 
 class TokenizerFileError(SpeechError, ValueError):

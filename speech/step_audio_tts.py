@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from speech.audio import AudioClip, AudioSource, load_audio
-from speech.errors import SpeechError
+from speech.errors import ModelFilesMissingError, SpeechError
 from speech.protocols import AudioChunk
 from speech.step_audio_tokens import GROUP_SIZE, from_llm_ids
 from speech.step_audio_tts_prompt import EOT_ID, VoicePrompt, prompt_for, uses_music_flow
@@ -39,16 +39,10 @@ ONE_OF = (("model.safetensors", "model.safetensors.index.json", "pytorch_model.b
            "pytorch_model.bin.index.json"), ("tokenizer.model", "tokenizer.json"))
 
 
-class TTSCheckpointMissingError(SpeechError, FileNotFoundError):
+class TTSCheckpointMissingError(ModelFilesMissingError):
     """Files of the Step-Audio-TTS-3B directory are missing; `missing` names each one."""
 
-    def __init__(self, directory: Path, missing: list[str]) -> None:
-        self.missing = missing
-        listed = "\n".join(f"  {directory / name}" for name in missing)
-        super().__init__(
-            f"The Step-Audio-TTS-3B directory {directory} lacks {len(missing)} file(s):\n"
-            f"{listed}\nDownload stepfun-ai/Step-Audio-TTS-3B into it (e.g. "
-            "`huggingface-cli download stepfun-ai/Step-Audio-TTS-3B --local-dir DIR`).")
+    what, repository = "Step-Audio-TTS-3B", "stepfun-ai/Step-Audio-TTS-3B"
 
 
 class NoVoiceError(SpeechError, LookupError):
