@@ -107,3 +107,18 @@ FITTED_COMBINER = CallCombiner(weights=(2.2277, 11.8734, 1.503), bias=-5.5885, t
 FITTED_CHOOSER = ToolChooser(prior_weight=21.0)
 DEFAULT_DECIDER: CallDecider = FITTED_COMBINER
 DEFAULT_CHOOSER = FITTED_CHOOSER
+
+# The weights belong to one model's odds (the 1.5B model gives a call a quarter of the 0.5B
+# model's probability), so each packaged model has its own fit, by its GGUF file name.
+FITTED_BY_MODEL: dict[str, tuple[CallDecider, ToolChooser]] = {
+    "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf": (FITTED_COMBINER, FITTED_CHOOSER),
+    "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf": (
+        CallCombiner(weights=(1.39, 10.1585, 1.4523), bias=0.2722, threshold=0.3369),
+        ToolChooser(prior_weight=15.5)),
+}
+
+
+def fitted_for(model_file: str) -> tuple[CallDecider, ToolChooser]:
+    """The fitted decision for a model file; the packaged 0.5B model's for any other (refit
+    with bench/fit_call_decision.py for a model of your own)."""
+    return FITTED_BY_MODEL.get(model_file, (DEFAULT_DECIDER, DEFAULT_CHOOSER))

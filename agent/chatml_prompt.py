@@ -25,6 +25,10 @@ _TOOLS_PREAMBLE = (
 
 _AFTER_RESULT = "Now answer my question in plain spoken words, using the result above."
 
+# Appended to the user's turn once the call decision said "answer in words": without it the
+# 0.5B model, denied the call it leaned to, describes the functions instead of answering.
+TEXT_ONLY_NOTE = "(No function is needed for this. Answer me directly in plain spoken words.)"
+
 # Control sequences that would let tool output or user text end a turn or forge a role.
 _FORBIDDEN = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<tool_call>", "</tool_call>",
               "<tool_response>", "</tool_response>")
@@ -121,3 +125,13 @@ def arguments_grammar(tool: dict[str, Any]) -> str:
 def call_head(name: str) -> str:
     """The fixed start of a call to `name`, written into the prompt instead of generated."""
     return '{"name": ' + json.dumps(name) + ', "arguments": '
+
+
+def render_text_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
+    """`render_prompt` for a reply that was decided to be text: the latest user turn carries
+    `TEXT_ONLY_NOTE` (only in the prompt; history keeps what the user said). The system +
+    tools prefix is unchanged, so the KV cache still holds it."""
+    if not tools or not messages or messages[-1].role != "user":
+        return render_prompt(messages, tools)
+    last = messages[-1].model_copy(update={"content": f"{messages[-1].content}\n{TEXT_ONLY_NOTE}"})
+    return render_prompt([*messages[:-1], last], tools)

@@ -15,13 +15,17 @@ from agent.chat_model import (
     ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolChoice,
 )
 from agent.call_decision import (
-    DEFAULT_CHOOSER, DEFAULT_DECIDER, CallDecider, CallFeatures, ToolChooser,
+    CallDecider, CallFeatures, ToolChooser, fitted_for,
 )
-from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, system_block
+from agent.chatml_prompt import (
+    arguments_grammar, call_head, render_prompt, render_text_prompt, system_block,
+)
 from agent.errors import ModelBackendError
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
-from agent.tool_routing import call_probability, call_start_tokens, tool_name_probabilities
+from agent.tool_routing import (
+    call_probability, call_start_tokens, code_fence_tokens, tool_name_probabilities,
+)
 from tools.argument_grounding import Spellings, ground_arguments
 from tools.datetime_tool import timezone_spellings
 
@@ -56,8 +60,8 @@ class LlamaCppChatModel:
         seed: int = 7,
         tool_call_threshold: float = 0.88,
         tool_prior: ToolPrior | None | object = _DEFAULT,
-        call_decider: CallDecider = DEFAULT_DECIDER,
-        tool_chooser: ToolChooser = DEFAULT_CHOOSER,
+        call_decider: CallDecider | None = None,
+        tool_chooser: ToolChooser | None = None,
     ) -> None:
         import llama_cpp
 
@@ -83,13 +87,16 @@ class LlamaCppChatModel:
         # Answering after a tool result: a further call only when the model's own odds clear
         # this (the call decision below is for user turns).
         self.tool_call_threshold = tool_call_threshold
-        self.call_decider = call_decider
-        self.tool_chooser = tool_chooser
+        # None: the decision fitted for this model file (agent.call_decision.FITTED_BY_MODEL).
+        fitted_decider, fitted_chooser = fitted_for(Path(self._llm.model_path).name)
+        self.call_decider = call_decider or fitted_decider
+        self.tool_chooser = tool_chooser or fitted_chooser
         # The MiniLM prior loads on first use (prefill does it up front); None = odds only.
         self._prior: Any = tool_prior
         self._last_features: CallFeatures | None = None
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None
+        self._banned: dict[int, float] | None = None
         self._model_path = self._llm.model_path  # also right for a downloaded hf: model
         self._threads = n_threads or os.cpu_count()
         self._router_llm: Any = None
@@ -112,6 +119,13 @@ class LlamaCppChatModel:
         if self._call_starts is None:
             self._call_starts = call_start_tokens(self._llm)
         return self._call_starts
+
+    def _text_ban(self) -> dict[int, float]:
+        """Logit bias for text replies when tools are offered: no call openers, no fences."""
+        if self._banned is None:
+            banned = {*self._call_tokens(), *code_fence_tokens(self._llm)}
+            self._banned = {i: -100.0 for i in sorted(banned)}
+        return self._banned
 
     def _router(self) -> Any:
         """A second context over the same (memory-mapped) weights for history-free scores."""
@@ -163,8 +177,8 @@ class LlamaCppChatModel:
         chosen next, its opening `{"name": ..., "arguments": ` is written into the prompt,
         and only the arguments are generated, under that tool's schema grammar. Text is
         generated without a grammar (llama-cpp-python checks a grammar against the whole
-        vocabulary per token, which halves decoding speed) but with the call-opening tokens
-        banned, so text can never turn into a call.
+        vocabulary per token, which halves decoding speed) but with the call-opening and
+        code-fence tokens banned, so text can never turn into a call or a fenced pseudo-call.
         """
         with self._lock:
             self._last_features = None
@@ -174,8 +188,8 @@ class LlamaCppChatModel:
                 emit(("text", head, None))
                 self._stream(prompt + head, emit, stop, grammar=self._arguments_grammar(tool))
                 return
-            ban = {i: -100.0 for i in self._call_tokens()} if tools else None
-            self._stream(prompt, emit, stop, logit_bias=ban)
+            self._stream(render_text_prompt(messages, tools), emit, stop,
+                         logit_bias=self._text_ban() if tools else None)
 
     def _stream(self, prompt: str, emit, stop: threading.Event, *, grammar: Any = None,
                 logit_bias: dict[int, float] | None = None) -> None:
@@ -202,7 +216,7 @@ class LlamaCppChatModel:
                 self._llm.create_completion(prefix, max_tokens=1, temperature=0.0)
                 if tools:
                     self._router().create_completion(prefix, max_tokens=1, temperature=0.0)
-                    self._call_tokens()
+                    self._text_ban()
                     prior = self.tool_prior()
                     if prior is not None:  # loads MiniLM and embeds the tool examples
                         prior.scores("hello", tools)
@@ -235,6 +249,7 @@ class LlamaCppChatModel:
         worker = loop.run_in_executor(None, run)
         buffered: list[str] = []
         is_call: bool | None = None
+        callable_ = bool(tools) and tool_choice == "auto"
         finish = "stop"
         try:
             while (item := await queue.get()) is not _END:
@@ -243,9 +258,11 @@ class LlamaCppChatModel:
                     raise ModelBackendError(f"llama.cpp generation failed: {value}") from value
                 finish = reason or finish
                 if is_call is None and value.strip():
-                    # The grammar's text branch can never start with "{" or "<", so the first
-                    # character decides, however the tokens split "<tool_call>".
-                    is_call = value.lstrip()[0] in "{<"
+                    # With tools offered, text is generated with the call-opening tokens
+                    # banned, so the first character decides, however the tokens split
+                    # "<tool_call>". Without tools (a summary, fact extraction) nothing is
+                    # banned and an answer may well start with "{": it is text.
+                    is_call = callable_ and value.lstrip()[0] in "{<"
                 if is_call:
                     buffered.append(value)
                 elif value:

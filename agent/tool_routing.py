@@ -29,6 +29,13 @@ def call_start_tokens(llm: Any) -> list[int]:
             if llm.detokenize([i]).lstrip().startswith((b"{", b"<"))]
 
 
+def code_fence_tokens(llm: Any) -> list[int]:
+    """Tokens that open a Markdown code fence ("```", "```json", ...). Banned in spoken text
+    with the call openers: when a call was decided against, the 0.5B model otherwise writes
+    the call it wanted as a fenced pseudo-call, which a voice would read out."""
+    return [i for i in range(llm.n_vocab()) if llm.detokenize([i]).lstrip().startswith(b"``")]
+
+
 def next_token_probs(llm: Any, tokens: Sequence[int]) -> np.ndarray:
     """Evaluate `tokens` (reusing the longest cached prefix, as generation would) and return
     the next-token distribution."""

@@ -16,7 +16,11 @@ right tool?), argument accuracy (positives: the right tool with matching argumen
 worst confusions. Then dispatch overhead: `dispatch_calls` and `ToolRegistry.invoke` of a
 no-op tool (async and sync) and of `get_date_time`, against calling the function directly.
 
-    .venv/bin/python bench/toolcall_eval.py [--limit N] [--dispatch-n 2000] [--out runs.json]
+Records carry a `split` (`dev`: calibration half, the only one anything is tuned on; `test`:
+held out; see bench/toolcall_split.py); results are also reported per split.
+
+    .venv/bin/python bench/toolcall_eval.py [--split dev|test|all] [--tool NAME] [--limit N] [--model NAME]
+        [--dispatch-n 2000] [--out runs.json]
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import re
 import sys
@@ -100,6 +105,19 @@ def arguments_ok(record: dict, arguments: dict) -> bool:
     if exp[key] is None:
         return not got
     return bool(got) and any(norm(a) == got or norm(a) in got or got in norm(a) for a in exp[key])
+
+
+class DroppedArguments(logging.Handler):
+    """Collects what argument grounding removed (`agent.llama_chat` logs it at INFO), so a
+    wrong-argument record shows the value the model wrote."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.dropped: dict = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("dropped") and len(record.args or ()) == 2:
+            self.dropped.update(record.args[1])
 
 
 async def ask(model, messages, schemas) -> tuple[str, dict, float]:
@@ -211,8 +229,11 @@ def quality(con, records: list[dict], results: list[dict]) -> None:
             r["label"] == "positive" and not res["args_ok"])
         if bad and shown < 25:
             shown += 1
+            shown_args = json.dumps(res["arguments"], ensure_ascii=False)[:40]
+            if res.get("dropped"):
+                shown_args += " dropped " + json.dumps(res["dropped"], ensure_ascii=False)[:30]
             examples.add_row(r["id"], r["history"] or "none", r["text"][:46], res["called"],
-                             json.dumps(res["arguments"], ensure_ascii=False)[:40])
+                             shown_args)
     con.print(examples)
 
 
@@ -290,6 +311,8 @@ async def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all",
                         help="which half of the labelled set to run (tune on dev only)")
+    parser.add_argument("--tool", choices=TOOLS, default=None,
+                        help="only the records of one tool (all four are still offered)")
     parser.add_argument("--dispatch-n", type=int, default=2000)
     parser.add_argument("--model", default="qwen2.5-0.5b-instruct",
                         help="catalog name of the LLM (qwen2.5-1.5b-instruct: extra llm-1-5b)")
@@ -304,7 +327,8 @@ async def main() -> None:
         from agent.llama_chat import LlamaCppChatModel
         from agent.model_cache import ModelStore
 
-        records = load(args.limit, args.seed, args.split)
+        records = [r for r in load(args.limit, args.seed, args.split)
+                   if args.tool in (None, r["tool"])]
         t0 = time.perf_counter()
         model = LlamaCppChatModel(ModelStore(progress=False).resolve(args.model),
                                   n_threads=args.threads)
@@ -317,13 +341,18 @@ async def main() -> None:
         prefill_s = time.perf_counter() - t0
         hist = histories()
         results = []
+        grounding = DroppedArguments()
+        chat_log = logging.getLogger("agent.llama_chat")
+        chat_log.addHandler(grounding)
+        chat_log.setLevel(logging.INFO)
         with CpuMeter() as meter:
             for r in records:
                 messages = [system, *hist[r["history"]], ChatMessage(role="user", content=r["text"])]
+                grounding.dropped = {}
                 called, arguments, secs = await ask(model, messages, schemas)
                 ok = r["label"] == "positive" and called == r["tool"] and arguments_ok(r, arguments)
                 results.append({"id": r["id"], "called": called, "arguments": arguments,
-                                "args_ok": ok, "seconds": secs})
+                                "args_ok": ok, "seconds": secs, "dropped": grounding.dropped})
                 if len(results) % 50 == 0:
                     print(f"  {len(results)}/{len(records)} records, "
                           f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from agent.call_decision import (
-    DEFAULT_DECIDER, CallCombiner, CallFeatures, OddsThreshold, ToolChooser, logit,
+    DEFAULT_DECIDER, FITTED_BY_MODEL, CallCombiner, CallFeatures, OddsThreshold, ToolChooser,
+    fitted_for, logit,
 )
 from agent.tool_prior import PriorScores
 
@@ -83,3 +84,16 @@ def test_the_fitted_default_calls_for_a_clear_request_and_not_for_small_talk():
     assert DEFAULT_DECIDER.decide(request) is True
     # High model odds alone (the 0.5B model's bias after a tool turn) are not enough.
     assert DEFAULT_DECIDER.decide(chat) is False
+
+
+def test_each_packaged_model_has_its_own_fit_and_others_get_the_default():
+    small, _ = fitted_for("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    large, large_chooser = fitted_for("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    assert small is DEFAULT_DECIDER and large is not DEFAULT_DECIDER
+    assert isinstance(large_chooser, ToolChooser)
+    assert fitted_for("my-own-model.gguf") == (DEFAULT_DECIDER, FITTED_BY_MODEL[
+        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"][1])
+    # The 1.5B model's odds are lower: the same moderate odds call with its fit only.
+    moderate = features(0.3, 0.3, PriorScores(by_tool={"search": 0.6}, no_tool=0.4,
+                                              call_logit=1.0))
+    assert large.decide(moderate) is True and small.decide(moderate) is False

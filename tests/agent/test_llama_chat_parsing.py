@@ -14,7 +14,7 @@ import time
 import pytest
 
 from agent import ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent
-from agent.chatml_prompt import arguments_grammar, call_head, render_prompt
+from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, render_text_prompt
 from agent.llama_chat import LlamaCppChatModel, ground_call, parse_call
 from tools import get_date_time
 
@@ -101,6 +101,7 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     model._lock = threading.Lock()
     model._grammars = {}
     model._call_starts = [91, 151657]  # stand-ins for "{" and "<tool_call>"
+    model._banned = {91: -100.0, 151657: -100.0, 73594: -100.0}  # ... and "```"
     model.tool_call_threshold = 0.88
     model._last_features = None
     # The real decision reads llama.cpp's logits; the fake script says what the model does.
@@ -182,7 +183,7 @@ async def test_closing_the_stream_early_stops_the_generation():
 
 async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
     """Text is generated free (a grammar halves llama.cpp's decoding speed) but with every
-    call-opening token banned, for tool_choice "auto" and "none" alike."""
+    call-opening and code-fence token banned, for tool_choice "auto" and "none" alike."""
     tools = [get_date_time.openai_schema()]
     llm = FakeLlama(["It", " is noon."])
     model = fake_model(llm)
@@ -191,9 +192,12 @@ async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
         assert [e.text for e in events if isinstance(e, TextDelta)] == ["It", " is noon."]
     for prompt, kwargs in llm.requests:
         assert kwargs["grammar"] is None
-        assert kwargs["logit_bias"] == {91: -100.0, 151657: -100.0}
-        # The tools stay in the prompt even when calling them is forbidden (stable prefix).
-        assert prompt == render_prompt(MESSAGES, tools)
+        assert kwargs["logit_bias"] == {91: -100.0, 151657: -100.0, 73594: -100.0}
+        # The tools stay in the prompt even when calling them is forbidden (stable prefix);
+        # the user's turn carries the note that a spoken answer is due.
+        assert prompt == render_text_prompt(MESSAGES, tools)
+        assert prompt.startswith(render_prompt(MESSAGES[:1], tools).removesuffix(
+            "<|im_start|>assistant\n"))
 
 
 async def test_without_tools_nothing_is_banned():

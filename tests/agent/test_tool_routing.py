@@ -8,7 +8,9 @@ from embedded_gate import require_embedded
 
 from agent import ChatMessage
 from agent.chatml_prompt import render_prompt
-from agent.tool_routing import call_probability, call_start_tokens, tool_name_probabilities
+from agent.tool_routing import (
+    call_probability, call_start_tokens, code_fence_tokens, tool_name_probabilities,
+)
 
 require_embedded()
 
@@ -68,3 +70,11 @@ def test_call_odds_are_a_probability_and_higher_for_a_tool_request(llm):
     tool_odds = call_probability(llm, prompt("what's the weather in oslo right now"), starts)
     chat_odds = call_probability(llm, prompt("thanks, that was lovely talking to you"), starts)
     assert 0.0 <= chat_odds < tool_odds <= 1.0
+
+
+def test_code_fence_tokens_are_the_fence_openers_and_not_ordinary_words(llm):
+    fences = code_fence_tokens(llm)
+    assert fences and all(llm.detokenize([t]).lstrip().startswith(b"``") for t in fences)
+    first_of_fence = llm.tokenize(b"```json", add_bos=False)[0]
+    assert first_of_fence in fences
+    assert llm.tokenize(b"Your", add_bos=False)[0] not in fences

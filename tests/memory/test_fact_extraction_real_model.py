@@ -31,3 +31,14 @@ async def test_a_stated_preference_becomes_a_fact(qwen):
     ]
     facts = await extract_facts(qwen, turns)
     assert any("aisle" in f.text.lower() for f in facts), facts
+
+
+async def test_a_tool_free_answer_that_starts_with_a_brace_is_text(qwen):
+    # Input tried: no tools offered and a request for bare JSON. The backend used to read any
+    # answer opening with "{" as a tool call and fail with KeyError; without tools it is text.
+    from agent.chat_model import ChatMessage, complete_text
+
+    text = await complete_text(qwen, [
+        ChatMessage(role="system", content="Answer with JSON only, no other words."),
+        ChatMessage(role="user", content='Repeat exactly: {"city": "Oslo"}')])
+    assert text.lstrip().startswith("{") and "Oslo" in text, text
