@@ -19,8 +19,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from speech.step_audio_tokenizer import (
-    CENTROIDS_FILE, PARAFORMER_DIR, SEMANTIC_ONNX_FILE, StepAudioTokenizer,
-    TokenizerFilesMissingError,
+    PARAFORMER_DIR, StepAudioTokenizer, TokenizerFilesMissingError, missing_tokenizer_files,
 )
 
 TOKENIZER_DIR_ENV = "STEPVOX_TOKENIZER_DIR"
@@ -47,11 +46,6 @@ def use_tokenizer_dir(directory: Path, *, check: bool = True) -> Path:
         raise TokenizerFilesMissingError(root, missing)
     os.environ[TOKENIZER_DIR_ENV] = str(root)
     return root
-
-
-def missing_tokenizer_files(root: Path) -> list[str]:
-    names = [CENTROIDS_FILE, SEMANTIC_ONNX_FILE, PARAFORMER_DIR + "/"]
-    return [name for name in names if not (root / name).exists()]
 
 
 def load_turn_tokenizer(files: StepAudioFiles | None = None) -> StepAudioTokenizer | None:

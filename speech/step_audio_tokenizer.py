@@ -46,6 +46,13 @@ class TokenizerFileError(SpeechError, ValueError):
     """A tokenizer file exists but is not what Step-Audio ships (shape, inputs, outputs)."""
 
 
+def missing_tokenizer_files(root: Path, *, paraformer: bool = True) -> list[str]:
+    """The Step-Audio-Tokenizer files `root` lacks (a trailing / marks a folder); the
+    Paraformer folder only when its encoder is to be loaded from the directory."""
+    needed = [CENTROIDS_FILE, SEMANTIC_ONNX_FILE] + ([PARAFORMER_DIR + "/"] if paraformer else [])
+    return [name for name in needed if not (root / name).exists()]
+
+
 @runtime_checkable
 class LinguisticEncoder(Protocol):
     """The Paraformer encoder: 16 kHz mono samples -> (frames, D) features at 16.7 Hz."""
@@ -108,10 +115,7 @@ class StepAudioTokenizer:
         import onnxruntime
 
         root = Path(directory).expanduser()
-        needed = [CENTROIDS_FILE, SEMANTIC_ONNX_FILE]
-        if linguistic_encoder is None:
-            needed.append(PARAFORMER_DIR + "/")
-        missing = [name for name in needed if not (root / name).exists()]
+        missing = missing_tokenizer_files(root, paraformer=linguistic_encoder is None)
         if missing:
             raise TokenizerFilesMissingError(root, missing)
         if linguistic_encoder is None:

@@ -95,8 +95,8 @@ class _Database(BaseModel):
 # --- what the tools return -------------------------------------------------------------
 
 
-class FlightSegment(BaseModel):
-    """One flight of a reservation, with its current status."""
+class FlightOnDate(BaseModel):
+    """One flight on one date, with its current status (what both tools below report)."""
 
     flight_number: str
     date: str  # YYYY-MM-DD
@@ -106,6 +106,11 @@ class FlightSegment(BaseModel):
     arrival: str
     status: FlightState
     delay_minutes: int
+
+
+class FlightSegment(FlightOnDate):
+    """One flight of a reservation, with its current status."""
+
     cabin: str
 
 
@@ -125,17 +130,9 @@ class ReservationDetails(BaseModel):
     flights: list[FlightSegment]
 
 
-class FlightStatus(BaseModel):
+class FlightStatus(FlightOnDate):
     """What `get_flight_status` returns."""
 
-    flight_number: str
-    date: str
-    origin: str
-    destination: str
-    departure: str
-    arrival: str
-    status: FlightState
-    delay_minutes: int
     spoken: str  # a ready-to-say sentence
 
 
