@@ -37,6 +37,7 @@ class EmbeddedStack:
         s = self.settings
         kwargs.setdefault("max_tool_rounds", s.max_tool_rounds)
         kwargs.setdefault("history_turns", s.history_turns)
+        kwargs.setdefault("filler_after_s", s.filler_after_s)
         kwargs.setdefault("max_audio_s", s.max_audio_s)
         kwargs.setdefault("history_token_budget", s.history_token_budget)
         kwargs.setdefault("audio_dir", s.audio_dir)

@@ -29,13 +29,13 @@ from agent.state import TurnState
 from agent.turn_context import TurnContext
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
+from speech.phrase_cache import FIXED_PHRASES
 from speech.style import Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from speech.style_tags import render_step_audio
 from tools import ToolResult, dispatch_calls, filler_sentence
 
 _STAGE_DIRECTION = re.compile(r"\*[^*\n]+\*")
-SLOW_TOOL_S = 0.7  # after this long, a running tool gets a filler sentence
 NO_ANSWER = "Sorry, I don't have an answer to that."
 HEARD_WITHOUT_TRANSCRIPT = "(spoken; no transcript)"
 
@@ -103,18 +103,50 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
     stream = svc.chat_model.stream(state["messages"], schemas,
                                    tool_choice="none" if answer_only else "auto", **audio)
-    first = await anext(stream, None)
+    first, filled = await _first_event_or_filler(state, runtime, stream)
     if isinstance(first, ToolCallEvent):
         ctx.clock.mark("llm_tool_call")
         calls = [first.call]
         async for event in stream:
             if isinstance(event, ToolCallEvent):
                 calls.append(event.call)
-        return {"rounds": rounds, "pending_calls": calls, "filler_text": "", "route": "act"}
+        return {"rounds": rounds, "pending_calls": calls, "filler_text": "", "route": "act",
+                **filled}
     # Time to the first *spoken* token: a tool round's JSON is not what the user waits on.
     ctx.clock.mark("llm_first_token")
     ctx.live_stream, ctx.first_event = stream, first
-    return {"rounds": rounds, "pending_calls": [], "route": "speak"}
+    return {"rounds": rounds, "pending_calls": [], "route": "speak", **filled}
+
+
+def filler_delay_s(ctx: TurnContext) -> float:
+    """Seconds left before a filler is due: `filler_after_s` counts from the moment the
+    turn's first tool call was decided, through the tool run and the model's answer after it
+    (on a CPU the answer, not the tool, is most of the wait)."""
+    decided_ms = ctx.clock.marks.get("llm_tool_call")
+    if decided_ms is None:
+        return ctx.services.filler_after_s
+    waited_s = (ctx.clock.now_ms() - decided_ms) / 1000
+    return max(0.0, ctx.services.filler_after_s - waited_s)
+
+
+async def _first_event_or_filler(state: TurnState, runtime: Runtime[TurnContext],
+                                 stream) -> tuple[ChatEvent | None, dict]:
+    """The model's first event; after a tool round, a filler is spoken meanwhile if that
+    event is later than the filler deadline and nothing was said yet this turn."""
+    ctx = runtime.context
+    if not state.get("tool_results") or state.get("reply_text") or state.get("filler_text"):
+        return await anext(stream, None), {}
+    first = asyncio.ensure_future(anext(stream, None))
+    try:
+        done, _ = await asyncio.wait({first}, timeout=filler_delay_s(ctx))
+        if done:
+            return first.result(), {}
+        text = filler_for(ctx.services, state["tool_results"])
+        async for event in say_fixed(ctx, text):
+            runtime.stream_writer(event)
+        return await first, {"reply_text": text}
+    finally:
+        first.cancel()  # a no-op when done; stops the model on barge-in
 
 
 async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
@@ -128,8 +160,8 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx, fillers = runtime.context, []
 
     async def fill_silence(pending: list) -> None:
-        # A tool still running after SLOW_TOOL_S: say something rather than go quiet, unless
-        # the model already spoke before the call.
+        # The filler is due while a tool still runs: say something rather than go quiet,
+        # unless the model already spoke before the call.
         if state.get("filler_text") or state.get("reply_text"):
             return
         fillers.append(filler_for(ctx.services, pending))
@@ -140,7 +172,7 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # error results; a tool that requires approval first asks the user (the graph pauses, see
     # agent.approval). Cancelling this node (barge-in) cancels every running call.
     results = await dispatch_calls(ctx.services.tools, calls, approve=ask_approval,
-                                   on_slow=fill_silence, slow_after_s=SLOW_TOOL_S)
+                                   on_slow=fill_silence, slow_after_s=filler_delay_s(ctx))
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
         async for event in apply_audio_search(ctx, result):  # play a clip / switch voice
@@ -176,7 +208,7 @@ async def say_fixed(ctx: TurnContext, text: str) -> AsyncIterator:
     yield SentenceEvent(text, index)
     decoder = ctx.services.decoder if ctx.synthesize else None
     if decoder is not None:
-        async for chunk in decoder.synthesize(text):
+        async for chunk in FIXED_PHRASES.synthesize(decoder, text):
             ctx.clock.mark("tts_first_audio")
             yield AudioChunkEvent(chunk, index)
 

@@ -33,6 +33,9 @@ class StepvoxSettings(BaseSettings):
     max_audio_s: float = Field(120.0, gt=0, description="longest accepted input utterance")
     max_tool_rounds: int = Field(3, ge=0, description="think/act rounds per turn")
     history_turns: int = Field(20, ge=0, description="stored turns put into the prompt")
+    filler_after_s: float = Field(
+        0.5, ge=0, description="after a tool call, say a filler ('Let me check the time.') "
+        "if the answer has not started this many seconds after the call was decided")
     llm_temperature: float = Field(0.3, ge=0)
     llm_max_tokens: int = Field(160, gt=0, description="longest reply, in tokens")
     database_url: str | None = Field(

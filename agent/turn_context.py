@@ -38,6 +38,9 @@ class StageClock:
         self.marks.setdefault(stage, value)
         return value
 
+    def now_ms(self) -> float:
+        return (time.perf_counter() - self.start) * 1000
+
     def add(self, stage: str, ms: float) -> None:
         self.marks[stage] = self.marks.get(stage, 0.0) + ms
 
@@ -57,6 +60,9 @@ class TurnServices:
     history_turns: int = 20
     # Cut the reply's first chunk at a clause once it has this many words (None: sentences only).
     first_clause_words: int | None = 4
+    # A turn that called a tool says a filler ("Let me check the time.") if its answer has
+    # not started this many seconds after the call was decided.
+    filler_after_s: float = 0.5
     # Tokens for the prompt's messages (persona, facts, summary, history, this turn); None:
     # the newest `history_turns` turns and no summary.
     history_token_budget: int | None = None

@@ -62,6 +62,7 @@ class VoiceAgent:
         history_turns: int = 20,
         max_audio_s: float = 120.0,
         first_clause_words: int | None = 4,
+        filler_after_s: float = 0.5,
         history_token_budget: int | None = None,
         audio_dir: str | Path | None = None,
         learn_facts: bool = True,
@@ -72,7 +73,11 @@ class VoiceAgent:
         `history_turns` turns). `audio_dir`: keep every turn's audio there as WAV files.
         `learn_facts`: with a SQL `memory`, facts about each user are extracted when their
         conversation ends and recalled by meaning later (`fact_embed`: "minilm" = the
-        packaged MiniLM when installed, else keyword recall; or your own `Embed`)."""
+        packaged MiniLM when installed, else keyword recall; or your own `Embed`).
+        `filler_after_s`: after a tool call, a filler is spoken if the answer has not
+        started this long after the call was decided (0: always, at once)."""
+        if filler_after_s < 0:
+            raise ValueError(f"filler_after_s must be >= 0, got {filler_after_s}")
         registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
             builtin_tools() if tools is None else tools)
         if persona.allowed_tools is not None:
@@ -86,7 +91,7 @@ class VoiceAgent:
             chat_model=chat_model, decoder=decoder, tokenizer=tokenizer, vad=vad,
             memory=memory, tools=registry, persona=persona,
             max_tool_rounds=max_tool_rounds, history_turns=history_turns,
-            first_clause_words=first_clause_words,
+            first_clause_words=first_clause_words, filler_after_s=filler_after_s,
             **memory_services(chat_model, memory, persona, self._memory_options),
         )
         self.max_audio_s = max_audio_s
@@ -119,6 +124,7 @@ class VoiceAgent:
             memory=self._history, tools=svc.tools, persona=persona,
             max_tool_rounds=svc.max_tool_rounds, history_turns=svc.history_turns,
             max_audio_s=self.max_audio_s, first_clause_words=svc.first_clause_words,
+            filler_after_s=svc.filler_after_s,
             history_token_budget=options.history_token_budget, audio_dir=options.audio_dir,
             learn_facts=options.learn_facts, fact_embed=options.fact_embed)
 

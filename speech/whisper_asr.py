@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import threading
 from pathlib import Path
 
+import numpy as np
+
 from speech.audio import AudioClip
 from speech.protocols import Transcription
+
+# Whisper was trained on 30 s windows, and faster-whisper pads every clip to one, so a 2 s
+# question costs as much encoder time as 30 s of speech. CTranslate2 accepts a shorter
+# window; below ~8 s the model no longer knows where to stop and repeats itself, but a 10 s
+# window (2 s of padding at least) transcribes short turns as well as 30 s at a third of the
+# cost (bench/README.md, "Whisper window"). Longer clips take the standard path.
+SHORT_WINDOW_S = 10.0
+_MIN_PADDING_S = 2.0
+# A greedy transcript that compresses this well is a repetition loop: redo it the standard way.
+_MAX_COMPRESSION = 2.4
 
 
 class WhisperSpeechTokenizer:
@@ -16,6 +29,7 @@ class WhisperSpeechTokenizer:
 
     `model` is a local CTranslate2 model directory (the packaged Whisper base or tiny.en); a
     faster-whisper size name or Hugging Face id also works where the machine has internet.
+    `window_s` is the shortest encoder window for short clips (None: always 30 s).
     """
 
     sample_rate = 16_000
@@ -27,6 +41,7 @@ class WhisperSpeechTokenizer:
         language: str | None = "en",
         beam_size: int = 1,
         cpu_threads: int | None = None,
+        window_s: float | None = SHORT_WINDOW_S,
     ) -> None:
         from faster_whisper import WhisperModel
 
@@ -40,6 +55,10 @@ class WhisperSpeechTokenizer:
             cpu_threads=cpu_threads or os.cpu_count() or 2,
             local_files_only=Path(str(model)).exists(),
         )
+        multilingual = self._model.model.is_multilingual
+        # The short path needs to know the language up front (no detection pass).
+        self.window_s = window_s if (language or not multilingual) else None
+        self.short_path_runs = 0  # how many clips took the short window (tests, stats)
         # CTranslate2 models are safe to share, but one decode at a time keeps latency
         # predictable on a 2-core machine instead of two turns slowing each other down.
         self._lock = threading.Lock()
@@ -47,6 +66,9 @@ class WhisperSpeechTokenizer:
     def transcribe_sync(self, clip: AudioClip) -> Transcription:
         samples = clip.resampled(self.sample_rate).samples
         with self._lock:
+            text = self._short_window(samples)
+            if text is not None:
+                return Transcription(text=text, language=self.language or "en")
             segments, info = self._model.transcribe(
                 samples,
                 language=self.language,
@@ -57,6 +79,43 @@ class WhisperSpeechTokenizer:
             )
             text = " ".join(s.text.strip() for s in segments).strip()
         return Transcription(text=text, language=info.language)
+
+    def _short_window(self, samples: np.ndarray) -> str | None:
+        """One greedy pass over a window just long enough for the clip; None when the clip
+        is too long for it or the result looks like a repetition loop."""
+        import ctranslate2
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+
+        if self.window_s is None:
+            return None
+        duration = len(samples) / self.sample_rate
+        window = max(self.window_s, math.ceil(duration + _MIN_PADDING_S))
+        if window >= 30:
+            return None
+        fm = self._model
+        padded = np.zeros(int(window * self.sample_rate), dtype=np.float32)
+        padded[:len(samples)] = samples
+        frames = int(window * self.sample_rate) // fm.feature_extractor.hop_length
+        features = fm.feature_extractor(padded)[:, :frames]
+        tokenizer = Tokenizer(fm.hf_tokenizer, fm.model.is_multilingual, task="transcribe",
+                              language=self.language or "en")
+        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        # ~3 words a second of speech at most, ~1.5 tokens a word, plus room: a transcript
+        # that runs into this cap is a loop, not speech.
+        max_length = len(prompt) + int(16 + 8 * duration)
+        result = fm.model.generate(
+            ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
+            [prompt], beam_size=self.beam_size, max_length=max_length, suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )
+        ids = result[0].sequences_ids[0]
+        text = tokenizer.decode(ids).strip()
+        if len(prompt) + len(ids) >= max_length - 1 or (
+                text and get_compression_ratio(text) > _MAX_COMPRESSION):
+            return None
+        self.short_path_runs += 1
+        return text
 
     async def transcribe(self, clip: AudioClip) -> Transcription:
         return await asyncio.to_thread(self.transcribe_sync, clip)
