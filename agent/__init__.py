@@ -2,6 +2,7 @@
 
 from agent.chat_model import (
     ChatEvent, ChatMessage, ChatModel, ModelDone, TextDelta, ToolCall, ToolCallEvent,
+    ToolCallPending,
 )
 from agent.errors import AgentError, EmptyTurnError, ModelBackendError
 from agent.events import (
@@ -19,7 +20,7 @@ __all__ = [
     "AgentError", "AudioChunkEvent", "ChatEvent", "ChatMessage", "ChatModel",
     "EmptyTurnError", "ModelBackendError", "ModelChecksumError", "ModelDone", "ModelError",
     "ModelOverrideError", "ModelUnavailableError", "Reply", "SentenceEvent", "StepvoxSettings",
-    "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallStartedEvent",
+    "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallPending", "ToolCallStartedEvent",
     "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEvent", "VoiceAgent",
     "__version__",
 ]

@@ -45,6 +45,15 @@ class TextDelta:
 
 
 @dataclass(slots=True)
+class ToolCallPending:
+    """The model has decided to call `name` and is still writing the arguments. Optional: a
+    backend that knows early (the embedded one decides before generating the arguments)
+    sends it so the agent can start a filler meanwhile; the `ToolCallEvent` follows."""
+
+    name: str
+
+
+@dataclass(slots=True)
 class ToolCallEvent:
     """A complete tool call (arguments already parsed)."""
 
@@ -59,7 +68,7 @@ class ModelDone:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-ChatEvent = TextDelta | ToolCallEvent | ModelDone
+ChatEvent = TextDelta | ToolCallPending | ToolCallEvent | ModelDone
 ToolChoice = Literal["auto", "none"]
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from agent.chat_model import (
-    ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolChoice,
+    ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
+    ToolChoice,
 )
 from agent.call_decision import (
     CallDecider, CallFeatures, ToolChooser, fitted_for,
@@ -184,6 +185,7 @@ class LlamaCppChatModel:
             self._last_features = None
             if tools and tool_choice == "auto" and self.wants_tool_call(messages, tools, prompt):
                 tool = self.choose_tool(messages, tools, prompt)
+                emit(("pending", tool["function"]["name"], None))
                 head = call_head(tool["function"]["name"])
                 emit(("text", head, None))
                 self._stream(prompt + head, emit, stop, grammar=self._arguments_grammar(tool))
@@ -256,6 +258,9 @@ class LlamaCppChatModel:
                 kind, value, reason = item
                 if kind == "error":
                     raise ModelBackendError(f"llama.cpp generation failed: {value}") from value
+                if kind == "pending":  # the call is decided; its arguments come next
+                    yield ToolCallPending(value)
+                    continue
                 finish = reason or finish
                 if is_call is None and value.strip():
                     # With tools offered, text is generated with the call-opening tokens

@@ -17,7 +17,9 @@ from langgraph.runtime import Runtime
 
 from agent.approval import ask_approval
 from agent.audio_search_actions import apply_audio_search
-from agent.chat_model import ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent
+from agent.chat_model import (
+    ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
+)
 from agent.errors import EmptyTurnError
 from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
@@ -103,7 +105,18 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
     stream = svc.chat_model.stream(state["messages"], schemas,
                                    tool_choice="none" if answer_only else "auto", **audio)
-    first, filled = await _first_event_or_filler(state, runtime, stream)
+    said = bool(state.get("reply_text") or state.get("filler_text"))
+    # After a tool round the caller is waiting on this answer: a late one gets a filler.
+    waiting_on = [] if said else list(state.get("tool_results", []))
+    first, filler = await _next_or_filler(runtime, stream, waiting_on)
+    while isinstance(first, ToolCallPending):
+        # Decided to call; the arguments are still being written (slowly, under a grammar):
+        # the filler clock starts now, and a filler that needs no arguments may start too.
+        ctx.clock.mark("llm_call_decided")
+        early = [] if said or filler else _fillable_without_arguments(svc, first.name)
+        first, more = await _next_or_filler(runtime, stream, early)
+        filler = filler or more
+    filled = {"reply_text": filler} if filler else {}
     if isinstance(first, ToolCallEvent):
         ctx.clock.mark("llm_tool_call")
         calls = [first.call]
@@ -122,31 +135,41 @@ def filler_delay_s(ctx: TurnContext) -> float:
     """Seconds left before a filler is due: `filler_after_s` counts from the moment the
     turn's first tool call was decided, through the tool run and the model's answer after it
     (on a CPU the answer, not the tool, is most of the wait)."""
-    decided_ms = ctx.clock.marks.get("llm_tool_call")
+    marks = ctx.clock.marks
+    decided_ms = marks.get("llm_call_decided", marks.get("llm_tool_call"))
     if decided_ms is None:
         return ctx.services.filler_after_s
     waited_s = (ctx.clock.now_ms() - decided_ms) / 1000
     return max(0.0, ctx.services.filler_after_s - waited_s)
 
 
-async def _first_event_or_filler(state: TurnState, runtime: Runtime[TurnContext],
-                                 stream) -> tuple[ChatEvent | None, dict]:
-    """The model's first event; after a tool round, a filler is spoken meanwhile if that
-    event is later than the filler deadline and nothing was said yet this turn."""
+def _fillable_without_arguments(services, name: str) -> list[ToolCall]:
+    """The pending call, if its filler can be said before its arguments exist (a template
+    such as "Let me look up the weather in {city}." waits for the whole call)."""
+    tool = services.tools.get(name) if name in services.tools else None
+    if tool is not None and tool.filler and "{" in tool.filler:
+        return []
+    return [ToolCall(name=name)]
+
+
+async def _next_or_filler(runtime: Runtime[TurnContext], stream,
+                          waiting_on: list) -> tuple[ChatEvent | None, str]:
+    """The stream's next event; while it is late past the filler deadline and the caller is
+    `waiting_on` tools (calls or results), a filler for them is spoken meanwhile."""
     ctx = runtime.context
-    if not state.get("tool_results") or state.get("reply_text") or state.get("filler_text"):
-        return await anext(stream, None), {}
-    first = asyncio.ensure_future(anext(stream, None))
+    if not waiting_on:
+        return await anext(stream, None), ""
+    pending = asyncio.ensure_future(anext(stream, None))
     try:
-        done, _ = await asyncio.wait({first}, timeout=filler_delay_s(ctx))
+        done, _ = await asyncio.wait({pending}, timeout=filler_delay_s(ctx))
         if done:
-            return first.result(), {}
-        text = filler_for(ctx.services, state["tool_results"])
+            return pending.result(), ""
+        text = filler_for(ctx.services, waiting_on)
         async for event in say_fixed(ctx, text):
             runtime.stream_writer(event)
-        return await first, {"reply_text": text}
+        return await pending, text
     finally:
-        first.cancel()  # a no-op when done; stops the model on barge-in
+        pending.cancel()  # a no-op when done; stops the model on barge-in
 
 
 async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:

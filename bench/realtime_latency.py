@@ -73,6 +73,7 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
             "question": question["text"], "tool": question["tool"], "speculative": speculative,
             "first_audio_ms": (first[0] - end_wall) * 1000 if first else None,
             "stages_ms": response.get("stages_ms", {}), "status": response.get("status"),
+            "timings_ms": response.get("timings_ms", {}),
             "speculation": response.get("speculation"),
             "saved_ms": response.get("speculation_saved_ms"),
             "transcript": response.get("transcript"), "responses": len(created),

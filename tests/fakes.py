@@ -18,7 +18,7 @@ from typing import Any, Union
 import numpy as np
 
 from agent.chat_model import (
-    ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent,
+    ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
 )
 from speech.audio import AudioClip
 from speech.protocols import AudioChunk, SpeechSegment, Transcription
@@ -118,7 +118,7 @@ class ScriptedChatModel:
         elif isinstance(reply, list):
             events = list(reply)
             for event in events:
-                if not isinstance(event, (TextDelta, ToolCallEvent, ModelDone)):
+                if not isinstance(event, (TextDelta, ToolCallPending, ToolCallEvent, ModelDone)):
                     raise AssertionError(f"not a ChatEvent in a scripted reply: {event!r}")
         else:
             raise AssertionError(f"cannot script a reply of type {type(reply).__name__}")

@@ -11,7 +11,11 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
-from agent import AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCall, VoiceAgent
+from agent import (
+    AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCall, ToolCallEvent,
+    ToolCallStartedEvent, VoiceAgent,
+)
+from agent.chat_model import ToolCallPending
 from agent.settings import StepvoxSettings
 from fakes import RecordingDecoder, ScriptedChatModel
 from graph_harness import clock_tool, run_turn
@@ -130,6 +134,46 @@ async def test_phrase_cache_keeps_only_whole_renderings_and_evicts_the_oldest():
     # "one" was evicted by "two" and "three" (two phrases kept), so it was rendered again.
     assert decoder.texts == ["one", "one", "two", "three", "one"]
     assert cache.hits == 0
+
+
+async def test_a_call_announced_early_gets_its_filler_while_the_arguments_are_written():
+    """The embedded backend decides to call, then writes the arguments under a grammar
+    (hundreds of ms on a CPU): the filler clock starts at the decision."""
+    call = ToolCall(name="get_date_time", arguments={"timezone": "Asia/Tokyo"})
+    model = ScriptedChatModel([[ToolCallPending("get_date_time"), ToolCallEvent(call)],
+                               "It is nine in Tokyo."], token_delay_s=0.4)
+    decoder = RecordingDecoder()
+    agent = VoiceAgent(model, decoder=decoder, tools=[clock_with_filler()], filler_after_s=0.1)
+    events, reply = await run_turn(agent, "What time is it in Tokyo?")
+    kinds = [type(e).__name__ for e in events]
+    assert kinds.index("AudioChunkEvent") < kinds.index("ToolCallStartedEvent")
+    assert decoder.texts[0] == CLOCK_FILLER
+    assert reply.text.startswith(CLOCK_FILLER)
+    assert reply.tool_results[0].arguments == {"timezone": "Asia/Tokyo"}
+    timings = reply.timings_ms
+    assert timings["llm_call_decided"] < timings["tts_first_audio"] < timings["llm_tool_call"]
+
+
+async def test_a_filler_that_needs_the_arguments_waits_for_the_whole_call():
+    """"Let me look up the weather in {city}." cannot be said before the city is known: it
+    is said as soon as the call is complete (already past the deadline), with the city."""
+    @tool(filler="Let me look up the weather in {city}.")
+    async def weather(city: str) -> str:
+        """Weather for a city."""
+        await asyncio.sleep(0.3)
+        return "sunny"
+
+    call = ToolCall(name="weather", arguments={"city": "Paris"})
+    model = ScriptedChatModel([[ToolCallPending("weather"), ToolCallEvent(call)],
+                               "Sunny in Paris."], token_delay_s=0.3)
+    decoder = RecordingDecoder()
+    agent = VoiceAgent(model, decoder=decoder, tools=[weather], filler_after_s=0.05)
+    events, reply = await run_turn(agent, "Weather in Paris?")
+    assert decoder.texts[0] == "Let me look up the weather in Paris."
+    started = next(i for i, e in enumerate(events) if isinstance(e, ToolCallStartedEvent))
+    first_audio = next(i for i, e in enumerate(events) if isinstance(e, AudioChunkEvent))
+    assert started < first_audio
+    assert reply.text == "Let me look up the weather in Paris. Sunny in Paris."
 
 
 def test_a_negative_filler_delay_is_refused():

@@ -13,7 +13,9 @@ import time
 
 import pytest
 
-from agent import ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent
+from agent import (
+    ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
+)
 from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, render_text_prompt
 from agent.llama_chat import LlamaCppChatModel, ground_call, parse_call
 from tools import get_date_time
@@ -142,8 +144,10 @@ async def test_a_tool_calls_arguments_are_buffered_and_parsed_never_streamed_as_
     llm = FakeLlama(['{"time', 'zone": ', '"UTC"}', "}"])  # after the head the backend wrote
     events = [e async for e in fake_model(llm).stream(
         UTC_QUESTION, [get_date_time.openai_schema()], tool_choice="auto")]
-    assert [type(e) for e in events] == [ToolCallEvent, ModelDone]
-    call = events[0].call
+    # The decision is announced before the arguments are written, then the whole call.
+    assert [type(e) for e in events] == [ToolCallPending, ToolCallEvent, ModelDone]
+    assert events[0].name == "get_date_time"
+    call = events[1].call
     assert (call.name, call.arguments) == ("get_date_time", {"timezone": "UTC"})
 
 

@@ -141,6 +141,9 @@ async def test_time_question_dispatches_the_clock_and_says_the_hour(
     result = next(r for r in reply.tool_results if r.name == "get_date_time")
     assert not result.is_error, result.content
     assert "llm_tool_call" in reply.timings_ms
+    # The embedded backend announces the call before writing its arguments (ToolCallPending),
+    # which is when a filler may start.
+    assert reply.timings_ms["llm_call_decided"] <= reply.timings_ms["llm_tool_call"]
 
     hour24 = int(json.loads(result.content)["time"].split(":")[0])
     hour12 = normalize_transcript(str(hour24 % 12 or 12))
