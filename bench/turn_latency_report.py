@@ -25,9 +25,20 @@ QUESTIONS: list[tuple[str, bool]] = [
 def _diff(t: dict, a: str, b: str) -> float | None:
     return t[a] - t[b] if a in t and b in t else None
 
+def _filler_first(t: dict) -> bool:
+    """The turn's first audio was a filler (said while a tool call was prepared or ran),
+    not the answer's first sentence."""
+    return t.get("tts_first_audio", 0.0) < t.get("first_sentence", float("inf"))
+
+
 STAGES = [
     ("vad_end", "VAD end", "vad_end", lambda t: t.get("vad_end"), False),
     ("asr", "ASR (stage)", "asr - vad_end", lambda t: _diff(t, "asr", "vad_end"), False),
+    ("call_decided", "LLM call decided (stage)", "llm_call_decided - asr",
+     lambda t: _diff(t, "llm_call_decided", "asr"), True),
+    ("filler", "filler first audio (stage)", "tts_first_audio - llm_call_decided",
+     lambda t: _diff(t, "tts_first_audio", "llm_call_decided") if _filler_first(t) else None,
+     True),
     ("llm_tool_call", "LLM tool call (stage)", "llm_tool_call - asr",
      lambda t: _diff(t, "llm_tool_call", "asr"), True),
     ("tool_to_token", "tool + answer prefill (stage)", "llm_first_token - llm_tool_call",
@@ -39,7 +50,8 @@ STAGES = [
     ("first_sentence", "first sentence ready", "first_sentence", lambda t: t.get("first_sentence"),
      False),
     ("tts", "TTS first audio (stage)", "tts_first_audio - first_sentence",
-     lambda t: _diff(t, "tts_first_audio", "first_sentence"), False),
+     lambda t: None if _filler_first(t) else _diff(t, "tts_first_audio", "first_sentence"),
+     False),
     ("e2e", "END OF SPEECH -> FIRST AUDIO", "tts_first_audio", lambda t: t.get("tts_first_audio"),
      False),
     ("done", "turn done", "done", lambda t: t.get("done"), False),
@@ -138,8 +150,12 @@ def print_config(out, result: dict) -> None:
     # what the median turn spends its time on
     parts = [("VAD", "vad_end"), ("ASR", "asr"), ("LLM TTFT", "llm_ttft"),
              ("token->sentence", "token_to_sentence"), ("TTS", "tts")]
+    # Tool turns whose first audio is the filler: decided call, then the (cached) filler.
+    filler_parts = [("VAD", "vad_end"), ("ASR", "asr"), ("call decided", "call_decided"),
+                    ("filler", "filler")]
     for group in ("tool", "no tool"):
-        vals = [(name, _p50(summary, f"{key}/{group}")) for name, key in parts]
+        use = filler_parts if group == "tool" and _p50(summary, "filler/tool") else parts
+        vals = [(name, _p50(summary, f"{key}/{group}")) for name, key in use]
         total = sum(v for _, v in vals if v is not None)
         if total:
             share = ", ".join(f"{name} {fmt(v)} ({v / total:.0%})" for name, v in vals

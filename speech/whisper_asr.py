@@ -16,8 +16,8 @@ from speech.protocols import Transcription
 # Whisper was trained on 30 s windows, and faster-whisper pads every clip to one, so a 2 s
 # question costs as much encoder time as 30 s of speech. CTranslate2 accepts a shorter
 # window; below ~8 s the model no longer knows where to stop and repeats itself, but a 10 s
-# window (2 s of padding at least) transcribes short turns as well as 30 s at a third of the
-# cost (bench/README.md, "Whisper window"). Longer clips take the standard path.
+# window (2 s of padding at least) transcribes short turns at a third of the cost for a small
+# loss of accuracy (bench/whisper_window.py). Longer clips take the standard path.
 SHORT_WINDOW_S = 10.0
 _MIN_PADDING_S = 2.0
 # A greedy transcript that compresses this well is a repetition loop: redo it the standard way.
