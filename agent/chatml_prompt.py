@@ -27,7 +27,13 @@ _AFTER_RESULT = "Now answer my question in plain spoken words, using the result 
 
 # Appended to the user's turn once the call decision said "answer in words": without it the
 # 0.5B model, denied the call it leaned to, describes the functions instead of answering.
-TEXT_ONLY_NOTE = "(No function is needed for this. Answer me directly in plain spoken words.)"
+# Appended to the user's newest turn in the prompt (never in history) whenever tools are
+# offered. One note for both the call decision and a text answer, so a text answer continues
+# from the very prompt the decision evaluated: no second prefill (~20 tokens, ~170 ms on two
+# cores). It keeps the 0.5B model's answers spoken ("Alice's current date..." and markdown
+# step lists without it; a note that mentions calling makes it describe functions instead of
+# answering). The call decision is fitted with it (bench/fit_call_decision.py).
+TURN_NOTE = "(Answer me in plain spoken words, without mentioning any function.)"
 
 # Control sequences that would let tool output or user text end a turn or forge a role.
 _FORBIDDEN = ("<|im_start|>", "<|im_end|>", "<|endoftext|>", "<tool_call>", "</tool_call>",
@@ -127,11 +133,11 @@ def call_head(name: str) -> str:
     return '{"name": ' + json.dumps(name) + ', "arguments": '
 
 
-def render_text_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
-    """`render_prompt` for a reply that was decided to be text: the latest user turn carries
-    `TEXT_ONLY_NOTE` (only in the prompt; history keeps what the user said). The system +
+def render_turn_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
+    """`render_prompt` for a model reply to the user with tools offered: the latest user turn
+    carries `TURN_NOTE` (only in the prompt; history keeps what the user said). The system +
     tools prefix is unchanged, so the KV cache still holds it."""
     if not tools or not messages or messages[-1].role != "user":
         return render_prompt(messages, tools)
-    last = messages[-1].model_copy(update={"content": f"{messages[-1].content}\n{TEXT_ONLY_NOTE}"})
+    last = messages[-1].model_copy(update={"content": f"{messages[-1].content}\n{TURN_NOTE}"})
     return render_prompt([*messages[:-1], last], tools)

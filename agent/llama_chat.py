@@ -19,7 +19,7 @@ from agent.call_decision import (
     CallDecider, CallFeatures, ToolChooser, fitted_for,
 )
 from agent.chatml_prompt import (
-    arguments_grammar, call_head, render_prompt, render_text_prompt, system_block,
+    arguments_grammar, call_head, render_prompt, render_turn_prompt, system_block,
 )
 from agent.errors import ModelBackendError
 from agent.model_errors import ModelOverrideError
@@ -144,8 +144,8 @@ class LlamaCppChatModel:
         with_history = call_probability(self._llm, prompt, self._call_tokens())
         alone = with_history
         if len(messages) >= 3:  # history to discount: score the message on its own too
-            alone = call_probability(self._router(), render_prompt([messages[0], messages[-1]],
-                                                                   tools), self._call_tokens())
+            alone = call_probability(self._router(), render_turn_prompt(
+                [messages[0], messages[-1]], tools), self._call_tokens())
         prior = self.tool_prior()
         scores = prior.scores(messages[-1].content, tools) if prior is not None else None
         return CallFeatures(with_history=with_history, alone=alone, prior=scores)
@@ -190,7 +190,7 @@ class LlamaCppChatModel:
                 emit(("text", head, None))
                 self._stream(prompt + head, emit, stop, grammar=self._arguments_grammar(tool))
                 return
-            self._stream(render_text_prompt(messages, tools), emit, stop,
+            self._stream(prompt, emit, stop,
                          logit_bias=self._text_ban() if tools else None)
 
     def _stream(self, prompt: str, emit, stop: threading.Event, *, grammar: Any = None,
@@ -232,7 +232,7 @@ class LlamaCppChatModel:
         *,
         tool_choice: ToolChoice = "auto",
     ) -> AsyncIterator[ChatEvent]:
-        prompt = render_prompt(messages, tools)
+        prompt = render_turn_prompt(messages, tools)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()

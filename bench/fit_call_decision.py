@@ -33,7 +33,7 @@ from agent.call_decision import (  # noqa: E402
     FEATURE_NAMES, CallCombiner, CallFeatures, OddsThreshold, ToolChooser,
 )
 from agent.chat_model import ChatMessage  # noqa: E402
-from agent.chatml_prompt import render_prompt  # noqa: E402
+from agent.chatml_prompt import render_turn_prompt  # noqa: E402
 from agent.logistic import fit_logistic  # noqa: E402
 from agent.tool_prior import ToolPrior  # noqa: E402
 from agent.tool_routing import tool_name_probabilities  # noqa: E402
@@ -61,7 +61,7 @@ async def collect(out: Path, threads: int | None, limit: int | None, model_name:
     rows = []
     for i, r in enumerate(load(limit, 1)):
         messages = [system, *hist[r["history"]], ChatMessage(role="user", content=r["text"])]
-        prompt = render_prompt(messages, schemas)
+        prompt = render_turn_prompt(messages, schemas)
         t0 = time.perf_counter()
         features = model.call_features(messages, schemas, prompt)
         t1 = time.perf_counter()
@@ -70,7 +70,7 @@ async def collect(out: Path, threads: int | None, limit: int | None, model_name:
         prior = model.tool_prior()
         prior.scores(r["text"], schemas)
         t3 = time.perf_counter()
-        alone = render_prompt([messages[0], messages[-1]], schemas)
+        alone = render_turn_prompt([messages[0], messages[-1]], schemas)
         names_alone = tool_name_probabilities(model._router(), alone, list(TOOLS))
         rows.append({"id": r["id"], "features": features.model_dump(), "names": names,
                      "names_alone": names_alone,

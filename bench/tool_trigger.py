@@ -26,7 +26,7 @@ from rich.table import Table  # noqa: E402
 
 from agent.chat_model import ChatMessage, ToolCall  # noqa: E402
 from agent.call_decision import OddsThreshold  # noqa: E402
-from agent.chatml_prompt import render_prompt  # noqa: E402
+from agent.chatml_prompt import render_turn_prompt  # noqa: E402
 from agent.llama_chat import LlamaCppChatModel  # noqa: E402
 from agent.model_cache import ModelStore  # noqa: E402
 from agent.model_catalog import DEFAULT_MODELS  # noqa: E402
@@ -92,7 +92,7 @@ def main() -> None:
             tp = fn = fp = tn = 0
             for text, positive in [(q, True) for q in NEEDS_CLOCK] + [(q, False) for q in NO_TOOL]:
                 messages = [system, *history, ChatMessage(role="user", content=text)]
-                prompt = render_prompt(messages, schemas)
+                prompt = render_turn_prompt(messages, schemas)
                 reps = args.repeats if decider == "sampled" else 1
                 for _ in range(reps):
                     if decider == "sampled":

@@ -14,8 +14,8 @@ import pytest
 
 from agent import ChatMessage, ToolCall
 from agent.chatml_prompt import (
-    TEXT_ONLY_NOTE, arguments_grammar, call_head, neutralize, render_message, render_prompt,
-    render_text_prompt, system_block, tool_call_grammar,
+    TURN_NOTE, arguments_grammar, call_head, neutralize, render_message, render_prompt,
+    render_turn_prompt, system_block, tool_call_grammar,
 )
 from tools import get_date_time, tool
 
@@ -286,15 +286,15 @@ def test_arguments_grammars_compile_with_llama_cpps_own_parser(llama_cpp, vocab,
         assert _parses(llama_cpp, vocab, arguments_grammar(t.openai_schema()))
 
 
-def test_a_text_reply_prompt_adds_the_note_to_the_users_turn_only():
+def test_a_turn_prompt_adds_the_note_to_the_users_turn_only():
     tools = [get_date_time.openai_schema()]
     messages = [sys_msg(), user("my name is alice")]
-    text_prompt = render_text_prompt(messages, tools)
-    assert text_prompt == render_prompt([sys_msg(), user("my name is alice\n" + TEXT_ONLY_NOTE)],
+    text_prompt = render_turn_prompt(messages, tools)
+    assert text_prompt == render_prompt([sys_msg(), user("my name is alice\n" + TURN_NOTE)],
                                         tools)
     assert text_prompt.startswith(system_block("You are terse.", tools))  # cached prefix kept
     assert messages[-1].content == "my name is alice"  # the caller's message is untouched
     # Nothing to add without tools, or when a tool result (not the user) spoke last.
-    assert render_text_prompt(messages, []) == render_prompt(messages, [])
+    assert render_turn_prompt(messages, []) == render_prompt(messages, [])
     after_tool = [sys_msg(), user("hi"), tool_msg("12:00")]
-    assert render_text_prompt(after_tool, tools) == render_prompt(after_tool, tools)
+    assert render_turn_prompt(after_tool, tools) == render_prompt(after_tool, tools)

@@ -16,7 +16,7 @@ import pytest
 from agent import (
     ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
 )
-from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, render_text_prompt
+from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, render_turn_prompt
 from agent.llama_chat import LlamaCppChatModel, ground_call, parse_call
 from tools import get_date_time
 
@@ -203,8 +203,9 @@ async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
         assert kwargs["grammar"] is None
         assert kwargs["logit_bias"] == {91: -100.0, 151657: -100.0, 73594: -100.0}
         # The tools stay in the prompt even when calling them is forbidden (stable prefix);
-        # the user's turn carries the note that a spoken answer is due.
-        assert prompt == render_text_prompt(MESSAGES, tools)
+        # the user's turn carries the note that a spoken answer is due, and with "auto" the
+        # text continues from exactly the prompt the call decision evaluated (no re-prefill).
+        assert prompt == render_turn_prompt(MESSAGES, tools)
         assert prompt.startswith(render_prompt(MESSAGES[:1], tools).removesuffix(
             "<|im_start|>assistant\n"))
 
@@ -239,7 +240,7 @@ async def test_a_tool_call_writes_the_chosen_tools_head_and_generates_only_its_a
     assert not [e for e in events if isinstance(e, TextDelta)]
     prompt, kwargs = llm.requests[0]
     # The name is written into the prompt, not generated: only the arguments follow.
-    assert prompt == render_prompt(messages, tools) + call_head("get_date_time")
+    assert prompt == render_turn_prompt(messages, tools) + call_head("get_date_time")
     assert isinstance(kwargs["grammar"], llama_cpp.LlamaGrammar)
     assert kwargs["grammar"]._grammar == arguments_grammar(tools[0])
     [e async for e in model.stream(messages, tools)]
