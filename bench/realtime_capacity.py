@@ -100,7 +100,11 @@ async def _caller(url: str, seconds: float, speech: list[str], quiet: str, out: 
         phase = random.randrange(frames_per_cycle)
         speech_frames, gap_frames = len(speech), int(GAP_S * 1000 / FRAME_MS)
         t0 = time.perf_counter()
-        spoke = False  # a commit only after speech (a random phase may start mid-cycle)
+        # A commit only after a whole utterance: a random phase may start mid-speech, and a
+        # fragment of a word can be too short for the VAD to call speech (the server then
+        # answers the commit with `input_audio_buffer_commit_empty` and no reply, which the
+        # next answered commit would count as a late turn).
+        spoke = False
         for i in range(int(seconds * 1000 / FRAME_MS)):
             due = t0 + (i + 1) * FRAME_MS / 1000
             delay = due - time.perf_counter()
@@ -110,7 +114,7 @@ async def _caller(url: str, seconds: float, speech: list[str], quiet: str, out: 
                 out["send_lag"].append(-delay * 1000)
             k = (i + phase) % frames_per_cycle
             await ws.send(speech[k] if k < speech_frames else quiet)
-            spoke = spoke or k < speech_frames
+            spoke = spoke or k == 0
             if k == speech_frames + gap_frames and spoke:
                 spoke = False
                 out["commits"] += 1
