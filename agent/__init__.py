@@ -20,7 +20,7 @@ __all__ = [
     "AgentError", "AudioChunkEvent", "ChatEvent", "ChatMessage", "ChatModel",
     "EmptyTurnError", "ModelBackendError", "ModelChecksumError", "ModelDone", "ModelError",
     "ModelOverrideError", "ModelUnavailableError", "Reply", "SentenceEvent", "StepvoxSettings",
-    "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallPending", "ToolCallStartedEvent",
-    "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEvent", "VoiceAgent",
+    "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallPending",
+    "ToolCallStartedEvent", "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEvent", "VoiceAgent",
     "__version__",
 ]

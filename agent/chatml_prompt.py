@@ -25,8 +25,6 @@ _TOOLS_PREAMBLE = (
 
 _AFTER_RESULT = "Now answer my question in plain spoken words, using the result above."
 
-# Appended to the user's turn once the call decision said "answer in words": without it the
-# 0.5B model, denied the call it leaned to, describes the functions instead of answering.
 # Appended to the user's newest turn in the prompt (never in history) whenever tools are
 # offered. One note for both the call decision and a text answer, so a text answer continues
 # from the very prompt the decision evaluated: no second prefill (~20 tokens, ~170 ms on two

@@ -8,6 +8,11 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+# A turn that called a tool says a filler ("Let me check the time.") if its answer has not
+# started this many seconds after the call was decided (the default of VoiceAgent too).
+FILLER_AFTER_S = 0.5
+
+
 class StepvoxSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="STEPVOX_", extra="ignore")
 
@@ -34,7 +39,7 @@ class StepvoxSettings(BaseSettings):
     max_tool_rounds: int = Field(3, ge=0, description="think/act rounds per turn")
     history_turns: int = Field(20, ge=0, description="stored turns put into the prompt")
     filler_after_s: float = Field(
-        0.5, ge=0, description="after a tool call, say a filler ('Let me check the time.') "
+        FILLER_AFTER_S, ge=0, description="after a tool call, say a filler ('Let me check the time.') "
         "if the answer has not started this many seconds after the call was decided")
     llm_temperature: float = Field(0.3, ge=0)
     llm_max_tokens: int = Field(160, gt=0, description="longest reply, in tokens")

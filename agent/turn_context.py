@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.chat_model import ChatEvent, ChatModel
+from agent.settings import FILLER_AFTER_S
 from memory import DialogueStore
 from personas import Persona
 from speech.audio import AudioClip
@@ -34,7 +35,7 @@ class StageClock:
 
     def mark(self, stage: str) -> float:
         """Record a stage once; later marks of the same stage are ignored (first wins)."""
-        value = (time.perf_counter() - self.start) * 1000
+        value = self.now_ms()
         self.marks.setdefault(stage, value)
         return value
 
@@ -60,9 +61,7 @@ class TurnServices:
     history_turns: int = 20
     # Cut the reply's first chunk at a clause once it has this many words (None: sentences only).
     first_clause_words: int | None = 4
-    # A turn that called a tool says a filler ("Let me check the time.") if its answer has
-    # not started this many seconds after the call was decided.
-    filler_after_s: float = 0.5
+    filler_after_s: float = FILLER_AFTER_S  # see agent.settings
     # Tokens for the prompt's messages (persona, facts, summary, history, this turn); None:
     # the newest `history_turns` turns and no summary.
     history_token_budget: int | None = None

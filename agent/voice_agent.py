@@ -25,6 +25,7 @@ from agent.history_prompt import tool_records
 from agent.memory_setup import MemoryOptions, memory_services
 from agent.nodes import say_fixed, transcribe
 from agent.reply import Reply
+from agent.settings import FILLER_AFTER_S
 from agent.turn_context import StageClock, TurnContext, TurnServices
 from agent.turn_graphs import TurnGraphs
 from memory import DialogueStore, DialogueTurn, InMemoryDialogueStore
@@ -62,7 +63,7 @@ class VoiceAgent:
         history_turns: int = 20,
         max_audio_s: float = 120.0,
         first_clause_words: int | None = 4,
-        filler_after_s: float = 0.5,
+        filler_after_s: float = FILLER_AFTER_S,
         history_token_budget: int | None = None,
         audio_dir: str | Path | None = None,
         learn_facts: bool = True,

@@ -36,18 +36,22 @@ class PhraseCache:
             phrases.move_to_end(text)
             self.hits += 1
             for chunk in phrases[text]:
-                # A copy per turn: a consumer may scale or resample a chunk in place.
-                yield dataclasses.replace(chunk, samples=np.array(chunk.samples),
-                                          extra=dict(chunk.extra))
+                yield _copy(chunk)
             return
         rendered: list[AudioChunk] = []
         async for chunk in decoder.synthesize(text):
-            rendered.append(dataclasses.replace(chunk, samples=np.array(chunk.samples)))
+            rendered.append(_copy(chunk))
             yield chunk
         # Stored only when whole: a filler cut off by a barge-in is rendered again next time.
         phrases[text] = rendered
         while len(phrases) > self.max_phrases:
             phrases.popitem(last=False)
+
+
+def _copy(chunk: AudioChunk) -> AudioChunk:
+    # The cache and each turn hold their own samples: a consumer may scale or resample a
+    # chunk in place.
+    return dataclasses.replace(chunk, samples=np.array(chunk.samples), extra=dict(chunk.extra))
 
 
 FIXED_PHRASES = PhraseCache()

@@ -59,6 +59,7 @@ class WhisperSpeechTokenizer:
         # The short path needs to know the language up front (no detection pass).
         self.window_s = window_s if (language or not multilingual) else None
         self.short_path_runs = 0  # how many clips took the short window (tests, stats)
+        self._decode_setup: tuple | None = None  # tokenizer, prompt, suppressed ids: built once
         # CTranslate2 models are safe to share, but one decode at a time keeps latency
         # predictable on a 2-core machine instead of two turns slowing each other down.
         self._lock = threading.Lock()
@@ -80,12 +81,25 @@ class WhisperSpeechTokenizer:
             text = " ".join(s.text.strip() for s in segments).strip()
         return Transcription(text=text, language=info.language)
 
+    def _short_setup(self) -> tuple:
+        """What every short-window decode shares: the tokenizer, the start-of-transcript
+        prompt and the suppressed token ids (faster-whisper's defaults)."""
+        if self._decode_setup is None:
+            from faster_whisper.tokenizer import Tokenizer
+            from faster_whisper.transcribe import get_suppressed_tokens
+
+            fm = self._model
+            tokenizer = Tokenizer(fm.hf_tokenizer, fm.model.is_multilingual, task="transcribe",
+                                  language=self.language or "en")
+            self._decode_setup = (tokenizer, [*tokenizer.sot_sequence, tokenizer.no_timestamps],
+                                  get_suppressed_tokens(tokenizer, [-1]))
+        return self._decode_setup
+
     def _short_window(self, samples: np.ndarray) -> str | None:
         """One greedy pass over a window just long enough for the clip; None when the clip
         is too long for it or the result looks like a repetition loop."""
         import ctranslate2
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
+        from faster_whisper.transcribe import get_compression_ratio
 
         if self.window_s is None:
             return None
@@ -98,16 +112,14 @@ class WhisperSpeechTokenizer:
         padded[:len(samples)] = samples
         frames = int(window * self.sample_rate) // fm.feature_extractor.hop_length
         features = fm.feature_extractor(padded)[:, :frames]
-        tokenizer = Tokenizer(fm.hf_tokenizer, fm.model.is_multilingual, task="transcribe",
-                              language=self.language or "en")
-        prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        tokenizer, prompt, suppressed = self._short_setup()
         # ~3 words a second of speech at most, ~1.5 tokens a word, plus room: a transcript
         # that runs into this cap is a loop, not speech.
         max_length = len(prompt) + int(16 + 8 * duration)
         result = fm.model.generate(
             ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None])),
             [prompt], beam_size=self.beam_size, max_length=max_length, suppress_blank=True,
-            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+            suppress_tokens=suppressed,
         )
         ids = result[0].sequences_ids[0]
         text = tokenizer.decode(ids).strip()

@@ -12,7 +12,6 @@ happens through `emit` with the dataclasses below, and the server turns them int
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 import time
@@ -49,15 +48,6 @@ __all__ = [
 ]
 
 
-def _with_memory(agent: VoiceAgent, memory) -> VoiceAgent:
-    """The same agent (graph, models, tools, persona) writing its history to `memory`."""
-    clone = object.__new__(VoiceAgent)
-    clone.__dict__.update(agent.__dict__)
-    clone._locks = {}  # one conversation per session: its own lock table
-    clone.services = dataclasses.replace(agent.services, memory=memory)
-    return clone
-
-
 class RealtimeController:
     def __init__(self, agent: VoiceAgent, segmenter: TurnSegmenter, emit: Emit, *,
                  conversation_id: str | None = None, barge_in_min_s: float = 0.6,
@@ -92,7 +82,8 @@ class RealtimeController:
                                     and self.history.base is not agent.services.memory):
             self.history = PlayedHistoryStore(agent.services.memory)
         self.base_agent = agent
-        self._agent = _with_memory(agent, self.history)
+        # The same agent writing its history to `history` (one conversation per session).
+        self._agent = agent.with_services(memory=self.history)
 
     async def _set_state(self, state: ConversationState, reason: str) -> None:
         if state == self.state:
