@@ -2,12 +2,12 @@
 
 from agent.chat_model import (
     ChatEvent, ChatMessage, ChatModel, ModelDone, TextDelta, ToolCall, ToolCallEvent,
-    ToolCallPending,
+    ToolCallPending, TurnEndEstimate,
 )
 from agent.errors import AgentError, EmptyTurnError, ModelBackendError
 from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
-    TranscriptEvent, TurnDoneEvent, TurnEvent,
+    TranscriptEvent, TurnDoneEvent, TurnEndEstimateEvent, TurnEvent,
 )
 from agent.model_errors import ModelChecksumError, ModelError, ModelOverrideError, ModelUnavailableError
 from agent.reply import Reply
@@ -21,6 +21,7 @@ __all__ = [
     "EmptyTurnError", "ModelBackendError", "ModelChecksumError", "ModelDone", "ModelError",
     "ModelOverrideError", "ModelUnavailableError", "Reply", "SentenceEvent", "StepvoxSettings",
     "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallPending",
-    "ToolCallStartedEvent", "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEvent", "VoiceAgent",
+    "ToolCallStartedEvent", "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEndEstimate", "TurnEndEstimateEvent",
+    "TurnEvent", "VoiceAgent",
     "__version__",
 ]

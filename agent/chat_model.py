@@ -54,6 +54,16 @@ class ToolCallPending:
 
 
 @dataclass(slots=True)
+class TurnEndEstimate:
+    """How likely the user's words so far are a finished turn (0..1), read by the model
+    before it answers. Optional and first in the stream: a realtime controller that runs a
+    speculative reply during a pause uses it to end the turn early or to wait longer
+    (`semantic_vad`); everyone else ignores it."""
+
+    probability: float
+
+
+@dataclass(slots=True)
 class ToolCallEvent:
     """A complete tool call (arguments already parsed)."""
 
@@ -68,7 +78,7 @@ class ModelDone:
     raw: dict[str, Any] = field(default_factory=dict)
 
 
-ChatEvent = TextDelta | ToolCallPending | ToolCallEvent | ModelDone
+ChatEvent = TextDelta | TurnEndEstimate | ToolCallPending | ToolCallEvent | ModelDone
 ToolChoice = Literal["auto", "none"]
 
 

@@ -28,6 +28,13 @@ class TextDeltaEvent:
 
 
 @dataclass(slots=True)
+class TurnEndEstimateEvent:
+    """The model's estimate that the user had finished (see `chat_model.TurnEndEstimate`)."""
+
+    probability: float
+
+
+@dataclass(slots=True)
 class SentenceEvent:
     """A whole sentence handed to the speech decoder."""
 
@@ -66,6 +73,7 @@ class TurnDoneEvent:
 
 
 TurnEvent = (
-    TranscriptEvent | TextDeltaEvent | SentenceEvent | ToolCallStartedEvent | ToolResultEvent
-    | AudioChunkEvent | ApprovalRequestEvent | TurnDoneEvent
+    TranscriptEvent | TurnEndEstimateEvent | TextDeltaEvent | SentenceEvent
+    | ToolCallStartedEvent | ToolResultEvent | AudioChunkEvent | ApprovalRequestEvent
+    | TurnDoneEvent
 )

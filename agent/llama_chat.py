@@ -13,7 +13,7 @@ from typing import Any
 
 from agent.chat_model import (
     ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
-    ToolChoice,
+    ToolChoice, TurnEndEstimate,
 )
 from agent.call_decision import (
     CallDecider, CallFeatures, ToolChooser, fitted_for,
@@ -24,6 +24,7 @@ from agent.chatml_prompt import (
 from agent.errors import ModelBackendError
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
+from agent.turn_end_odds import turn_end_probability, turn_end_tokens
 from agent.tool_routing import (
     call_probability, call_start_tokens, code_fence_tokens, tool_name_probabilities,
 )
@@ -98,6 +99,7 @@ class LlamaCppChatModel:
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None
         self._banned: dict[int, float] | None = None
+        self._end_tokens: list[int] | None = None
         self._model_path = self._llm.model_path  # also right for a downloaded hf: model
         self._threads = n_threads or os.cpu_count()
         self._router_llm: Any = None
@@ -127,6 +129,11 @@ class LlamaCppChatModel:
             banned = {*self._call_tokens(), *code_fence_tokens(self._llm)}
             self._banned = {i: -100.0 for i in sorted(banned)}
         return self._banned
+
+    def _turn_end_tokens(self) -> list[int]:
+        if self._end_tokens is None:
+            self._end_tokens = turn_end_tokens(self._llm)
+        return self._end_tokens
 
     def _router(self) -> Any:
         """A second context over the same (memory-mapped) weights for history-free scores."""
@@ -183,6 +190,10 @@ class LlamaCppChatModel:
         """
         with self._lock:
             self._last_features = None
+            if messages[-1].role == "user":
+                # Evaluated first, on a prefix of `prompt`: it fills the cache for the reply.
+                emit(("turn_end", turn_end_probability(
+                    self._llm, prompt, messages[-1].content, self._turn_end_tokens()), None))
             if tools and tool_choice == "auto" and self.wants_tool_call(messages, tools, prompt):
                 tool = self.choose_tool(messages, tools, prompt)
                 emit(("pending", tool["function"]["name"], None))
@@ -216,6 +227,7 @@ class LlamaCppChatModel:
         def run() -> None:
             with self._lock:
                 self._llm.create_completion(prefix, max_tokens=1, temperature=0.0)
+                self._turn_end_tokens()  # a pass over the vocabulary, ~0.2 s: not on a turn
                 if tools:
                     self._router().create_completion(prefix, max_tokens=1, temperature=0.0)
                     self._text_ban()
@@ -258,6 +270,9 @@ class LlamaCppChatModel:
                 kind, value, reason = item
                 if kind == "error":
                     raise ModelBackendError(f"llama.cpp generation failed: {value}") from value
+                if kind == "turn_end":
+                    yield TurnEndEstimate(value)
+                    continue
                 if kind == "pending":  # the call is decided; its arguments come next
                     yield ToolCallPending(value)
                     continue

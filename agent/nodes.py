@@ -18,12 +18,12 @@ from langgraph.runtime import Runtime
 from agent.approval import ask_approval
 from agent.audio_search_actions import apply_audio_search
 from agent.chat_model import (
-    ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
+    ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent, ToolCallPending, TurnEndEstimate,
 )
 from agent.errors import EmptyTurnError
 from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
-    TranscriptEvent,
+    TranscriptEvent, TurnEndEstimateEvent,
 )
 from agent.history_prompt import tool_records
 from agent.prompt_assembly import build_prompt
@@ -109,6 +109,10 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # After a tool round the caller is waiting on this answer: a late one gets a filler.
     waiting_on = [] if said else list(state.get("tool_results", []))
     first, filler = await _next_or_filler(runtime, stream, waiting_on)
+    if isinstance(first, TurnEndEstimate):  # for a realtime controller; never spoken
+        ctx.clock.mark("turn_end_estimate")
+        runtime.stream_writer(TurnEndEstimateEvent(first.probability))
+        first, filler = await _next_or_filler(runtime, stream, waiting_on)
     while isinstance(first, ToolCallPending):
         # Decided to call; the arguments are still being written (slowly, under a grammar):
         # the filler clock starts now, and a filler that needs no arguments may start too.
@@ -134,13 +138,16 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
 def filler_delay_s(ctx: TurnContext) -> float:
     """Seconds left before a filler is due: `filler_after_s` counts from the moment the
     turn's first tool call was decided, through the tool run and the model's answer after it
-    (on a CPU the answer, not the tool, is most of the wait)."""
-    marks = ctx.clock.marks
+    (on a CPU the answer, not the tool, is most of the wait); none when recent tool turns
+    all waited longer than that (`agent.answer_waits`)."""
+    svc, marks = ctx.services, ctx.clock.marks
+    after_s = (svc.answer_waits.filler_delay_s(svc.filler_after_s)
+               if svc.answer_waits is not None else svc.filler_after_s)
     decided_ms = marks.get("llm_call_decided", marks.get("llm_tool_call"))
     if decided_ms is None:
-        return ctx.services.filler_after_s
+        return after_s
     waited_s = (ctx.clock.now_ms() - decided_ms) / 1000
-    return max(0.0, ctx.services.filler_after_s - waited_s)
+    return max(0.0, after_s - waited_s)
 
 
 def _fillable_without_arguments(services, name: str) -> list[ToolCall]:

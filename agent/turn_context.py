@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from agent.answer_waits import AnswerWaits
 from agent.chat_model import ChatEvent, ChatModel
 from agent.settings import FILLER_AFTER_S
 from memory import DialogueStore
@@ -62,6 +63,8 @@ class TurnServices:
     # Cut the reply's first chunk at a clause once it has this many words (None: sentences only).
     first_clause_words: int | None = 4
     filler_after_s: float = FILLER_AFTER_S  # see agent.settings
+    # Recent tool turns' answer waits: a filler certain to be needed starts at once.
+    answer_waits: AnswerWaits | None = field(default_factory=AnswerWaits)
     # Tokens for the prompt's messages (persona, facts, summary, history, this turn); None:
     # the newest `history_turns` turns and no summary.
     history_token_budget: int | None = None

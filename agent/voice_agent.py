@@ -76,7 +76,8 @@ class VoiceAgent:
         conversation ends and recalled by meaning later (`fact_embed`: "minilm" = the
         packaged MiniLM when installed, else keyword recall; or your own `Embed`).
         `filler_after_s`: after a tool call, a filler is spoken if the answer has not
-        started this long after the call was decided (0: always, at once)."""
+        started this long after the call was decided (0: always, at once); when the recent
+        tool turns' answers all came later than that, at once (`agent.answer_waits`)."""
         if filler_after_s < 0:
             raise ValueError(f"filler_after_s must be >= 0, got {filler_after_s}")
         registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
@@ -249,6 +250,7 @@ class VoiceAgent:
                                      tool_calls=tool_records(results)),
                     ]))
         self._fold_later(ctx)
+        self._observe_answer_wait(clock)
         clock.mark("done")
         rate = chunks[0].sample_rate if chunks else 0
         audio_out = (np.concatenate([c.samples for c in chunks]) if chunks
@@ -258,6 +260,12 @@ class VoiceAgent:
             text=final.get("reply_text", ""), audio=audio_out, sample_rate=rate,
             tool_results=results, timings_ms=dict(clock.marks),
         ))
+
+    def _observe_answer_wait(self, clock: StageClock) -> None:
+        waits, marks = self.services.answer_waits, clock.marks
+        decided = marks.get("llm_call_decided", marks.get("llm_tool_call"))
+        if waits is not None and decided is not None and "llm_first_token" in marks:
+            waits.observe((marks["llm_first_token"] - decided) / 1000)
 
     async def arespond(self, text: str | None = None, **kwargs) -> Reply:
         reply = None

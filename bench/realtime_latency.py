@@ -52,6 +52,10 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
     try:
         await client.send("session.update", session={
             "input_sample_rate": question["rate"], "turn_detection": {
+                # Speculation off is the plain silence rule: semantic_vad needs the
+                # speculative run's estimate.
+                "type": args.turn_detection if speculative else "server_vad",
+                "eagerness": args.eagerness,
                 "pause_duration_ms": args.pause_ms, "silence_duration_ms": args.end_ms,
                 "speculative": speculative}})
         await client.wait_type("session.updated")
@@ -69,6 +73,8 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
         done = client.first("response.done")
         response = done[1]["response"] if done else {}
         created = [e for _, e in client.events if e["type"] == "response.created"]
+        estimates = [e for _, e in client.events
+                     if e["type"] == "input_audio_buffer.turn_end_estimate"]
         return {
             "question": question["text"], "tool": question["tool"], "speculative": speculative,
             "first_audio_ms": (first[0] - end_wall) * 1000 if first else None,
@@ -77,6 +83,7 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
             "speculation": response.get("speculation"),
             "saved_ms": response.get("speculation_saved_ms"),
             "transcript": response.get("transcript"), "responses": len(created),
+            "turn_end": estimates[-1] if estimates else None,
             "other_cores": meter.reading.other_cores if meter.reading else None,
         }
     finally:
@@ -177,6 +184,17 @@ def report_latency(turns: list[dict], args, info: dict) -> None:
               f"{sum(t['status'] != 'completed' for t in measured)}. Speculation-on p50 on quiet "
               f"turns (< 0.3 other cores): {fmt(quiet.p50 if quiet else None)} ms (n="
               f"{quiet.n if quiet else 0}). Goal: <= 500 ms p50 with speculation.")
+    verdicts: dict[str, int] = {}
+    for t in on:
+        key = t["turn_end"]["verdict"] if t.get("turn_end") else "no estimate"
+        verdicts[key] = verdicts.get(key, 0) + 1
+    estimate = summarize(t["turn_end"]["probability"] for t in on if t.get("turn_end"))
+    detected = summarize(t["stages_ms"].get("end_of_speech_detected") for t in on)
+    out.print(f"Turn detection ({args.turn_detection}, eagerness {args.eagerness}) of the "
+              f"speculation-on turns: last estimate per turn "
+              f"{', '.join(f'{k} {v}' for k, v in sorted(verdicts.items()))}; estimate p50 "
+              f"{fmt(estimate.p50 if estimate else None, 3)}; end of turn detected p50 "
+              f"{fmt(detected.p50 if detected else None)} ms after the end of speech.")
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -186,6 +204,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--asr", default="base")
     p.add_argument("--threads", type=int, default=None,
                    help="ASR + LLM threads (default: all cores)")
+    p.add_argument("--turn-detection", default="semantic_vad",
+                   choices=["semantic_vad", "server_vad"],
+                   help="turn detection of the speculation-on turns (off: server_vad)")
+    p.add_argument("--eagerness", default="auto", choices=["low", "medium", "high", "auto"])
     p.add_argument("--pause-ms", type=int, default=240)
     p.add_argument("--end-ms", type=int, default=640)
     p.add_argument("--max-wait-s", type=float, default=30.0)

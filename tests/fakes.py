@@ -19,6 +19,7 @@ import numpy as np
 
 from agent.chat_model import (
     ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
+    TurnEndEstimate,
 )
 from speech.audio import AudioClip
 from speech.protocols import AudioChunk, SpeechSegment, Transcription
@@ -118,7 +119,8 @@ class ScriptedChatModel:
         elif isinstance(reply, list):
             events = list(reply)
             for event in events:
-                if not isinstance(event, (TextDelta, ToolCallPending, ToolCallEvent, ModelDone)):
+                if not isinstance(event, (TextDelta, TurnEndEstimate, ToolCallPending,
+                                          ToolCallEvent, ModelDone)):
                     raise AssertionError(f"not a ChatEvent in a scripted reply: {event!r}")
         else:
             raise AssertionError(f"cannot script a reply of type {type(reply).__name__}")

@@ -167,6 +167,7 @@ class TurnSegmenter:
         self.win_s = self.win / VAD_RATE
         self.pause_windows = max(1, round(pause_ms / 1000 / self.win_s))
         self.end_windows = max(self.pause_windows, round(end_of_turn_ms / 1000 / self.win_s))
+        self.end_of_turn_ms = end_of_turn_ms
         self.tail_windows = round(tail_ms / 1000 / self.win_s)
         self.max_windows = max(1, round(max_utterance_s / self.win_s))
         self._pending = np.zeros(0, dtype=np.float32)
@@ -178,6 +179,7 @@ class TurnSegmenter:
         self.in_speech = False
         self.paused = False
         self._utterance: list[np.ndarray] = []
+        self._end_now = self.end_windows  # this utterance's end-of-turn rule, in windows
         self._start_window = 0
         self._voiced = 0
         self._quiet = 0
@@ -207,6 +209,24 @@ class TurnSegmenter:
         """End the utterance in progress now (a client's explicit end of turn)."""
         return self._finish(forced=True) if self.in_speech else None
 
+    @property
+    def quiet_ms(self) -> float:
+        """Milliseconds of silence since the last voiced window of the utterance in progress."""
+        return self._quiet * self.win_s * 1000 if self.in_speech else 0.0
+
+    def set_end_of_turn_ms(self, ms: float | None) -> UtteranceEnded | None:
+        """Change the end-of-turn silence of the utterance in progress only (None: back to
+        `end_of_turn_ms`); the next utterance starts with the configured rule again. When
+        the silence so far already reaches the new rule, the utterance ends now and its
+        event is returned."""
+        if not self.in_speech:
+            return None
+        windows = self.end_windows if ms is None else max(1, round(ms / 1000 / self.win_s))
+        self._end_now = windows
+        if self.auto_end and self._quiet >= windows:
+            return self._finish(forced=False)
+        return None
+
     def clear(self) -> None:
         self._reset_utterance()
         self._pending = np.zeros(0, dtype=np.float32)
@@ -232,10 +252,11 @@ class TurnSegmenter:
             self._quiet = 0
             if self.paused:
                 self.paused = False
+                self._end_now = self.end_windows  # an estimate was for the words before
                 return SpeechResumed(at_s=self.now_s - self.win_s)
         else:
             self._quiet += 1
-            if self.auto_end and self._quiet >= self.end_windows:
+            if self.auto_end and self._quiet >= self._end_now:
                 return self._finish(forced=False)
             if self._quiet >= self.pause_windows and not self.paused:
                 self.paused = True

@@ -28,11 +28,12 @@ from agent.realtime.audio_input import (
 )
 from agent.realtime.controller_events import (
     BackchannelIgnored, ControllerEvent, ConversationState, Emit, ReplyEvent, ReplyFinished,
-    ReplyStarted, ReplyTruncated, SpeculationEvent, StateChanged,
+    ReplyStarted, ReplyTruncated, SpeculationEvent, StateChanged, TurnEndPredicted,
 )
 from agent.realtime.played_history import PlayedHistoryStore
 from agent.realtime.reply_state import ReplyState
 from agent.realtime.speculation import Speculation, commit_or_rerun
+from agent.realtime.turn_end_policy import TurnEndPolicy
 from agent.voice_agent import VoiceAgent
 from memory import DialogueTurn
 from speech.audio import AudioClip
@@ -44,7 +45,7 @@ log = logging.getLogger("stepvox.realtime")
 __all__ = [
     "BackchannelIgnored", "ControllerEvent", "ConversationState", "RealtimeController",
     "ReplyEvent", "ReplyFinished", "ReplyStarted", "ReplyTruncated", "SpeculationEvent",
-    "StateChanged",
+    "StateChanged", "TurnEndPredicted",
 ]
 
 
@@ -52,7 +53,10 @@ class RealtimeController:
     def __init__(self, agent: VoiceAgent, segmenter: TurnSegmenter, emit: Emit, *,
                  conversation_id: str | None = None, barge_in_min_s: float = 0.6,
                  min_utterance_s: float = 0.15, speculate: bool = False,
+                 turn_end_policy: TurnEndPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
+        """`turn_end_policy` (`semantic_vad`): a speculation's turn-end estimate sets the
+        end-of-turn silence of the utterance it was started on (needs `speculate`)."""
         self.history: PlayedHistoryStore | None = None
         self.agent = agent
         self.segmenter = segmenter
@@ -64,6 +68,8 @@ class RealtimeController:
         self.state = ConversationState.SILENCE
         self.transitions: list[StateChanged] = []
         self.speculate = speculate
+        self.turn_end_policy = turn_end_policy
+        self._background: set[asyncio.Task] = set()
         self.speculation_stats = {"started": 0, "committed": 0, "discarded": 0}
         self._reply: ReplyState | None = None
         self._last_reply: ReplyState | None = None  # the latest one stopped early
@@ -164,8 +170,35 @@ class RealtimeController:
         if clip is None:
             return
         await self._discard_speculation()
-        self._speculation = Speculation(self.agent, clip, self.conversation_id)
+        on_turn_end = None
+        if self.turn_end_policy is not None:
+            on_turn_end = lambda p: self._in_background(self._turn_end_estimated(speculation, p))
+        speculation = Speculation(self.agent, clip, self.conversation_id,
+                                  on_turn_end=on_turn_end)
+        self._speculation = speculation
         await self._count_speculation("started", "pause")
+
+    def _in_background(self, coro) -> None:
+        # Not awaited inside the speculation's task: ending the turn from there would make
+        # the speculation wait on its own commit.
+        task = asyncio.get_running_loop().create_task(coro)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _turn_end_estimated(self, speculation: Speculation, probability: float) -> None:
+        """`semantic_vad`: the words of the pause look finished (end soon), cut off (wait
+        longer) or neither (the configured silence)."""
+        policy = self.turn_end_policy
+        if (policy is None or speculation is not self._speculation
+                or self.state != ConversationState.USER_PAUSED):
+            return  # the user went on, or the turn already ended
+        ms = policy.end_of_turn_ms(probability)
+        ended = self.segmenter.set_end_of_turn_ms(ms)
+        log.info("conversation %s: turn-end estimate %.3f -> end of turn after %d ms",
+                 self.conversation_id, probability, ms)
+        await self.emit(TurnEndPredicted(round(probability, 4), policy.verdict(probability), ms))
+        if ended is not None:
+            await self._on_segment(ended)
 
     async def _count_speculation(self, outcome: str, reason: str) -> None:
         self.speculation_stats[outcome] += 1
@@ -348,6 +381,8 @@ class RealtimeController:
         return True
 
     async def close(self) -> None:
+        for task in list(self._background):
+            task.cancel()
         await self._discard_speculation("closed")
         reply, self._reply = self._reply, None
         if reply is not None and reply.task is not None:

@@ -80,10 +80,20 @@ class SpeculationEvent:
 
 
 @dataclass(frozen=True, slots=True)
+class TurnEndPredicted:
+    """`semantic_vad`: the model's estimate that the user had finished, and the end-of-turn
+    silence it set for this utterance."""
+
+    probability: float
+    verdict: Literal["finished", "unfinished", "unsure"]
+    end_of_turn_ms: int
+
+
+@dataclass(frozen=True, slots=True)
 class BackchannelIgnored:
     speech_s: float
 
 
 ControllerEvent = (StateChanged | ReplyStarted | ReplyEvent | ReplyFinished | ReplyTruncated
-                   | BackchannelIgnored | SpeculationEvent | SegmentEvent)
+                   | BackchannelIgnored | SpeculationEvent | TurnEndPredicted | SegmentEvent)
 Emit = Callable[[ControllerEvent], Awaitable[None]]

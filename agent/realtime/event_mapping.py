@@ -15,7 +15,7 @@ from agent.events import (
 from agent.realtime.audio_input import SpeechPaused, SpeechResumed, SpeechStarted, UtteranceEnded
 from agent.realtime.controller_events import (
     BackchannelIgnored, ControllerEvent, ReplyEvent, ReplyFinished, ReplyStarted, ReplyTruncated,
-    StateChanged,
+    StateChanged, TurnEndPredicted,
 )
 from agent.realtime.protocol import server_event
 
@@ -64,6 +64,10 @@ class EventMapper:
                                  speech_ms=_ms(event.speech_s)),
                     server_event("input_audio_buffer.committed", item_id=self._item_id(),
                                  forced=event.forced)]
+        if isinstance(event, TurnEndPredicted):
+            return [server_event("input_audio_buffer.turn_end_estimate",
+                                 probability=event.probability, verdict=event.verdict,
+                                 end_of_turn_ms=event.end_of_turn_ms)]
         if isinstance(event, BackchannelIgnored):
             return [server_event("input_audio_buffer.backchannel", speech_ms=_ms(event.speech_s))]
         if isinstance(event, ReplyStarted):

@@ -29,6 +29,10 @@ Server -> client
     input_audio_buffer.speech_stopped       {audio_end_ms, speech_ms}
     input_audio_buffer.committed            {item_id}
     input_audio_buffer.backchannel          {speech_ms}  (overlap too short to interrupt)
+    input_audio_buffer.turn_end_estimate    {probability, verdict, end_of_turn_ms}
+                                            (semantic_vad: how likely the words so far are
+                                            a finished turn, and the silence that now ends
+                                            it; stepvox extension)
     response.created                        {response: {id, status: "in_progress",
                                                         output: [{id: the assistant item_id}]}}
     conversation.item.input_audio_transcription.completed  {item_id, transcript}
@@ -71,7 +75,12 @@ class _Strict(BaseModel):
 class TurnDetection(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    type: Literal["server_vad", "none"] = "server_vad"
+    # semantic_vad: as server_vad, but the model's estimate that the words so far are a
+    # finished turn shortens or lengthens the silence (agent.realtime.turn_end_policy);
+    # it comes from the speculative run, so it needs `speculative` and a backend that
+    # sends it (the embedded one), else the silence rule applies unchanged.
+    type: Literal["semantic_vad", "server_vad", "none"] = "semantic_vad"
+    eagerness: Literal["low", "medium", "high", "auto"] = "auto"
     threshold: float = Field(0.5, ge=0.05, le=0.95)
     pause_duration_ms: int = Field(240, ge=64, le=5_000)
     silence_duration_ms: int = Field(640, ge=64, le=10_000)  # end of turn, as OpenAI names it

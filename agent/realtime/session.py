@@ -30,6 +30,7 @@ from agent.realtime.controller_events import ControllerEvent, ReplyFinished
 from agent.realtime.event_mapping import EventMapper
 from agent.realtime.persona_agents import PersonaAgents
 from agent.realtime.stats import RealtimeStats
+from agent.realtime.turn_end_policy import TurnEndPolicy
 from agent.realtime.protocol import (
     CLIENT_EVENT, CLIENT_EVENT_TYPES, AudioAppend, AudioClear, AudioCommit, ItemCreate,
     ItemTruncate, ResponseCancel, ResponseCreate, SessionConfig, SessionLimits, SessionUpdate, error_event,
@@ -67,7 +68,8 @@ class RealtimeSession:
         self.decoder = FrameDecoder()
         self.controller = RealtimeController(
             agents.get(None), self._segmenter(), self._on_controller_event,
-            conversation_id=self.id, speculate=self.config.turn_detection.speculative)
+            conversation_id=self.id, speculate=self.config.turn_detection.speculative,
+            turn_end_policy=self._turn_end_policy())
 
     def _segmenter(self) -> TurnSegmenter:
         td = self.config.turn_detection
@@ -77,7 +79,14 @@ class RealtimeSession:
             vad = SileroStreamingVad() if self.vad_kind == "silero" else EnergyVad()
         return TurnSegmenter(vad, threshold=td.threshold, pause_ms=td.pause_duration_ms,
                              end_of_turn_ms=max(td.silence_duration_ms, td.pause_duration_ms),
-                             auto_end=td.type == "server_vad")
+                             auto_end=td.type != "none")
+
+    def _turn_end_policy(self) -> TurnEndPolicy | None:
+        td = self.config.turn_detection
+        if td.type != "semantic_vad":
+            return None
+        return TurnEndPolicy.for_eagerness(
+            td.eagerness, max(td.silence_duration_ms, td.pause_duration_ms))
 
     # -- sending -----------------------------------------------------------------------
 
@@ -226,6 +235,7 @@ class RealtimeSession:
         self.controller.agent = agent
         self.controller.barge_in_min_s = config.turn_detection.barge_in_min_ms / 1000
         self.controller.speculate = config.turn_detection.speculative
+        self.controller.turn_end_policy = self._turn_end_policy()
         self.controller.segmenter = self._segmenter()  # an utterance in progress is dropped
         self.send(server_event("session.updated", session=self._session_view(),
                                ignored_fields=sorted(config.model_extra or {})))

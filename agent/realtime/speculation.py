@@ -19,13 +19,13 @@ import dataclasses
 import inspect
 import re
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
 import numpy as np
 
-from agent.events import AudioChunkEvent, TurnDoneEvent, TurnEvent
+from agent.events import AudioChunkEvent, TurnDoneEvent, TurnEndEstimateEvent, TurnEvent
 from agent.voice_agent import VoiceAgent
 from memory import DialogueStore, DialogueTurn
 from speech.audio import AudioClip
@@ -105,8 +105,11 @@ class GuardedRegistry(ToolRegistry):
 
 
 class Speculation:
-    def __init__(self, agent: VoiceAgent, clip: AudioClip, conversation_id: str) -> None:
+    def __init__(self, agent: VoiceAgent, clip: AudioClip, conversation_id: str, *,
+                 on_turn_end: Callable[[float], None] | None = None) -> None:
         self.clip = clip
+        # Told the model's turn-end estimate as soon as it is read (`semantic_vad`).
+        self.on_turn_end = on_turn_end
         self.memory = OverlayDialogueStore(agent.services.memory)
         self.held_tool: str | None = None  # an unsafe call waiting for the commit
         self._committed = asyncio.Event()
@@ -135,6 +138,8 @@ class Speculation:
                 async for event in events:
                     if self.first_audio_at is None and isinstance(event, AudioChunkEvent):
                         self.first_audio_at = time.monotonic()
+                    elif isinstance(event, TurnEndEstimateEvent) and self.on_turn_end:
+                        self.on_turn_end(event.probability)
                     await self.queue.put(event)
             await self.queue.put(_END)
         except Exception as exc:  # reported when (if) the speculation is committed

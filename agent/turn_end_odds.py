@@ -1,0 +1,53 @@
+"""Has the user finished? The embedded model's odds that their words end here.
+
+A silence of half a second ends a turn in most voice loops, whatever was said: "What time is
+it?" waits as long as "What time is it in...". The model that is about to answer already
+reads the user's words, so the probability that the user's turn ends right after them
+costs one softmax: the prompt is evaluated up to the user's words (trailing punctuation
+removed, since Whisper puts a full stop after every fragment), and the next-token mass on
+the end-of-turn token and on sentence-final punctuation is the estimate. That prompt is a
+token prefix of the reply's own prompt, so llama.cpp's cache reuses it and the answer's
+prefill is not paid twice.
+
+A realtime controller turns the estimate into the end-of-turn wait (`semantic_vad`, see
+`agent.realtime.turn_end_policy`); the measured separation of finished and cut-off requests
+is in bench/README.md (turn-end estimate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agent.chatml_prompt import neutralize
+from agent.tool_routing import next_token_probs
+
+_USER_OPEN = "<|im_start|>user\n"
+# Sentence-final marks in the languages the packaged voices speak (and CJK full-width ones).
+_FINAL = ".?!…。？！"
+
+
+def words_prefix(prompt: str, user_text: str) -> str:
+    """The part of `prompt` up to the end of the newest user turn's words, without their
+    trailing punctuation (the prompt must contain that turn, rendered by `chatml_prompt`)."""
+    start = prompt.rindex(_USER_OPEN) + len(_USER_OPEN)
+    return prompt[:start] + neutralize(user_text).rstrip().rstrip(_FINAL).rstrip()
+
+
+def turn_end_tokens(llm: Any) -> list[int]:
+    """Tokens that close the user's turn: the end-of-turn marker and sentence-final marks."""
+    ids = {int(t) for t in llm.tokenize(b"<|im_end|>", add_bos=False, special=True)}
+    for i in range(llm.n_vocab()):
+        piece = llm.detokenize([i]).decode("utf-8", errors="ignore").lstrip(" ")
+        if piece[:1] and piece[0] in _FINAL:
+            ids.add(i)
+    return sorted(ids)
+
+
+def turn_end_probability(llm: Any, prompt: str, user_text: str,
+                         end_tokens: Sequence[int]) -> float:
+    """P(the user's turn ends after `user_text`), read from `llm` (its cache is left holding
+    the prefix, ready for the reply)."""
+    tokens = llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"), special=True)
+    probs = next_token_probs(llm, tokens)
+    return float(min(1.0, probs[list(end_tokens)].sum()))
