@@ -64,6 +64,7 @@ class LlamaCppChatModel:
         tool_prior: ToolPrior | None | object = _DEFAULT,
         call_decider: CallDecider | None = None,
         tool_chooser: ToolChooser | None = None,
+        estimate_turn_end: bool = True,
     ) -> None:
         import llama_cpp
 
@@ -99,6 +100,8 @@ class LlamaCppChatModel:
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None
         self._banned: dict[int, float] | None = None
+        # Each user turn's stream opens with a TurnEndEstimate (agent.turn_end_odds).
+        self.estimate_turn_end = estimate_turn_end
         self._end_tokens: list[int] | None = None
         self._model_path = self._llm.model_path  # also right for a downloaded hf: model
         self._threads = n_threads or os.cpu_count()
@@ -190,7 +193,7 @@ class LlamaCppChatModel:
         """
         with self._lock:
             self._last_features = None
-            if messages[-1].role == "user":
+            if self.estimate_turn_end and messages[-1].role == "user":
                 # Evaluated first, on a prefix of `prompt`: it fills the cache for the reply.
                 emit(("turn_end", turn_end_probability(
                     self._llm, prompt, messages[-1].content, self._turn_end_tokens()), None))
@@ -227,7 +230,8 @@ class LlamaCppChatModel:
         def run() -> None:
             with self._lock:
                 self._llm.create_completion(prefix, max_tokens=1, temperature=0.0)
-                self._turn_end_tokens()  # a pass over the vocabulary, ~0.2 s: not on a turn
+                if self.estimate_turn_end:  # a pass over the vocabulary, ~0.2 s: not on a turn
+                    self._turn_end_tokens()
                 if tools:
                     self._router().create_completion(prefix, max_tokens=1, temperature=0.0)
                     self._text_ban()

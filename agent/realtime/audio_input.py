@@ -227,6 +227,14 @@ class TurnSegmenter:
             return self._finish(forced=False)
         return None
 
+    def prepend(self, clip: AudioClip, speech_s: float) -> None:
+        """Put an earlier utterance's audio before the one in progress (a turn that went on
+        after it had been ended): the next `UtteranceEnded` carries both."""
+        if not self.in_speech or clip.sample_rate != VAD_RATE:
+            return
+        self._utterance.insert(0, np.asarray(clip.samples, dtype=np.float32))
+        self._voiced += round(speech_s / self.win_s)
+
     def clear(self) -> None:
         self._reset_utterance()
         self._pending = np.zeros(0, dtype=np.float32)

@@ -5,7 +5,8 @@
     BotReplying --user speech >= barge_in_min_s--> UserSpeaking   (barge-in: reply stopped)
 
 Speech shorter than `barge_in_min_s` while the bot talks ("uh-huh", "yeah") is a backchannel
-and leaves the reply alone. The controller knows nothing about websockets: it reports what
+and leaves the reply alone. With `semantic_vad` the end of turn also listens to what was said
+(`semantic_turns.py`). The controller knows nothing about websockets: it reports what
 happens through `emit` with the dataclasses below, and the server turns them into JSON.
 """
 
@@ -32,6 +33,7 @@ from agent.realtime.controller_events import (
 )
 from agent.realtime.played_history import PlayedHistoryStore
 from agent.realtime.reply_state import ReplyState
+from agent.realtime.semantic_turns import SemanticTurnEnd
 from agent.realtime.speculation import Speculation, commit_or_rerun
 from agent.realtime.turn_end_policy import TurnEndPolicy
 from agent.voice_agent import VoiceAgent
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 
-class RealtimeController:
+class RealtimeController(SemanticTurnEnd):
     def __init__(self, agent: VoiceAgent, segmenter: TurnSegmenter, emit: Emit, *,
                  conversation_id: str | None = None, barge_in_min_s: float = 0.6,
                  min_utterance_s: float = 0.15, speculate: bool = False,
@@ -68,8 +70,7 @@ class RealtimeController:
         self.state = ConversationState.SILENCE
         self.transitions: list[StateChanged] = []
         self.speculate = speculate
-        self.turn_end_policy = turn_end_policy
-        self._background: set[asyncio.Task] = set()
+        self._init_semantic_turns(turn_end_policy)
         self.speculation_stats = {"started": 0, "committed": 0, "discarded": 0}
         self._reply: ReplyState | None = None
         self._last_reply: ReplyState | None = None  # the latest one stopped early
@@ -106,6 +107,9 @@ class RealtimeController:
     async def push_audio(self, samples_16k: np.ndarray) -> None:
         for event in self.segmenter.push(samples_16k):
             await self._on_segment(event)
+        if self._continues_early_turn(self._reply):  # semantic_vad ended it too soon
+            await self._continue_turn(self._reply)
+            return
         # Checked after every frame, not only at segment events: the interruption must land
         # as soon as the user has spoken long enough to not be a backchannel.
         if (self._reply is not None and self.state == ConversationState.BOT_REPLYING
@@ -137,6 +141,7 @@ class RealtimeController:
                 await self._set_state(S.USER_PAUSED, "pause")
                 await self._speculate()
         elif isinstance(event, SpeechResumed):
+            self._early_end = False  # the segmenter is back on its rule too
             await self._discard_speculation()  # the user went on: those were not all the words
             if self.state == S.USER_PAUSED:
                 await self._set_state(S.USER_SPEAKING, "speech_resumed")
@@ -158,8 +163,11 @@ class RealtimeController:
             await self._set_state(S.SILENCE, "too_short")
             return
         wait_ms = max(0.0, (self.segmenter.now_s - event.end_s) * 1000)
+        early = self._take_early_end(event.forced)
         await self._start_reply(clip=event.clip, end_of_turn_wait_ms=wait_ms,
                                 speculation=speculation)
+        if early and self._reply is not None:
+            self._reply.early_clip, self._reply.early_speech_s = event.clip, event.speech_s
 
     # -- speculation ---------------------------------------------------------------------
 
@@ -170,35 +178,9 @@ class RealtimeController:
         if clip is None:
             return
         await self._discard_speculation()
-        on_turn_end = None
-        if self.turn_end_policy is not None:
-            on_turn_end = lambda p: self._in_background(self._turn_end_estimated(speculation, p))
-        speculation = Speculation(self.agent, clip, self.conversation_id,
-                                  on_turn_end=on_turn_end)
-        self._speculation = speculation
+        self._speculation = Speculation(self.agent, clip, self.conversation_id,
+                                        on_turn_end=self._turn_end_callback())
         await self._count_speculation("started", "pause")
-
-    def _in_background(self, coro) -> None:
-        # Not awaited inside the speculation's task: ending the turn from there would make
-        # the speculation wait on its own commit.
-        task = asyncio.get_running_loop().create_task(coro)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
-
-    async def _turn_end_estimated(self, speculation: Speculation, probability: float) -> None:
-        """`semantic_vad`: the words of the pause look finished (end soon), cut off (wait
-        longer) or neither (the configured silence)."""
-        policy = self.turn_end_policy
-        if (policy is None or speculation is not self._speculation
-                or self.state != ConversationState.USER_PAUSED):
-            return  # the user went on, or the turn already ended
-        ms = policy.end_of_turn_ms(probability)
-        ended = self.segmenter.set_end_of_turn_ms(ms)
-        log.info("conversation %s: turn-end estimate %.3f -> end of turn after %d ms",
-                 self.conversation_id, probability, ms)
-        await self.emit(TurnEndPredicted(round(probability, 4), policy.verdict(probability), ms))
-        if ended is not None:
-            await self._on_segment(ended)
 
     async def _count_speculation(self, outcome: str, reason: str) -> None:
         self.speculation_stats[outcome] += 1
@@ -317,7 +299,8 @@ class RealtimeController:
         return await self._stop_reply(reason) is not None
 
     async def _stop_reply(self, reason: str, played_s: float | None = None,
-                          by_client: bool = False, content_index: int = 0) -> ReplyState | None:
+                          by_client: bool = False, content_index: int = 0,
+                          keep_history: bool = True) -> ReplyState | None:
         reply, self._reply = self._reply, None
         if reply is None or reply.task is None:
             return None
@@ -328,8 +311,11 @@ class RealtimeController:
         played_text = reply.playback.played_text(played_s)
         log.info("reply %s interrupted (%s) after %.2f s played", reply.response_id, reason,
                  played_s)
-        await self._keep_played(reply, played_text, played_s)
-        self._last_reply = reply
+        if keep_history:
+            await self._keep_played(reply, played_text, played_s)
+            self._last_reply = reply
+        else:
+            self.history.withdraw(reply.response_id)
         if reply.generated or by_client:
             await self.emit(ReplyTruncated(reply.response_id, played_text, round(played_s, 3),
                                            by_client=by_client, content_index=content_index))
@@ -381,8 +367,7 @@ class RealtimeController:
         return True
 
     async def close(self) -> None:
-        for task in list(self._background):
-            task.cancel()
+        self._cancel_background()
         await self._discard_speculation("closed")
         reply, self._reply = self._reply, None
         if reply is not None and reply.task is not None:

@@ -59,6 +59,14 @@ class PlayedHistoryStore:
         last.audio_duration_s = round(played_s, 3)
         return True
 
+    def withdraw(self, response_id: str) -> bool:
+        """Forget the held turns of `response_id` (the user's turn went on: it is asked again
+        as a whole). False: nothing held for it."""
+        if self.held_for != response_id or not self.held:
+            return False
+        self.held = []
+        return True
+
     async def flush(self) -> None:
         held, self.held = self.held, []
         by_conversation: dict[str, list[DialogueTurn]] = {}

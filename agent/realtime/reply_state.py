@@ -34,6 +34,10 @@ class ReplyState:
     speculation: str = "none"
     speculation_run: Speculation | None = None
     turn_ended_at: float = 0.0  # time.monotonic() when the reply started
+    # The user's audio, when `semantic_vad` ended the turn before the silence rule: speech
+    # that follows before much of the reply has played continues that turn.
+    early_clip: object = None
+    early_speech_s: float = 0.0
 
     def ms(self) -> float:
         return round((self.clock() - self.started_at) * 1000, 1)

@@ -106,7 +106,7 @@ class GuardedRegistry(ToolRegistry):
 
 class Speculation:
     def __init__(self, agent: VoiceAgent, clip: AudioClip, conversation_id: str, *,
-                 on_turn_end: Callable[[float], None] | None = None) -> None:
+                 on_turn_end: Callable[[Speculation, float], None] | None = None) -> None:
         self.clip = clip
         # Told the model's turn-end estimate as soon as it is read (`semantic_vad`).
         self.on_turn_end = on_turn_end
@@ -139,7 +139,7 @@ class Speculation:
                     if self.first_audio_at is None and isinstance(event, AudioChunkEvent):
                         self.first_audio_at = time.monotonic()
                     elif isinstance(event, TurnEndEstimateEvent) and self.on_turn_end:
-                        self.on_turn_end(event.probability)
+                        self.on_turn_end(self, event.probability)
                     await self.queue.put(event)
             await self.queue.put(_END)
         except Exception as exc:  # reported when (if) the speculation is committed

@@ -1,5 +1,6 @@
-"""The filler after a tool call is timed from the call decision through the answer, and its
-audio is rendered once per voice (agent/nodes.py `filler_delay_s`, speech/phrase_cache.py)."""
+"""The filler after a tool call is timed from the call decision through the answer (at once
+when recent answers were all late), and its audio is rendered once per voice (agent/nodes.py
+`filler_delay_s`, agent/answer_waits.py, speech/phrase_cache.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from agent import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCall, ToolCallEvent,
     ToolCallStartedEvent, VoiceAgent,
 )
+from agent.answer_waits import AnswerWaits
 from agent.chat_model import ToolCallPending
 from agent.settings import StepvoxSettings
 from fakes import RecordingDecoder, ScriptedChatModel
@@ -181,3 +183,54 @@ def test_a_negative_filler_delay_is_refused():
         VoiceAgent(ScriptedChatModel(["x"]), filler_after_s=-1)
     with pytest.raises(ValidationError):
         StepvoxSettings(filler_after_s=-0.5)
+
+
+# -- a filler certain to be needed starts at the decision (agent.answer_waits) ------------
+
+
+def test_the_median_of_recent_waits_decides_once_enough_were_seen():
+    waits = AnswerWaits(keep=3, min_seen=2)
+    assert waits.expected_s() is None and waits.filler_delay_s(0.5) == 0.5
+    waits.observe(1.7)
+    assert waits.filler_delay_s(0.5) == 0.5  # one turn is not a pattern
+    waits.observe(1.5)
+    assert waits.filler_delay_s(0.5) == 0.0
+    waits.observe(-1.0)  # tried: a negative wait (clock marks out of order) is ignored
+    waits.observe(0.1)
+    waits.observe(0.2)  # the oldest (1.7) and 1.5 fall out or are outvoted
+    assert waits.expected_s() == 0.2 and waits.filler_delay_s(0.5) == 0.5
+
+
+async def filler_gaps(agent, turns: int) -> tuple[list[float | None], list[list[str]]]:
+    """Per turn: seconds from the tool call starting to the first audio (None: no audio),
+    and the sentences spoken."""
+    gaps, spoken = [], []
+    for i in range(turns):
+        called = first_audio = None
+        spoken.append([])
+        async for event in agent.stream("What time is it?", conversation_id=f"t{i}"):
+            now = time.perf_counter()
+            if isinstance(event, ToolCallStartedEvent) and called is None:
+                called = now
+            elif isinstance(event, AudioChunkEvent) and first_audio is None:
+                first_audio = now
+            elif isinstance(event, SentenceEvent):
+                spoken[-1].append(event.text)
+        gaps.append(None if called is None or first_audio is None else first_audio - called)
+    return gaps, spoken
+
+
+async def test_after_two_slow_answers_the_filler_starts_at_the_decision():
+    agent, _, _ = slow_answer_agent(answer_delay_s=0.4, filler_after_s=0.2, turns=3)
+    gaps, spoken = await filler_gaps(agent, 3)
+    assert spoken == [[CLOCK_FILLER, "It is noon."]] * 3
+    assert gaps[0] >= 0.15 and gaps[1] >= 0.15  # the delay, while nothing was known
+    assert gaps[2] < 0.1  # at once: the answer was known to come late
+    assert agent.services.answer_waits.expected_s() >= 0.35
+
+
+async def test_fast_answers_keep_the_delay_and_need_no_filler():
+    agent, _, decoder = slow_answer_agent(answer_delay_s=0.02, filler_after_s=0.3, turns=3)
+    _, spoken = await filler_gaps(agent, 3)
+    assert spoken == [["It is noon."]] * 3 and CLOCK_FILLER not in decoder.texts
+    assert agent.services.answer_waits.expected_s() < 0.3

@@ -106,6 +106,7 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     model._banned = {91: -100.0, 151657: -100.0, 73594: -100.0}  # ... and "```"
     model.tool_call_threshold = 0.88
     model._last_features = None
+    model.estimate_turn_end = False  # reads llama.cpp's logits (tests/agent/test_turn_end_odds.py)
     # The real decision reads llama.cpp's logits; the fake script says what the model does.
     model.wants_tool_call = lambda messages, tools, prompt: bool(llm.pieces) and \
         llm.pieces[0].lstrip()[:1] in ("{", "<")

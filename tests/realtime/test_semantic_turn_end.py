@@ -1,0 +1,223 @@
+"""`semantic_vad`: a speculation's turn-end estimate ends the turn early on finished words,
+waits longer on cut-off ones, and leaves the silence rule alone when unsure or absent."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from agent import VoiceAgent
+from agent.chat_model import TurnEndEstimate
+from agent.realtime.audio_input import EnergyVad, TurnSegmenter, UtteranceEnded
+from agent.realtime.controller import RealtimeController
+from agent.realtime.controller_events import (
+    ReplyFinished, ReplyStarted, ReplyTruncated, TurnEndPredicted,
+)
+from agent.realtime.event_mapping import EventMapper
+from agent.realtime.protocol import TurnDetection
+from agent.realtime.turn_end_policy import TurnEndPolicy
+from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel, text_deltas
+from realtime_signals import silence, tone
+
+PAUSE_MS, SILENCE_MS = 160, 480
+
+
+class GatedEstimateModel(ScriptedChatModel):
+    """Sends `TurnEndEstimate(probability)` first, once `gate` is open, then the reply."""
+
+    def __init__(self, probability: float, gate: asyncio.Event | None = None) -> None:
+        super().__init__([[TurnEndEstimate(probability), *text_deltas("It is noon.")]])
+        self.gate = gate
+
+    async def _play(self, events):
+        if self.gate is not None:
+            await self.gate.wait()
+        async for event in super()._play(events):
+            yield event
+
+
+def make(model, policy: TurnEndPolicy | None):
+    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
+                       tokenizer=FixedTranscriber("what time is it"), tools=[])
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    seg = TurnSegmenter(EnergyVad(), pause_ms=PAUSE_MS, end_of_turn_ms=SILENCE_MS)
+    ctl = RealtimeController(agent, seg, emit, conversation_id="c1", speculate=True,
+                             turn_end_policy=policy)
+    return ctl, events
+
+
+def policy(**kw) -> TurnEndPolicy:
+    return TurnEndPolicy(silence_ms=SILENCE_MS, finished_ms=300, unfinished_ms=1200, **kw)
+
+
+async def push(ctl, x):
+    for i in range(0, len(x), 320):
+        await ctl.push_audio(x[i:i + 320])
+        await asyncio.sleep(0)
+
+
+async def until(predicate, timeout=5.0):
+    async def poll():
+        while not predicate():
+            await asyncio.sleep(0.002)
+    await asyncio.wait_for(poll(), timeout)
+
+
+def of(events, kind):
+    return [e for e in events if isinstance(e, kind)]
+
+
+async def settle(ctl, events):
+    await until(lambda: of(events, ReplyFinished))
+    await until(lambda: ctl.state == "silence")
+    await ctl.close()
+
+
+async def test_finished_words_end_the_turn_after_the_short_silence():
+    ctl, events = make(GatedEstimateModel(0.9), policy())
+    await push(ctl, np.concatenate([tone(0.6), silence(0.22)]))
+    await until(lambda: of(events, TurnEndPredicted))
+    assert of(events, TurnEndPredicted)[0] == TurnEndPredicted(0.9, "finished", 300)
+    assert not of(events, ReplyStarted)  # 220 ms of silence: not yet
+    await push(ctl, silence(0.12))  # 340 ms: past the short rule, before the 480 ms one
+    ended = of(events, UtteranceEnded)
+    assert len(ended) == 1 and not ended[0].forced and of(events, ReplyStarted)
+    await settle(ctl, events)
+    assert of(events, ReplyFinished)[0].speculation == "committed"
+
+
+async def test_cut_off_words_wait_past_the_silence_rule():
+    ctl, events = make(GatedEstimateModel(0.001), policy())
+    await push(ctl, np.concatenate([tone(0.6), silence(0.22)]))
+    await until(lambda: of(events, TurnEndPredicted))
+    assert of(events, TurnEndPredicted)[0].verdict == "unfinished"
+    await push(ctl, silence(0.5))  # 720 ms: the plain rule would have ended the turn
+    assert not of(events, UtteranceEnded)
+    await push(ctl, silence(0.52))  # 1,240 ms
+    assert len(of(events, UtteranceEnded)) == 1
+    await settle(ctl, events)
+
+
+async def test_an_estimate_that_comes_after_the_short_silence_ends_the_turn_at_once():
+    gate = asyncio.Event()
+    ctl, events = make(GatedEstimateModel(0.95, gate), policy())
+    await push(ctl, np.concatenate([tone(0.6), silence(0.4)]))  # 400 ms quiet, rule 480
+    assert not of(events, UtteranceEnded)
+    gate.set()  # the model was slow; its estimate says finished
+    await until(lambda: of(events, ReplyStarted))
+    assert len(of(events, UtteranceEnded)) == 1
+    await settle(ctl, events)
+
+
+async def test_unsure_estimates_and_server_vad_keep_the_silence_rule():
+    for model, turn_policy in ((GatedEstimateModel(0.1), policy()),  # unsure
+                               (GatedEstimateModel(0.99), None)):    # server_vad
+        ctl, events = make(model, turn_policy)
+        await push(ctl, np.concatenate([tone(0.6), silence(0.4)]))
+        await asyncio.sleep(0.05)  # the speculation has long sent its estimate
+        assert not of(events, UtteranceEnded)
+        await push(ctl, silence(0.1))  # 500 ms >= 480
+        assert len(of(events, UtteranceEnded)) == 1
+        await settle(ctl, events)
+
+
+async def test_an_estimate_for_words_the_user_went_on_from_is_ignored():
+    gate = asyncio.Event()
+    ctl, events = make(GatedEstimateModel(0.99, gate), policy())
+    await push(ctl, np.concatenate([tone(0.6), silence(0.2), tone(0.3)]))  # resumed
+    gate.set()
+    await asyncio.sleep(0.05)
+    assert not of(events, TurnEndPredicted)  # the first speculation was discarded
+    await push(ctl, silence(0.6))
+    await settle(ctl, events)
+
+
+def test_the_segmenter_rule_is_per_utterance_and_reset_on_resume():
+    seg = TurnSegmenter(EnergyVad(), pause_ms=PAUSE_MS, end_of_turn_ms=SILENCE_MS)
+    seg.push(np.concatenate([tone(0.5), silence(0.2)]))
+    assert seg.quiet_ms == pytest.approx(192, abs=32)
+    assert seg.set_end_of_turn_ms(1000) is None
+    assert not [e for e in seg.push(silence(0.6)) if isinstance(e, UtteranceEnded)]
+    seg.push(tone(0.3))  # resumed: back to the configured 480 ms
+    assert [e for e in seg.push(silence(0.5)) if isinstance(e, UtteranceEnded)]
+    seg.push(np.concatenate([tone(0.5), silence(0.35)]))
+    ended = seg.set_end_of_turn_ms(300)  # already 350 ms quiet: ends now
+    assert isinstance(ended, UtteranceEnded) and not ended.forced
+    assert seg.set_end_of_turn_ms(300) is None  # nothing in progress
+
+
+def test_policy_thresholds_and_eagerness():
+    p = TurnEndPolicy.for_eagerness("auto", 640)
+    assert (p.end_of_turn_ms(0.5), p.end_of_turn_ms(0.1), p.end_of_turn_ms(0.001)) == (
+        300, 640, 1200)
+    assert TurnEndPolicy.for_eagerness("high", 640).finished_ms < p.finished_ms
+    assert TurnEndPolicy.for_eagerness("low", 640).unfinished_ms > p.unfinished_ms
+    # A short configured rule is never lengthened for finished words.
+    short = TurnEndPolicy.for_eagerness("low", 200)
+    assert short.finished_ms == 200 and short.unfinished_ms == 2000
+
+
+def test_protocol_default_and_the_estimate_event():
+    assert TurnDetection().type == "semantic_vad" and TurnDetection().eagerness == "auto"
+    with pytest.raises(ValueError):
+        TurnDetection(eagerness="eager")  # tried: an eagerness that does not exist
+    [message] = EventMapper().map(TurnEndPredicted(0.42, "finished", 300))
+    assert message["type"] == "input_audio_buffer.turn_end_estimate"
+    assert (message["probability"], message["verdict"], message["end_of_turn_ms"]) == (
+        0.42, "finished", 300)
+
+
+async def test_speech_right_after_an_early_end_continues_the_same_turn():
+    # Tried: "what time is it" ended early on a finished-looking estimate, then the user goes
+    # on ("... in Tokyo") before the reply has played: one turn, asked again as a whole.
+    model = GatedEstimateModel(0.9)
+    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.1),
+                       tokenizer=FixedTranscriber("what time is it in tokyo"), tools=[])
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    seg = TurnSegmenter(EnergyVad(), pause_ms=PAUSE_MS, end_of_turn_ms=SILENCE_MS)
+    ctl = RealtimeController(agent, seg, emit, conversation_id="c1", speculate=True,
+                             turn_end_policy=policy())
+    await push(ctl, np.concatenate([tone(0.6), silence(0.22)]))
+    await until(lambda: of(events, TurnEndPredicted))
+    await push(ctl, silence(0.12))
+    assert len(of(events, ReplyStarted)) == 1
+    await push(ctl, tone(0.3))  # the user goes on
+    assert ctl.state == "user_speaking"
+    # Stopped: cancelled while generating, or cut while its audio plays (a fast fake model
+    # may have finished writing it already); either way the client is told.
+    first_id = of(events, ReplyStarted)[0].response_id
+    assert any(e.response_id == first_id for e in of(events, ReplyTruncated)) or [
+        e.status for e in of(events, ReplyFinished)] == ["cancelled"]
+    await push(ctl, silence(0.22))
+    await until(lambda: len(of(events, TurnEndPredicted)) == 2)
+    await push(ctl, silence(0.12))
+    await until(lambda: len(of(events, ReplyFinished)) == 2)
+    ended = of(events, UtteranceEnded)
+    assert ended[-1].clip.duration_s >= 0.9  # both parts, in one clip
+    assert agent.services.tokenizer.clips[-1].duration_s >= 0.9
+    await until(lambda: ctl.state == "silence", timeout=10)
+    await ctl.close()
+    history = await agent.services.memory.history("c1")
+    assert [(t.role, t.text) for t in history] == [
+        ("user", "what time is it in tokyo"), ("assistant", "It is noon.")]
+
+
+async def test_speech_after_a_plain_end_is_still_a_backchannel():
+    ctl, events = make(GatedEstimateModel(0.1), policy())  # unsure: the 480 ms rule ended it
+    ctl.agent.services.decoder.seconds_per_char = 0.1
+    await push(ctl, np.concatenate([tone(0.6), silence(0.5)]))
+    assert len(of(events, ReplyStarted)) == 1
+    await push(ctl, np.concatenate([tone(0.3), silence(0.5)]))
+    assert ctl.state == "bot_replying"  # "uh-huh": the reply goes on
+    await settle(ctl, events)
+    assert [e.status for e in of(events, ReplyFinished)] == ["completed"]
