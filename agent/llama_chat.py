@@ -197,6 +197,8 @@ class LlamaCppChatModel:
                 # Evaluated first, on a prefix of `prompt`: it fills the cache for the reply.
                 emit(("turn_end", turn_end_probability(
                     self._llm, prompt, messages[-1].content, self._turn_end_tokens()), None))
+                if stop.is_set():  # a speculation discarded meanwhile: free the model now
+                    return
             if tools and tool_choice == "auto" and self.wants_tool_call(messages, tools, prompt):
                 tool = self.choose_tool(messages, tools, prompt)
                 emit(("pending", tool["function"]["name"], None))

@@ -30,8 +30,12 @@ _FINAL = ".?!…。？！"
 def words_prefix(prompt: str, user_text: str) -> str:
     """The part of `prompt` up to the end of the newest user turn's words, without their
     trailing punctuation (the prompt must contain that turn, rendered by `chatml_prompt`)."""
+    words = neutralize(user_text).rstrip()
     start = prompt.rindex(_USER_OPEN) + len(_USER_OPEN)
-    return prompt[:start] + neutralize(user_text).rstrip().rstrip(_FINAL).rstrip()
+    at = prompt.find(words, start)  # after the turn note, where the prompt has one
+    if at < 0:
+        raise ValueError("the prompt's last user turn does not hold these words")
+    return prompt[:at] + words.rstrip(_FINAL).rstrip()
 
 
 def turn_end_tokens(llm: Any) -> list[int]:

@@ -207,6 +207,8 @@ class RealtimeController(SemanticTurnEnd):
             # at the end of the turn, not now (the decision waits for its transcript).
             reply.timings_ms["speculation_head_start"] = round(
                 (reply.turn_ended_at - speculation.started_at) * 1000, 1)
+            if speculation.asr_ms is not None:
+                reply.timings_ms["speculation_asr"] = speculation.asr_ms
 
     # -- the reply ---------------------------------------------------------------------
 

@@ -116,6 +116,7 @@ class Speculation:
         self.started_at = time.monotonic()
         self.first_audio_at: float | None = None  # when its first audio chunk was ready
         self.transcript: str | None = None
+        self.asr_ms: float | None = None  # from the start to its transcript
         self.transcribed = asyncio.Event()
         self.queue: asyncio.Queue = asyncio.Queue()
         self._agent = _speculative_agent(agent, self.memory, self._committed, self._hold)
@@ -130,6 +131,7 @@ class Speculation:
             if tokenizer is None:
                 return
             self.transcript = (await tokenizer.transcribe(clip)).text.strip()
+            self.asr_ms = round((time.monotonic() - self.started_at) * 1000, 1)
             self.transcribed.set()
             if not self.transcript:
                 return
