@@ -7,6 +7,7 @@ the result never depends on where the deltas were cut.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 _WESTERN_ENDS = ".!?…"
@@ -14,6 +15,11 @@ _CJK_ENDS = "。！？；"
 _ENDS = _WESTERN_ENDS + _CJK_ENDS
 # Clause ends where the first chunk of a reply may be cut early (see `first_clause_words`).
 _CLAUSE_ENDS = ",;:，、："
+# Words that open a new clause: the first chunk may also end just before one (English only;
+# whole words, so "so" never matches "some").
+_CLAUSE_OPENER = re.compile(
+    r"\s(?=(?:because|and|but|so|which|who|when|while|whereas|if|since|although|though|"
+    r"where|until|unless)\s)", re.IGNORECASE)
 # Closing quotes and brackets after the punctuation belong to the sentence they close.
 _CLOSERS = "\"')]}”’»」』）》】〕〉"
 # Compared lower-cased, without the final dot; a `.` after these does not end a sentence.
@@ -35,7 +41,9 @@ class SentenceSplitter:
     `first_clause_words=N` lets the *first* chunk end early at a clause boundary (a comma,
     semicolon or colon followed by a space) once it holds at least N words: the speech decoder
     then starts on "Sure, here is what I found," while the model is still writing the rest of
-    the sentence, which cuts the time to the first audio of long opening sentences.
+    the sentence, which cuts the time to the first audio of long opening sentences. The first
+    chunk may also end just before a word that opens a new clause ("The sky looks blue" |
+    "because ..."), for opening sentences without a comma.
     """
 
     def __init__(self, min_chars: int = 2, *, first_clause_words: int | None = None) -> None:
@@ -92,15 +100,33 @@ class SentenceSplitter:
             else:
                 i += 1
                 continue
+            if self._first_clause_words and not (self._emitted or sentences):
+                cut = self._before_clause_opener(buf[start:i])  # an earlier place to cut
+                if cut is not None:
+                    sentences.append(buf[start:start + cut].strip())
+                    start = i = start + cut
+                    continue
             # Too short to say on its own: keep `start` so it runs on into the next sentence.
             if _content_length(buf[start:end]) >= self._min_chars:
                 if sentence := buf[start:end].strip():
                     sentences.append(sentence)
                 start = end
             i = end
+        if self._first_clause_words and not (self._emitted or sentences):
+            cut = self._before_clause_opener(buf[start:i])
+            if cut is not None:
+                sentences.append(buf[start:start + cut].strip())
+                start += cut
         self._buffer, self._scanned = buf[start:], i - start
         self._emitted = self._emitted or bool(sentences)
         return sentences
+
+    def _before_clause_opener(self, text: str) -> int | None:
+        """Where the first chunk may end before a clause-opening word, if anywhere."""
+        for match in _CLAUSE_OPENER.finditer(text):
+            if len(text[:match.start()].split()) >= self._first_clause_words:
+                return match.start()
+        return None
 
     @staticmethod
     def _ends_sentence(buf: str, run_start: int, run_end: int, after: int) -> bool:

@@ -33,6 +33,9 @@ from speech.errors import SilentAudioError
 from tools import ToolRegistry
 
 _END = object()
+# The most trailing quiet a final clip may have beyond the paused one and still be "the same
+# audio" (the segmenter's tail is 100 ms by default).
+_QUIET_TAIL_S = 0.3
 _WORD = re.compile(r"[\w']+")
 
 
@@ -150,8 +153,15 @@ class Speculation:
             self.transcribed.set()
 
     def heard_same_audio(self, clip: AudioClip) -> bool:
+        """Whether `clip` is this speculation's audio, or that audio and a little of the
+        quiet after it: the segmenter keeps up to `tail_ms` of silence, so with a pause
+        shorter than that the final clip has a window or two more than the paused one,
+        and nothing voiced (which would have discarded the speculation)."""
+        ours, theirs = self.clip.samples, clip.samples
+        extra = len(theirs) - len(ours)
         return (clip.sample_rate == self.clip.sample_rate
-                and np.array_equal(clip.samples, self.clip.samples))
+                and 0 <= extra <= _QUIET_TAIL_S * clip.sample_rate
+                and np.array_equal(theirs[:len(ours)], ours))
 
     def usable_for(self, final_transcript: str) -> bool:
         return self.transcript is not None and same_words(self.transcript, final_transcript)

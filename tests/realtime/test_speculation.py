@@ -143,6 +143,46 @@ async def test_the_end_of_turn_reuses_the_pause_transcript():
     await ctl.close()
 
 
+async def test_a_pause_shorter_than_the_kept_tail_still_reuses_the_transcript():
+    # Tried: a 64 ms pause (two VAD windows) under the segmenter's 100 ms kept tail: the
+    # final clip is the paused one plus a quiet window, not new words.
+    agent = VoiceAgent(ScriptedChatModel(["It is noon."]),
+                       decoder=RecordingDecoder(seconds_per_char=0.001),
+                       tokenizer=FixedTranscriber(HEARD), tools=[])
+    events: list = []
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    seg = TurnSegmenter(EnergyVad(), pause_ms=64, end_of_turn_ms=480, tail_ms=100)
+    ctl = RealtimeController(agent, seg, emit, conversation_id="c1", speculate=True)
+    await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
+    done = await finished(events)
+    assert done[0].speculation == "committed"
+    assert len(agent.services.tokenizer.clips) == 1
+    await ctl.close()
+
+
+def test_other_audio_is_not_the_same_audio():
+    agent = VoiceAgent(ScriptedChatModel(["ok"]), tokenizer=FixedTranscriber(HEARD), tools=[])
+    paused = AudioClip(tone(0.5), 16_000)
+
+    async def check():
+        speculation = Speculation(agent, paused, "c1")
+        try:
+            more_words = AudioClip(np.concatenate([tone(0.5), tone(0.5)]), 16_000)
+            other = AudioClip(tone(0.5, freq=500.0), 16_000)
+            assert speculation.heard_same_audio(AudioClip(np.concatenate(
+                [tone(0.5), silence(0.032)]), 16_000))
+            assert not speculation.heard_same_audio(more_words)  # a second longer
+            assert not speculation.heard_same_audio(other)
+            assert not speculation.heard_same_audio(AudioClip(tone(0.4), 16_000))  # shorter
+        finally:
+            await speculation.cancel()
+
+    asyncio.run(check())
+
+
 def _booking(calls: list):
     def book_table() -> str:
         """Book a table (a side effect: must run at most once)."""

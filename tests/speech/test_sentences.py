@@ -166,6 +166,25 @@ def test_a_comma_inside_a_number_or_a_short_clause_does_not_cut():
     assert _eager("Well, yes it is.") == ["Well, yes it is."]
 
 
+def test_a_first_sentence_without_a_comma_is_cut_before_a_clause_opener():
+    text = "The sky looks blue because sunlight scatters in the air. It is the same at sea."
+    assert _eager(text) == ["The sky looks blue", "because sunlight scatters in the air.",
+                            "It is the same at sea."]
+    streamed = SentenceSplitter(first_clause_words=4)
+    assert [s for ch in text for s in streamed.feed(ch)] + streamed.flush() == _eager(text)
+
+
+def test_clause_openers_cut_only_the_first_chunk_and_only_as_whole_words():
+    # Tried: "so" inside "some", an opener before the fourth word, and openers in later
+    # sentences: none of them cuts.
+    assert _eager("I want some soup so much today.") == ["I want some soup", "so much today."]
+    assert _eager("Yes and no, I think.") == ["Yes and no, I think."]
+    assert _eager("It is late. We sing and dance because it is fun.") == [
+        "It is late.", "We sing and dance because it is fun."]
+    assert SentenceSplitter().feed("The sky looks blue because of air. ") == [
+        "The sky looks blue because of air."]  # without first_clause_words: sentences only
+
+
 def test_eager_split_does_not_depend_on_delta_boundaries():
     text = "Right now, in Tokyo, it is a quarter past five in the evening. Enjoy your day!"
     splitter = SentenceSplitter(first_clause_words=3)
