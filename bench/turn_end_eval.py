@@ -47,7 +47,8 @@ FUNCTION_WORDS = {
     "or", "but", "is", "are", "was", "my", "your", "what's", "whats", "if", "that", "like",
     "me", "some", "this", "it's", "be", "by", "do", "does", "can", "could", "will", "would",
 }
-THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
+LOW = (0.002, 0.005, 0.01, 0.02)
 
 
 def asr_style(text: str) -> str:
@@ -120,6 +121,14 @@ def report(scores: dict[str, list[float]], times: list[float]) -> None:
         table.add_row(f"{t:.1f}", *(f"{100 * np.mean(np.asarray(v) >= t):.1f} %"
                                     for v in scores.values()))
     out.print(table)
+    low = make_table("Share of texts below a threshold (semantic_vad: 'unfinished', wait longer)",
+                     ["below", *scores], numeric_from=0)
+    for t in LOW:
+        low.add_row(f"{t:.3f}", *(f"{100 * np.mean(np.asarray(v) < t):.1f} %"
+                                  for v in scores.values()))
+    out.print(low)
+    out.print("semantic_vad uses >= 0.1 as finished, < 0.005 as cut off "
+              "(agent/realtime/turn_end_policy.py)")
     dist = make_table("Estimate per set", ["set", "n", "p5", "p50", "p95"], numeric_from=1)
     for name, v in scores.items():
         a = np.asarray(v)
