@@ -151,18 +151,23 @@ SegmentEvent = SpeechStarted | SpeechPaused | SpeechResumed | UtteranceEnded
 class TurnSegmenter:
     """Hysteresis segmentation on a streaming VAD: speech starts at `threshold`, and counts
     as silence only below `threshold - 0.15` (Silero's recommended gap, so dips inside words
-    do not split them). `pause_ms` of silence is a pause (the user may go on);
-    `end_of_turn_ms` ends the utterance."""
+    do not split them), or when the window is quieter than `quiet_below_dbfs`. `pause_ms`
+    of silence is a pause (the user may go on); `end_of_turn_ms` ends the utterance."""
 
     def __init__(self, vad: StreamingVad, *, threshold: float = 0.5, pause_ms: int = 240,
                  end_of_turn_ms: int = 640, preroll_ms: int = 200, tail_ms: int = 100,
-                 max_utterance_s: float = 30.0, auto_end: bool = True) -> None:
+                 max_utterance_s: float = 30.0, auto_end: bool = True,
+                 quiet_below_dbfs: float | None = -50.0) -> None:
         if not 0 < pause_ms <= end_of_turn_ms:
             raise ValueError(f"need 0 < pause_ms <= end_of_turn_ms, got {pause_ms}, {end_of_turn_ms}")
         self.vad = vad
         self.auto_end = auto_end  # False: only commit() ends an utterance (client-side turns)
         self.threshold = threshold
         self.low = max(threshold - 0.15, 0.05)
+        # A window this quiet is silence whatever the VAD says: Silero still scores the
+        # decay of the last word as speech for ~2 windows (50-100 ms), which every pause
+        # and end of turn would otherwise wait for. None: the VAD alone decides.
+        self.quiet_rms = None if quiet_below_dbfs is None else 10 ** (quiet_below_dbfs / 20)
         self.win = vad.window_samples
         self.win_s = self.win / VAD_RATE
         self.pause_windows = max(1, round(pause_ms / 1000 / self.win_s))
@@ -242,7 +247,11 @@ class TurnSegmenter:
         self.vad.reset()
 
     def _window(self, window: np.ndarray) -> SegmentEvent | None:
-        p = self.vad.probability(window)
+        p = self.vad.probability(window)  # always run: its recurrent state needs every window
+        if self.in_speech and self.quiet_rms is not None and p >= self.low and (
+                math.sqrt(float(np.mean(np.square(window, dtype=np.float64))))
+                < self.quiet_rms):
+            p = 0.0
         self._windows_seen += 1
         if not self.in_speech:
             if p >= self.threshold:

@@ -221,3 +221,38 @@ async def test_speech_after_a_plain_end_is_still_a_backchannel():
     assert ctl.state == "bot_replying"  # "uh-huh": the reply goes on
     await settle(ctl, events)
     assert [e.status for e in of(events, ReplyFinished)] == ["completed"]
+
+
+class LaggingVad(EnergyVad):
+    """Scores speech like Silero does at a word's end: still speech for `lag` windows after
+    the sound has stopped."""
+
+    def __init__(self, lag: int = 3) -> None:
+        super().__init__(-35.0)
+        self.lag, self._since = lag, lag
+
+    def probability(self, window):
+        if super().probability(window) > 0:
+            self._since = 0
+            return 1.0
+        self._since += 1
+        return 1.0 if self._since <= self.lag else 0.0
+
+
+def pause_at_s(quiet_below_dbfs, after) -> float:
+    from agent.realtime.audio_input import SpeechPaused
+
+    seg = TurnSegmenter(LaggingVad(), pause_ms=64, end_of_turn_ms=480,
+                        quiet_below_dbfs=quiet_below_dbfs)
+    events = seg.push(np.concatenate([tone(0.64), after]))
+    return next(e.at_s for e in events if isinstance(e, SpeechPaused))
+
+
+def test_digital_quiet_ends_speech_without_waiting_for_the_vads_lag():
+    quiet = silence(0.5)
+    # Tried: the VAD's lag (3 windows of "speech" after the tone) with and without the rule.
+    assert pause_at_s(None, quiet) - pause_at_s(-50.0, quiet) == pytest.approx(0.096, abs=1e-3)
+    # Background noise at -40 dBFS is louder than the rule: the VAD alone decides there.
+    rng = np.random.default_rng(1)
+    noise = (rng.standard_normal(8000) * 10 ** (-40 / 20)).astype(np.float32)
+    assert pause_at_s(-50.0, noise) == pytest.approx(pause_at_s(None, noise))
