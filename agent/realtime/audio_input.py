@@ -154,7 +154,7 @@ class TurnSegmenter:
     do not split them), or when the window is quieter than `quiet_below_dbfs`. `pause_ms`
     of silence is a pause (the user may go on); `end_of_turn_ms` ends the utterance."""
 
-    def __init__(self, vad: StreamingVad, *, threshold: float = 0.5, pause_ms: int = 240,
+    def __init__(self, vad: StreamingVad, *, threshold: float = 0.5, pause_ms: int = 128,
                  end_of_turn_ms: int = 640, preroll_ms: int = 200, tail_ms: int = 100,
                  max_utterance_s: float = 30.0, auto_end: bool = True,
                  quiet_below_dbfs: float | None = -50.0) -> None:

@@ -82,7 +82,7 @@ class TurnDetection(BaseModel):
     type: Literal["semantic_vad", "server_vad", "none"] = "semantic_vad"
     eagerness: Literal["low", "medium", "high", "auto"] = "auto"
     threshold: float = Field(0.5, ge=0.05, le=0.95)
-    pause_duration_ms: int = Field(240, ge=64, le=5_000)
+    pause_duration_ms: int = Field(128, ge=32, le=5_000)
     silence_duration_ms: int = Field(640, ge=64, le=10_000)  # end of turn, as OpenAI names it
     barge_in_min_ms: int = Field(600, ge=0, le=10_000)
     # Start a reply on each pause; commit it if the final words match (paper 3.4).

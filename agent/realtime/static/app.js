@@ -70,13 +70,16 @@ function duck(on) {
   if (outGain) outGain.gain.setTargetAtTime(on ? 0.25 : 1.0, outCtx.currentTime, 0.03);
 }
 
+let lastEstimate = null;  // the latest turn-end estimate of the utterance in progress
+
 function newTurn() {
   const el = document.createElement("div");
   el.className = "turn";
   el.innerHTML = '<div class="user">…</div><div class="bot"></div><div class="lat"></div>';
   $("log").prepend(el);
   prevTurn = turn;
-  turn = { el, speechStoppedAt: performance.now(), firstAudioAt: null };
+  turn = { el, speechStoppedAt: performance.now(), firstAudioAt: null, estimate: lastEstimate };
+  lastEstimate = null;
   return turn;
 }
 
@@ -96,6 +99,10 @@ function onEvent(e) {
       duck(false);
       if (turn && prevTurn) { turn.el.remove(); turn = prevTurn; }
       break;
+    case "input_audio_buffer.turn_end_estimate":  // semantic_vad: shown with the next turn
+      lastEstimate = `${e.verdict} (${e.probability.toFixed(2)}) -> ends after ${e.end_of_turn_ms} ms`;
+      break;
+    case "input_audio_buffer.speech_resumed": lastEstimate = null; break;
     case "input_audio_buffer.speech_stopped": newTurn(); break;
     case "response.created": if (!turn) newTurn(); break;
     case "conversation.item.input_audio_transcription.completed":
@@ -129,7 +136,8 @@ function onEvent(e) {
           `turn end detected ${t.end_of_speech_detected ?? "–"} ms · transcript ${t.final_transcript ?? "–"} ms · ` +
           `first token ${t.llm_first_token ?? "–"} ms · first audio sent ${t.first_audio_sent ?? "–"} ms` +
           (r.speculation === "committed" ? ` (speculation saved ~${r.speculation_saved_ms} ms)` : "") +
-          ` · at this page ${client} ms after speech stopped`;
+          ` · at this page ${client} ms after speech stopped` +
+          (turn.estimate ? ` · turn end: ${turn.estimate}` : "");
       }
       if (r.error) $("error").textContent = r.error;
       if (e.type === "response.done") window.stepvoxStats.responses += 1;
