@@ -21,7 +21,6 @@ __all__ = [
     "EmptyTurnError", "ModelBackendError", "ModelChecksumError", "ModelDone", "ModelError",
     "ModelOverrideError", "ModelUnavailableError", "Reply", "SentenceEvent", "StepvoxSettings",
     "TextDelta", "TextDeltaEvent", "ToolCall", "ToolCallEvent", "ToolCallPending",
-    "ToolCallStartedEvent", "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent", "TurnEndEstimate", "TurnEndEstimateEvent",
-    "TurnEvent", "VoiceAgent",
-    "__version__",
+    "ToolCallStartedEvent", "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent",
+    "TurnEndEstimate", "TurnEndEstimateEvent", "TurnEvent", "VoiceAgent", "__version__",
 ]

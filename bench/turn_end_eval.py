@@ -115,18 +115,17 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 def report(scores: dict[str, list[float]], times: list[float]) -> None:
     out = console()
-    table = make_table("Turn-end estimate: share of texts at or above the threshold",
-                       ["threshold", *scores], numeric_from=0)
-    for t in THRESHOLDS:
-        table.add_row(f"{t:.1f}", *(f"{100 * np.mean(np.asarray(v) >= t):.1f} %"
-                                    for v in scores.values()))
-    out.print(table)
-    low = make_table("Share of texts below a threshold (semantic_vad: 'unfinished', wait longer)",
-                     ["below", *scores], numeric_from=0)
-    for t in LOW:
-        low.add_row(f"{t:.3f}", *(f"{100 * np.mean(np.asarray(v) < t):.1f} %"
-                                  for v in scores.values()))
-    out.print(low)
+    for title, thresholds, above in (
+            ("Turn-end estimate: share of texts at or above the threshold (semantic_vad: "
+             "'finished', end soon)", THRESHOLDS, True),
+            ("Share of texts below a threshold (semantic_vad: 'unfinished', wait longer)",
+             LOW, False)):
+        table = make_table(title, ["threshold", *scores], numeric_from=0)
+        for t in thresholds:
+            table.add_row(f"{'>=' if above else '<'} {t:g}", *(
+                f"{100 * np.mean((np.asarray(v) >= t) == above):.1f} %"
+                for v in scores.values()))
+        out.print(table)
     out.print("semantic_vad uses >= 0.1 as finished, < 0.005 as cut off "
               "(agent/realtime/turn_end_policy.py)")
     dist = make_table("Estimate per set", ["set", "n", "p5", "p50", "p95"], numeric_from=1)

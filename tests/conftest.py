@@ -32,3 +32,18 @@ def _history_in_a_temp_database(tmp_path, monkeypatch):
     """The CLI keeps history in a SQLite file under the user's data dir; tests must not touch
     it. A test that sets its own STEPVOX_DATABASE_URL later still wins."""
     monkeypatch.setenv("STEPVOX_DATABASE_URL", f"sqlite:///{tmp_path / 'history.sqlite3'}")
+
+
+@pytest.fixture(scope="session")
+def packaged_llama():
+    """The packaged 0.5B GGUF in a bare llama.cpp context, for tests that read its logits
+    (callers gate on the embedded extra with `embedded_gate.require_embedded`)."""
+    import llama_cpp
+
+    from agent.model_cache import ModelStore
+    from agent.model_catalog import DEFAULT_MODELS
+
+    path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
+    model = llama_cpp.Llama(str(path), n_ctx=1024, verbose=False)
+    yield model
+    model.close()

@@ -30,16 +30,8 @@ NAMES = [t["function"]["name"] for t in TOOLS]
 
 
 @pytest.fixture(scope="module")
-def llm():
-    import llama_cpp
-
-    from agent.model_cache import ModelStore
-    from agent.model_catalog import DEFAULT_MODELS
-
-    path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
-    model = llama_cpp.Llama(str(path), n_ctx=1024, verbose=False)
-    yield model
-    model.close()
+def llm(packaged_llama):
+    return packaged_llama
 
 
 def prompt(text: str) -> str:

@@ -22,16 +22,8 @@ TOOLS = [{"type": "function", "function": {
 
 
 @pytest.fixture(scope="module")
-def llm():
-    import llama_cpp
-
-    from agent.model_cache import ModelStore
-    from agent.model_catalog import DEFAULT_MODELS
-
-    path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
-    model = llama_cpp.Llama(str(path), n_ctx=1024, verbose=False)
-    yield model
-    model.close()
+def llm(packaged_llama):
+    return packaged_llama
 
 
 @pytest.fixture(scope="module")

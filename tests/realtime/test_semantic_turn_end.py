@@ -38,9 +38,10 @@ class GatedEstimateModel(ScriptedChatModel):
             yield event
 
 
-def make(model, policy: TurnEndPolicy | None):
-    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
-                       tokenizer=FixedTranscriber("what time is it"), tools=[])
+def make(model, policy: TurnEndPolicy | None, *, heard: str = "what time is it",
+         seconds_per_char: float = 0.001):
+    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=seconds_per_char),
+                       tokenizer=FixedTranscriber(heard), tools=[])
     events: list = []
 
     async def emit(event) -> None:
@@ -176,17 +177,9 @@ def test_protocol_default_and_the_estimate_event():
 async def test_speech_right_after_an_early_end_continues_the_same_turn():
     # Tried: "what time is it" ended early on a finished-looking estimate, then the user goes
     # on ("... in Tokyo") before the reply has played: one turn, asked again as a whole.
-    model = GatedEstimateModel(0.9)
-    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.1),
-                       tokenizer=FixedTranscriber("what time is it in tokyo"), tools=[])
-    events: list = []
-
-    async def emit(event) -> None:
-        events.append(event)
-
-    seg = TurnSegmenter(EnergyVad(), pause_ms=PAUSE_MS, end_of_turn_ms=SILENCE_MS)
-    ctl = RealtimeController(agent, seg, emit, conversation_id="c1", speculate=True,
-                             turn_end_policy=policy())
+    ctl, events = make(GatedEstimateModel(0.9), policy(), heard="what time is it in tokyo",
+                       seconds_per_char=0.1)
+    agent = ctl.base_agent
     await push(ctl, np.concatenate([tone(0.6), silence(0.22)]))
     await until(lambda: of(events, TurnEndPredicted))
     await push(ctl, silence(0.12))
@@ -213,8 +206,8 @@ async def test_speech_right_after_an_early_end_continues_the_same_turn():
 
 
 async def test_speech_after_a_plain_end_is_still_a_backchannel():
-    ctl, events = make(GatedEstimateModel(0.05), policy())  # unsure: the 480 ms rule ended it
-    ctl.agent.services.decoder.seconds_per_char = 0.1
+    # Unsure: the 480 ms rule ended it.
+    ctl, events = make(GatedEstimateModel(0.05), policy(), seconds_per_char=0.1)
     await push(ctl, np.concatenate([tone(0.6), silence(0.5)]))
     assert len(of(events, ReplyStarted)) == 1
     await push(ctl, np.concatenate([tone(0.3), silence(0.5)]))
