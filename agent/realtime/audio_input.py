@@ -157,7 +157,7 @@ class TurnSegmenter:
     def __init__(self, vad: StreamingVad, *, threshold: float = 0.5, pause_ms: int = 128,
                  end_of_turn_ms: int = 640, preroll_ms: int = 200, tail_ms: int = 100,
                  max_utterance_s: float = 30.0, auto_end: bool = True,
-                 quiet_below_dbfs: float | None = -50.0) -> None:
+                 quiet_below_dbfs: float | None = -60.0) -> None:
         if not 0 < pause_ms <= end_of_turn_ms:
             raise ValueError(f"need 0 < pause_ms <= end_of_turn_ms, got {pause_ms}, {end_of_turn_ms}")
         self.vad = vad
@@ -166,7 +166,8 @@ class TurnSegmenter:
         self.low = max(threshold - 0.15, 0.05)
         # A window this quiet is silence whatever the VAD says: Silero still scores the
         # decay of the last word as speech for ~2 windows (50-100 ms), which every pause
-        # and end of turn would otherwise wait for. None: the VAD alone decides.
+        # and end of turn would otherwise wait for. -60 dBFS, not higher: a word's last
+        # consonant can trail at -55 ("egg"). None: the VAD alone decides.
         self.quiet_rms = None if quiet_below_dbfs is None else 10 ** (quiet_below_dbfs / 20)
         self.win = vad.window_samples
         self.win_s = self.win / VAD_RATE

@@ -59,12 +59,14 @@ class SemanticTurnEnd:
         if (policy is None or speculation is not self._speculation
                 or self.state != ConversationState.USER_PAUSED):
             return  # the user went on, or the turn already ended
-        ms = policy.end_of_turn_ms(probability)
+        words = speculation.transcript or ""
+        ms = policy.end_of_turn_ms(probability, words)
         self._early_end = ms < policy.silence_ms
         ended = self.segmenter.set_end_of_turn_ms(ms)
         log.info("conversation %s: turn-end estimate %.3f -> end of turn after %d ms",
                  self.conversation_id, probability, ms)
-        await self.emit(TurnEndPredicted(round(probability, 4), policy.verdict(probability), ms))
+        await self.emit(TurnEndPredicted(round(probability, 4),
+                                         policy.verdict(probability, words), ms))
         if ended is not None:
             await self._on_segment(ended)
 

@@ -44,13 +44,17 @@ class TurnEndPolicy:
         return cls(silence_ms=silence_ms, finished_ms=min(finished, silence_ms),
                    unfinished_ms=max(unfinished, silence_ms))
 
-    def verdict(self, probability: float) -> Literal["finished", "unfinished", "unsure"]:
+    def verdict(self, probability: float,
+                words: str = "") -> Literal["finished", "unfinished", "unsure"]:
+        """`words`: the transcript scored. A question or exclamation mark the ASR heard is
+        evidence the sentence ended that the estimate (scored without it) does not see: such
+        words are never taken for cut off (a misheard "how do I boil an eight?" scores ~0)."""
         if probability >= self.finished_at:
             return "finished"
-        if probability < self.unfinished_below:
+        if probability < self.unfinished_below and not words.rstrip().endswith(("?", "!")):
             return "unfinished"
         return "unsure"
 
-    def end_of_turn_ms(self, probability: float) -> int:
+    def end_of_turn_ms(self, probability: float, words: str = "") -> int:
         return {"finished": self.finished_ms, "unfinished": self.unfinished_ms,
-                "unsure": self.silence_ms}[self.verdict(probability)]
+                "unsure": self.silence_ms}[self.verdict(probability, words)]
