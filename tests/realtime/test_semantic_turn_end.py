@@ -180,6 +180,7 @@ async def test_speech_right_after_an_early_end_continues_the_same_turn():
     ctl, events = make(GatedEstimateModel(0.9), policy(), heard="what time is it in tokyo",
                        seconds_per_char=0.1)
     agent = ctl.base_agent
+    ctl.continue_played_s = 5.0  # a slow test machine must not turn this into a backchannel
     await push(ctl, np.concatenate([tone(0.6), silence(0.22)]))
     await until(lambda: of(events, TurnEndPredicted))
     await push(ctl, silence(0.12))
