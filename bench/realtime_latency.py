@@ -75,6 +75,8 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
         created = [e for _, e in client.events if e["type"] == "response.created"]
         estimates = [e for _, e in client.events
                      if e["type"] == "input_audio_buffer.turn_end_estimate"]
+        stats = [e for _, e in client.events if e["type"] == "session.stats"]
+        speculations = stats[-1]["session"]["speculation"] if stats else {}
         return {
             "question": question["text"], "tool": question["tool"], "speculative": speculative,
             "first_audio_ms": (first[0] - end_wall) * 1000 if first else None,
@@ -84,10 +86,20 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
             "saved_ms": response.get("speculation_saved_ms"),
             "transcript": response.get("transcript"), "responses": len(created),
             "turn_end": estimates[-1] if estimates else None,
+            "speculations_started": speculations.get("started", 0),
             "other_cores": meter.reading.other_cores if meter.reading else None,
         }
     finally:
         await client.close()
+
+
+async def new_caller(agent) -> None:
+    """Leave only the system + tools prefix in the LLM's KV cache: the second turn of a pair
+    would otherwise find the same question's words already evaluated."""
+    svc = agent.services
+    prefill = getattr(svc.chat_model, "prefill", None)
+    if prefill is not None:
+        await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
 
 
 async def make_questions(agent) -> list[dict]:
@@ -118,6 +130,7 @@ async def run_embedded(args) -> tuple[list[dict], dict]:
         for i in range(total):
             q = questions[i % len(questions)]
             for speculative in (True, False) if i % 2 == 0 else (False, True):
+                await new_caller(agent)
                 turn = await run_turn(server.url, q, speculative=speculative, args=args)
                 turn["warmup"] = i < args.warmup
                 turns.append(turn)
@@ -190,6 +203,9 @@ def report_latency(turns: list[dict], args, info: dict) -> None:
         verdicts[key] = verdicts.get(key, 0) + 1
     estimate = summarize(t["turn_end"]["probability"] for t in on if t.get("turn_end"))
     detected = summarize(t["stages_ms"].get("end_of_speech_detected") for t in on)
+    started = sum(t.get("speculations_started", 0) for t in on)
+    out.print(f"Speculations started per speculation-on turn: {started / max(1, len(on)):.2f} "
+              f"(more than one: the user paused inside the question and went on)")
     out.print(f"Turn detection ({args.turn_detection}, eagerness {args.eagerness}) of the "
               f"speculation-on turns: last estimate per turn "
               f"{', '.join(f'{k} {v}' for k, v in sorted(verdicts.items()))}; estimate p50 "
