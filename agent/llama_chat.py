@@ -34,7 +34,6 @@ from tools.datetime_tool import timezone_spellings
 log = logging.getLogger(__name__)
 
 _END = object()
-_READ_AHEAD = 4
 _STOP = ["<|im_end|>", "<|endoftext|>"]
 _DEFAULT = object()
 # Alternative names of argument values that only a tool knows, for argument grounding.
@@ -255,16 +254,8 @@ class LlamaCppChatModel:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
-        # At most _READ_AHEAD text pieces wait for the reader: a reader that pauses (the
-        # speaking node while the first chunk is synthesized) pauses the decoding too, so
-        # the two do not fight over the same cores.
-        credits = threading.Semaphore(_READ_AHEAD)
 
         def emit(item: object) -> None:
-            if item is not _END and item[0] == "text":
-                while not credits.acquire(timeout=0.05):
-                    if stop.is_set():
-                        return
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
         def run() -> None:
@@ -283,8 +274,6 @@ class LlamaCppChatModel:
         try:
             while (item := await queue.get()) is not _END:
                 kind, value, reason = item
-                if kind == "text":
-                    credits.release()
                 if kind == "error":
                     raise ModelBackendError(f"llama.cpp generation failed: {value}") from value
                 if kind == "turn_end":

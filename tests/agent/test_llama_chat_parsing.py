@@ -191,20 +191,6 @@ async def test_closing_the_stream_early_stops_the_generation():
     assert llm.produced == produced < 2000
 
 
-async def test_a_reader_that_pauses_pauses_the_decoding():
-    # Tried: a reader that takes one piece and then waits (the speaking node while the first
-    # chunk is synthesized): the model thread stops a few pieces ahead instead of decoding on.
-    from agent.llama_chat import _READ_AHEAD
-
-    llm = FakeLlama([f" word{i}" for i in range(200)], chunk_delay_s=0.001)
-    stream = fake_model(llm).stream(MESSAGES)
-    await anext(stream)
-    await asyncio.sleep(0.3)  # 200 pieces would take ~0.2 s unread
-    assert 1 + _READ_AHEAD <= llm.produced <= 2 + _READ_AHEAD
-    rest = [e async for e in stream]  # reading again lets it finish
-    assert llm.produced == 200 and isinstance(rest[-1], ModelDone)
-
-
 async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
     """Text is generated free (a grammar halves llama.cpp's decoding speed) but with every
     call-opening and code-fence token banned, for tool_choice "auto" and "none" alike."""
