@@ -173,7 +173,6 @@ class TurnSegmenter:
         self.win_s = self.win / VAD_RATE
         self.pause_windows = max(1, round(pause_ms / 1000 / self.win_s))
         self.end_windows = max(self.pause_windows, round(end_of_turn_ms / 1000 / self.win_s))
-        self.end_of_turn_ms = end_of_turn_ms
         self.tail_windows = round(tail_ms / 1000 / self.win_s)
         self.max_windows = max(1, round(max_utterance_s / self.win_s))
         self._pending = np.zeros(0, dtype=np.float32)
