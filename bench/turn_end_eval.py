@@ -41,12 +41,8 @@ import numpy as np  # noqa: E402
 from bench.machine import machine_line  # noqa: E402
 from bench.stats import console, fmt, make_table, summarize  # noqa: E402
 from bench.turn_latency_report import QUESTIONS  # noqa: E402
+from agent.realtime.turn_end_policy import CONNECTIVES as FUNCTION_WORDS  # noqa: E402
 
-FUNCTION_WORDS = {
-    "a", "an", "the", "in", "on", "at", "to", "for", "of", "with", "from", "about", "and",
-    "or", "but", "is", "are", "was", "my", "your", "what's", "whats", "if", "that", "like",
-    "me", "some", "this", "it's", "be", "by", "do", "does", "can", "could", "will", "would",
-}
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 LOW = (0.002, 0.005, 0.01, 0.02)
 
@@ -113,7 +109,10 @@ def auc(pos: list[float], neg: list[float]) -> float:
     return float(((p > n).sum() + 0.5 * (p == n).sum()) / (p.size * n.size))
 
 
-def report(scores: dict[str, list[float]], times: list[float]) -> None:
+def report(sets: dict[str, list[str]], scores: dict[str, list[float]],
+           times: list[float]) -> None:
+    from agent.realtime.turn_end_policy import TurnEndPolicy
+
     out = console()
     for title, thresholds, above in (
             ("Turn-end estimate: share of texts at or above the threshold (semantic_vad: "
@@ -126,8 +125,16 @@ def report(scores: dict[str, list[float]], times: list[float]) -> None:
                 f"{100 * np.mean((np.asarray(v) >= t) == above):.1f} %"
                 for v in scores.values()))
         out.print(table)
-    out.print("semantic_vad uses >= 0.1 as finished, < 0.005 as cut off "
-              "(agent/realtime/turn_end_policy.py)")
+    policy = TurnEndPolicy(silence_ms=640)
+    verdicts = make_table("semantic_vad's verdicts (agent/realtime/turn_end_policy.py: "
+                          ">= 0.1 finished; < 0.005 cut off, if the words end in a connective "
+                          "or run to 4+ words and have no ? or !)",
+                          ["verdict", *scores], numeric_from=1)
+    for verdict in ("finished", "unsure", "unfinished"):
+        verdicts.add_row(verdict, *(
+            f"{100 * np.mean([policy.verdict(p, asr_style(t)) == verdict for p, t in zip(v, sets[name])]):.1f} %"
+            for name, v in scores.items()))
+    out.print(verdicts)
     dist = make_table("Estimate per set", ["set", "n", "p5", "p50", "p95"], numeric_from=1)
     for name, v in scores.items():
         a = np.asarray(v)
@@ -149,7 +156,7 @@ def main(argv=None) -> int:
     console().print(machine_line())
     sets = load_sets(args.limit)
     scores, times = asyncio.run(score_all(sets))
-    report(scores, times)
+    report(sets, scores, times)
     if args.json:
         args.json.write_text(json.dumps({"sets": sets, "scores": scores}, indent=1))
     return 0

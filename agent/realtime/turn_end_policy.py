@@ -20,6 +20,15 @@ from typing import Literal
 
 Eagerness = Literal["low", "medium", "high", "auto"]
 
+# Words after which an English sentence cannot end: articles, prepositions, conjunctions,
+# auxiliaries. Short words-so-far ("Two.", "seven of clubs") score low as well, but only
+# words that end in one of these, or run to four words or more, are cut off for sure.
+CONNECTIVES = frozenset({
+    "a", "an", "the", "in", "on", "at", "to", "for", "of", "with", "from", "about", "and",
+    "or", "but", "is", "are", "was", "my", "your", "what's", "whats", "if", "that", "like",
+    "me", "some", "this", "it's", "be", "by", "do", "does", "can", "could", "will", "would",
+})
+
 # eagerness -> (silence after finished-looking words, silence after cut-off words), in ms.
 _WAITS: dict[str, tuple[int, int]] = {
     "high": (200, 800),
@@ -48,13 +57,24 @@ class TurnEndPolicy:
                 words: str = "") -> Literal["finished", "unfinished", "unsure"]:
         """`words`: the transcript scored. A question or exclamation mark the ASR heard is
         evidence the sentence ended that the estimate (scored without it) does not see: such
-        words are never taken for cut off (a misheard "how do I boil an eight?" scores ~0)."""
+        words are never taken for cut off (a misheard "how do I boil an eight?" scores ~0);
+        nor are short answers ("Two.", 0.002) unless they end in a connective."""
         if probability >= self.finished_at:
             return "finished"
-        if probability < self.unfinished_below and not words.rstrip().endswith(("?", "!")):
+        if probability < self.unfinished_below and _may_be_cut_off(words):
             return "unfinished"
         return "unsure"
 
     def end_of_turn_ms(self, probability: float, words: str = "") -> int:
         return {"finished": self.finished_ms, "unfinished": self.unfinished_ms,
                 "unsure": self.silence_ms}[self.verdict(probability, words)]
+
+
+def _may_be_cut_off(words: str) -> bool:
+    text = words.strip()
+    if not text:
+        return True  # nothing to go by but the estimate
+    if text.endswith(("?", "!")):
+        return False
+    tokens = text.rstrip(".…。").split()
+    return len(tokens) >= 4 or tokens[-1].lower().strip(",;:") in CONNECTIVES

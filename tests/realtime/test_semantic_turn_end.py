@@ -260,3 +260,14 @@ def test_a_question_mark_the_asr_heard_is_never_taken_for_cut_off_words():
     assert p.end_of_turn_ms(0.001, "Is it really!") == 640
     assert p.verdict(0.001, "What's the weather like in.") == "unfinished"
     assert p.verdict(0.5, "What time is it?") == "finished"
+
+
+def test_short_answers_are_not_held_for_the_long_wait():
+    # Tried: one- to three-word answers the model scores as unfinished without context
+    # ("Two." 0.002, "seven of clubs" misheard as "10 of close" 0.000): the plain rule.
+    p = TurnEndPolicy.for_eagerness("auto", 640)
+    assert p.verdict(0.002, "Two.") == "unsure"
+    assert p.verdict(0.0, "10 of close") == "unsure"
+    assert p.verdict(0.001, "I want to") == "unfinished"  # ends in a connective
+    assert p.verdict(0.001, "Could you maybe also check") == "unfinished"  # four words
+    assert p.verdict(0.001) == "unfinished"  # no words given: the estimate alone
