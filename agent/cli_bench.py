@@ -33,7 +33,7 @@ def realtime(
     turns: Annotated[int, typer.Option("--turns", help="Measured turns per mode.")] = 30,
     asr: Annotated[str, typer.Option("--asr", help="'base' or 'tiny.en'.")] = "base",
     pause_ms: Annotated[int, typer.Option("--pause-ms", help="Pause that starts a speculation.")
-                        ] = 240,
+                        ] = 128,
     end_ms: Annotated[int, typer.Option("--end-ms", help="Silence that ends the turn.")] = 640,
     png: Annotated[Path, typer.Option("--png", help="Where to draw the latency plot.")
                    ] = Path("realtime_latency.png"),

@@ -16,7 +16,8 @@ Then `realtime_capacity.py` (sessions per core with instant fake models, memory 
 session) and a PNG of the latency distributions (`realtime_plot.py`).
 
     .venv/bin/python bench/realtime_latency.py [--turns 30] [--asr base|tiny.en]
-        [--pause-ms 240] [--end-ms 640] [--png bench/realtime_latency.png] [--no-capacity]
+        [--pause-ms 128] [--end-ms 640] [--turn-detection semantic_vad|server_vad]
+        [--eagerness auto] [--png bench/realtime_latency.png] [--no-capacity]
 """
 
 from __future__ import annotations
@@ -224,7 +225,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                    choices=["semantic_vad", "server_vad"],
                    help="turn detection of the speculation-on turns (off: server_vad)")
     p.add_argument("--eagerness", default="auto", choices=["low", "medium", "high", "auto"])
-    p.add_argument("--pause-ms", type=int, default=240)
+    p.add_argument("--pause-ms", type=int, default=128)  # the server's default
     p.add_argument("--end-ms", type=int, default=640)
     p.add_argument("--max-wait-s", type=float, default=30.0)
     p.add_argument("--png", type=Path, default=ROOT / "bench" / "realtime_latency.png")
