@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from bench.machine import CpuMeter, machine_line  # noqa: E402
 from bench.realtime_client import PacedClient, ThreadServer, speech_end_s  # noqa: E402
 from bench.stats import console, fmt, make_table, ratio, summarize, summary_cells  # noqa: E402
-from bench.turn_latency_report import QUESTIONS  # noqa: E402
+from bench.turn_latency_report import QUESTIONS, new_caller  # noqa: E402
 
 STAGES = ["end_of_speech_detected", "final_transcript", "llm_first_token", "first_sentence",
           "first_audio_sent"]
@@ -92,15 +92,6 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
         }
     finally:
         await client.close()
-
-
-async def new_caller(agent) -> None:
-    """Leave only the system + tools prefix in the LLM's KV cache: the second turn of a pair
-    would otherwise find the same question's words already evaluated."""
-    svc = agent.services
-    prefill = getattr(svc.chat_model, "prefill", None)
-    if prefill is not None:
-        await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
 
 
 async def make_questions(agent) -> list[dict]:

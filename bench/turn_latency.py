@@ -39,7 +39,7 @@ import numpy as np  # noqa: E402
 from bench.machine import CpuMeter, load_average, machine_info, machine_line  # noqa: E402
 from bench.stats import console, fmt  # noqa: E402
 from bench.turn_latency_report import (  # noqa: E402
-    LEAD_SILENCE_S, QUESTIONS, STAGES, TAIL_SILENCE_S, TARGET_MS, print_comparison,
+    LEAD_SILENCE_S, QUESTIONS, STAGES, TAIL_SILENCE_S, TARGET_MS, new_caller, print_comparison,
     print_config, summarize_config,
 )
 
@@ -96,12 +96,7 @@ async def run_turn(agent, wav: Path, question: str, expects_tool: bool, index: i
         AudioChunkEvent, SentenceEvent, ToolCallStartedEvent, TranscriptEvent, TurnDoneEvent,
     )
 
-    # Leave only the system + tools prefix in the LLM's KV cache, as for a new caller; without
-    # this, a turn right after one with the same question would reuse the whole prompt.
-    svc = agent.services
-    prefill = getattr(svc.chat_model, "prefill", None)
-    if prefill is not None:
-        await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
+    await new_caller(agent)
     rec: dict = {"index": index, "warmup": warmup, "question": question,
                  "expects_tool": expects_tool, "wav": wav.name,
                  "conversation_id": f"bench-{uuid.uuid4().hex}",  # fresh: the prompt never grows

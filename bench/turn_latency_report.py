@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from bench.stats import Summary, fmt, make_table, ratio, summarize, summary_cells
 
+async def new_caller(agent) -> None:
+    """Leave only the system + tools prefix in the LLM's KV cache, as for a new caller: a turn
+    right after one with the same question would otherwise reuse the whole prompt."""
+    svc = agent.services
+    prefill = getattr(svc.chat_model, "prefill", None)
+    if prefill is not None:
+        await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
+
+
 TARGET_MS = 800.0
 LEAD_SILENCE_S = 0.5
 TAIL_SILENCE_S = 0.7

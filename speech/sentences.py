@@ -100,32 +100,31 @@ class SentenceSplitter:
             else:
                 i += 1
                 continue
-            if self._first_clause_words and not (self._emitted or sentences):
-                cut = self._before_clause_opener(buf[start:i])  # an earlier place to cut
-                if cut is not None:
-                    sentences.append(buf[start:start + cut].strip())
-                    start = i = start + cut
-                    continue
+            if (cut := self._opener_cut(buf, start, i, sentences)) is not None:
+                start = i = cut  # an earlier place to end the first chunk
+                continue
             # Too short to say on its own: keep `start` so it runs on into the next sentence.
             if _content_length(buf[start:end]) >= self._min_chars:
                 if sentence := buf[start:end].strip():
                     sentences.append(sentence)
                 start = end
             i = end
-        if self._first_clause_words and not (self._emitted or sentences):
-            cut = self._before_clause_opener(buf[start:i])
-            if cut is not None:
-                sentences.append(buf[start:start + cut].strip())
-                start += cut
+        if (cut := self._opener_cut(buf, start, i, sentences)) is not None:
+            start = cut
         self._buffer, self._scanned = buf[start:], i - start
         self._emitted = self._emitted or bool(sentences)
         return sentences
 
-    def _before_clause_opener(self, text: str) -> int | None:
-        """Where the first chunk may end before a clause-opening word, if anywhere."""
+    def _opener_cut(self, buf: str, start: int, end: int, sentences: list[str]) -> int | None:
+        """While the first chunk is open: end it before a clause-opening word in
+        `buf[start:end]` (appended to `sentences`); returns where the rest starts."""
+        if not self._first_clause_words or self._emitted or sentences:
+            return None
+        text = buf[start:end]
         for match in _CLAUSE_OPENER.finditer(text):
             if len(text[:match.start()].split()) >= self._first_clause_words:
-                return match.start()
+                sentences.append(text[:match.start()].strip())
+                return start + match.start()
         return None
 
     @staticmethod

@@ -65,6 +65,10 @@ class FrameDecoder:
         return np.asarray(x, dtype=np.float32)
 
 
+def _rms(window: np.ndarray) -> float:
+    return math.sqrt(float(np.mean(np.square(window, dtype=np.float64)))) if window.size else 0.0
+
+
 @runtime_checkable
 class StreamingVad(Protocol):
     """Speech probability of consecutive `window_samples`-long windows at 16 kHz. Stateful:
@@ -89,8 +93,7 @@ class EnergyVad:
         self.threshold = 10 ** (threshold_dbfs / 20)
 
     def probability(self, window: np.ndarray) -> float:
-        rms = math.sqrt(float(np.mean(np.square(window, dtype=np.float64)))) if window.size else 0.0
-        return 1.0 if rms > self.threshold else 0.0
+        return 1.0 if _rms(window) > self.threshold else 0.0
 
     def reset(self) -> None:
         return None
@@ -143,6 +146,7 @@ class UtteranceEnded:
     speech_s: float
     clip: AudioClip
     forced: bool = False  # by commit or max length, not by silence
+    early: bool = False  # by a silence shorter than the configured rule (semantic_vad)
 
 
 SegmentEvent = SpeechStarted | SpeechPaused | SpeechResumed | UtteranceEnded
@@ -248,9 +252,8 @@ class TurnSegmenter:
 
     def _window(self, window: np.ndarray) -> SegmentEvent | None:
         p = self.vad.probability(window)  # always run: its recurrent state needs every window
-        if self.in_speech and self.quiet_rms is not None and p >= self.low and (
-                math.sqrt(float(np.mean(np.square(window, dtype=np.float64))))
-                < self.quiet_rms):
+        if (self.in_speech and self.quiet_rms is not None and p >= self.low
+                and _rms(window) < self.quiet_rms):
             p = 0.0
         self._windows_seen += 1
         if not self.in_speech:
@@ -298,6 +301,7 @@ class TurnSegmenter:
         end_s = self.now_s - self._quiet * self.win_s
         event = UtteranceEnded(
             start_s=self._start_window * self.win_s, end_s=end_s,
-            speech_s=self._voiced * self.win_s, clip=self._clip(), forced=forced)
+            speech_s=self._voiced * self.win_s, clip=self._clip(), forced=forced,
+            early=not forced and self._end_now < self.end_windows)
         self._reset_utterance()
         return event

@@ -141,7 +141,6 @@ class RealtimeController(SemanticTurnEnd):
                 await self._set_state(S.USER_PAUSED, "pause")
                 await self._speculate()
         elif isinstance(event, SpeechResumed):
-            self._early_end = False  # the segmenter is back on its rule too
             await self._discard_speculation()  # the user went on: those were not all the words
             if self.state == S.USER_PAUSED:
                 await self._set_state(S.USER_SPEAKING, "speech_resumed")
@@ -163,10 +162,9 @@ class RealtimeController(SemanticTurnEnd):
             await self._set_state(S.SILENCE, "too_short")
             return
         wait_ms = max(0.0, (self.segmenter.now_s - event.end_s) * 1000)
-        early = self._take_early_end(event.forced)
         await self._start_reply(clip=event.clip, end_of_turn_wait_ms=wait_ms,
                                 speculation=speculation)
-        if early and self._reply is not None:
+        if event.early and self._reply is not None:
             self._reply.early_clip, self._reply.early_speech_s = event.clip, event.speech_s
 
     # -- speculation ---------------------------------------------------------------------

@@ -15,6 +15,7 @@ from agent.events import (
 )
 from agent.realtime.playback import PlaybackTracker
 from agent.realtime.speculation import Speculation
+from speech.audio import AudioClip
 
 # stage name -> the reply timing it is measured at ("end_of_speech_detected" is the wait itself)
 _STAGE_MARKS = {"final_transcript": "transcript", "llm_first_token": "first_text",
@@ -36,7 +37,7 @@ class ReplyState:
     turn_ended_at: float = 0.0  # time.monotonic() when the reply started
     # The user's audio, when `semantic_vad` ended the turn before the silence rule: speech
     # that follows before much of the reply has played continues that turn.
-    early_clip: object = None
+    early_clip: AudioClip | None = None
     early_speech_s: float = 0.0
 
     def ms(self) -> float:

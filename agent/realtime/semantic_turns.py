@@ -31,7 +31,6 @@ class SemanticTurnEnd:
 
     def _init_semantic_turns(self, policy: TurnEndPolicy | None) -> None:
         self.turn_end_policy = policy
-        self._early_end = False  # this utterance's end was set early by an estimate
         self._background: set[asyncio.Task] = set()
 
     def _turn_end_callback(self):
@@ -59,21 +58,14 @@ class SemanticTurnEnd:
         if (policy is None or speculation is not self._speculation
                 or self.state != ConversationState.USER_PAUSED):
             return  # the user went on, or the turn already ended
-        words = speculation.transcript or ""
-        ms = policy.end_of_turn_ms(probability, words)
-        self._early_end = ms < policy.silence_ms
+        verdict = policy.verdict(probability, speculation.transcript or "")
+        ms = policy.wait_ms(verdict)
         ended = self.segmenter.set_end_of_turn_ms(ms)
         log.info("conversation %s: turn-end estimate %.3f -> end of turn after %d ms",
                  self.conversation_id, probability, ms)
-        await self.emit(TurnEndPredicted(round(probability, 4),
-                                         policy.verdict(probability, words), ms))
+        await self.emit(TurnEndPredicted(round(probability, 4), verdict, ms))
         if ended is not None:
             await self._on_segment(ended)
-
-    def _take_early_end(self, forced: bool) -> bool:
-        """Whether the utterance that just ended was ended early; the flag is cleared."""
-        early, self._early_end = self._early_end and not forced, False
-        return early
 
     def _continues_early_turn(self, reply: ReplyState | None) -> bool:
         return (reply is not None and reply.early_clip is not None

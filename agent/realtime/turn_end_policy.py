@@ -65,9 +65,12 @@ class TurnEndPolicy:
             return "unfinished"
         return "unsure"
 
-    def end_of_turn_ms(self, probability: float, words: str = "") -> int:
+    def wait_ms(self, verdict: Literal["finished", "unfinished", "unsure"]) -> int:
         return {"finished": self.finished_ms, "unfinished": self.unfinished_ms,
-                "unsure": self.silence_ms}[self.verdict(probability, words)]
+                "unsure": self.silence_ms}[verdict]
+
+    def end_of_turn_ms(self, probability: float, words: str = "") -> int:
+        return self.wait_ms(self.verdict(probability, words))
 
 
 def _may_be_cut_off(words: str) -> bool:
