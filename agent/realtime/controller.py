@@ -258,6 +258,7 @@ class RealtimeController(SemanticTurnEnd):
             speculation=reply.speculation, stages_ms=reply.stage_times(),
             speculation_saved_ms=reply.speculation_saved_ms())
         self._log_stages(finished)
+        reply.done_sent = True
         await self.emit(finished)
         # The bot is still talking until its audio has played out at the listener.
         await asyncio.sleep(reply.playback.remaining_s())
@@ -281,6 +282,7 @@ class RealtimeController(SemanticTurnEnd):
                                  timings_ms=reply.timings_ms, error=error,
                                  stages_ms=reply.stage_times())
         self._log_stages(finished)
+        reply.done_sent = True
         await self.emit(finished)
         if self._reply is reply:
             self._reply = None
@@ -319,7 +321,8 @@ class RealtimeController(SemanticTurnEnd):
         if reply.generated or by_client:
             await self.emit(ReplyTruncated(reply.response_id, played_text, round(played_s, 3),
                                            by_client=by_client, content_index=content_index))
-        if not reply.generated:
+        # Cut after TurnDone but before its ReplyFinished went out: the client still gets one.
+        if not reply.done_sent:
             reply.timings_ms["cancelled"] = reply.ms()
             finished = ReplyFinished(
                 reply.response_id, "cancelled", transcript=reply.transcript,

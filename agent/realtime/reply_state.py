@@ -31,6 +31,7 @@ class ReplyState:
     playback: PlaybackTracker = field(default_factory=PlaybackTracker)
     transcript: str = ""
     generated: bool = False  # TurnDone seen: the agent has stored the turn itself
+    done_sent: bool = False  # its ReplyFinished went out (each reply gets exactly one)
     timings_ms: dict[str, float] = field(default_factory=dict)
     speculation: str = "none"
     speculation_run: Speculation | None = None

@@ -167,3 +167,26 @@ async def test_text_turn_and_commit():
     assert await ctl.commit()
     await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
     await ctl.close()
+
+
+async def test_a_reply_cut_between_its_turn_done_and_its_done_event_still_reports_one():
+    # Tried: a barge-in that lands while the TurnDone event is being sent, before the
+    # reply's ReplyFinished: the client must still get exactly one ReplyFinished for it.
+    from agent.events import TurnDoneEvent
+
+    ctl, agent, model, events = make()
+    sending_done, hold = asyncio.Event(), asyncio.Event()
+
+    async def emit(event) -> None:
+        events.append(event)
+        if isinstance(event, ReplyEvent) and isinstance(event.event, TurnDoneEvent):
+            sending_done.set()
+            await hold.wait()  # a slow transport, right at that moment
+
+    ctl.emit = emit
+    await ctl.respond_to_text("what time is it")
+    await asyncio.wait_for(sending_done.wait(), 5)
+    assert await ctl.interrupt("barge_in")
+    finished = [e for e in events if isinstance(e, ReplyFinished)]
+    assert [e.status for e in finished] == ["cancelled"]
+    await ctl.close()
