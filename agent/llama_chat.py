@@ -24,9 +24,10 @@ from agent.chatml_prompt import (
 from agent.errors import ModelBackendError
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
-from agent.turn_end_odds import turn_end_probability, turn_end_tokens
+from agent.turn_end_odds import end_probability, turn_end_tokens, words_prefix
 from agent.tool_routing import (
-    call_probability, call_start_tokens, code_fence_tokens, tool_name_probabilities,
+    call_probability, call_start_tokens, code_fence_tokens, next_token_probs,
+    next_token_probs_at, tool_name_probabilities,
 )
 from tools.argument_grounding import Spellings, ground_arguments
 from tools.datetime_tool import timezone_spellings
@@ -148,10 +149,13 @@ class LlamaCppChatModel:
         return self._router_llm
 
     def call_features(self, messages: Sequence[ChatMessage],
-                      tools: Sequence[dict[str, Any]], prompt: str) -> CallFeatures:
+                      tools: Sequence[dict[str, Any]], prompt: str, *,
+                      with_history: float | None = None) -> CallFeatures:
         """The model's call odds with and without history, and the semantic prior, for a
-        conversation whose last message is the user's."""
-        with_history = call_probability(self._llm, prompt, self._call_tokens())
+        conversation whose last message is the user's (`with_history`: those odds, when
+        already read after `prompt`)."""
+        if with_history is None:
+            with_history = call_probability(self._llm, prompt, self._call_tokens())
         alone = with_history
         if len(messages) >= 3:  # history to discount: score the message on its own too
             alone = call_probability(self._router(), render_turn_prompt(
@@ -161,12 +165,33 @@ class LlamaCppChatModel:
         return CallFeatures(with_history=with_history, alone=alone, prior=scores)
 
     def wants_tool_call(self, messages: Sequence[ChatMessage],
-                        tools: Sequence[dict[str, Any]], prompt: str) -> bool:
+                        tools: Sequence[dict[str, Any]], prompt: str, *,
+                        call_odds: float | None = None) -> bool:
         if messages[-1].role != "user":  # an answer to a tool result is due
             return call_probability(self._llm, prompt, self._call_tokens()) \
                 >= self.tool_call_threshold
-        self._last_features = self.call_features(messages, tools, prompt)
+        self._last_features = self.call_features(messages, tools, prompt,
+                                                 with_history=call_odds)
         return self.call_decider.decide(self._last_features)
+
+    def _turn_end_and_call_odds(self, prompt: str, user_text: str,
+                                with_call_odds: bool) -> tuple[float, float | None]:
+        """The turn-end estimate after the user's words and, when asked, the call odds after
+        the whole prompt, from one evaluation (see `next_token_probs_at`). The estimate is
+        then ready only with the odds (~50 ms later than alone), which is still before any
+        reply audio could be. None for the odds when they need their own evaluation."""
+        words = self._llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"),
+                                   special=True)
+        full = self._llm.tokenize(prompt.encode("utf-8"), special=True) if with_call_odds \
+            else []
+        if len(full) <= len(words) or full[:len(words)] != words:
+            # No odds wanted, or the words' last token merges with what follows.
+            return end_probability(next_token_probs(self._llm, words),
+                                   self._turn_end_tokens()), None
+        after_words, after_prompt = next_token_probs_at(self._llm, full,
+                                                        [len(words), len(full)])
+        return (end_probability(after_words, self._turn_end_tokens()),
+                float(after_prompt[self._call_tokens()].sum()))
 
     def choose_tool(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
                     prompt: str) -> dict[str, Any]:
@@ -180,7 +205,7 @@ class LlamaCppChatModel:
 
     def _generate(self, messages: Sequence[ChatMessage], prompt: str,
                   tools: Sequence[dict[str, Any]], tool_choice: ToolChoice,
-                  emit, stop: threading.Event) -> None:
+                  emit, stop: threading.Event, pace) -> None:
         """Decide "tool call or text" once, before generating anything, then generate.
 
         The decision is `wants_tool_call` (see `agent.call_decision` for why it reads the
@@ -193,34 +218,36 @@ class LlamaCppChatModel:
         """
         with self._lock:
             self._last_features = None
+            decide = bool(tools) and tool_choice == "auto"
+            call_odds = None
             if self.estimate_turn_end and messages[-1].role == "user":
                 # Evaluated first, on a prefix of `prompt`: it fills the cache for the reply.
-                emit(("turn_end", turn_end_probability(
-                    self._llm, prompt, messages[-1].content, self._turn_end_tokens()), None))
+                estimate, call_odds = self._turn_end_and_call_odds(
+                    prompt, messages[-1].content, decide)
+                emit(("turn_end", estimate, None))
                 if stop.is_set():  # a speculation discarded meanwhile: free the model now
                     return
-            if tools and tool_choice == "auto" and self.wants_tool_call(messages, tools, prompt):
+            if decide and self.wants_tool_call(messages, tools, prompt, call_odds=call_odds):
                 tool = self.choose_tool(messages, tools, prompt)
                 emit(("pending", tool["function"]["name"], None))
                 head = call_head(tool["function"]["name"])
                 emit(("text", head, None))
-                self._stream(prompt + head, emit, stop, grammar=self._arguments_grammar(tool))
+                self._stream(prompt + head, emit, pace, grammar=self._arguments_grammar(tool))
                 return
-            self._stream(prompt, emit, stop,
+            self._stream(prompt, emit, pace,
                          logit_bias=self._text_ban() if tools else None)
 
-    def _stream(self, prompt: str, emit, stop: threading.Event, *, grammar: Any = None,
+    def _stream(self, prompt: str, emit, pace, *, grammar: Any = None,
                 logit_bias: dict[int, float] | None = None) -> None:
+        """Generate from `prompt`, one piece each time `pace()` says the reader wants one."""
         stream = self._llm.create_completion(
             prompt, max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p,
             stop=_STOP, grammar=grammar, logit_bias=logit_bias, stream=True,
         )
         try:
-            for chunk in stream:
+            while pace() and (chunk := next(stream, None)) is not None:
                 choice = chunk["choices"][0]
                 emit(("text", choice["text"], choice.get("finish_reason")))
-                if stop.is_set():
-                    break
         finally:
             stream.close()
 
@@ -254,13 +281,26 @@ class LlamaCppChatModel:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
+        # The model decodes a piece only when its reader asks for the next one: a reader that
+        # pauses (the speaking node while the first chunk is synthesized) pauses the
+        # decoding at once, so the two do not fight over the same cores (on two cores a
+        # sentence took ~70 ms to synthesize alone, ~180 ms beside a decoding model).
+        wanted = threading.Event()
 
         def emit(item: object) -> None:
             loop.call_soon_threadsafe(queue.put_nowait, item)
 
+        def pace() -> bool:
+            """Block until the next piece is wanted; False once the reader has gone."""
+            while not wanted.wait(timeout=0.05):
+                if stop.is_set():
+                    return False
+            wanted.clear()
+            return not stop.is_set()
+
         def run() -> None:
             try:
-                self._generate(messages, prompt, tools, tool_choice, emit, stop)
+                self._generate(messages, prompt, tools, tool_choice, emit, stop, pace)
             except Exception as exc:  # surfaced to the consumer as a named error
                 emit(("error", exc, None))
             finally:
@@ -272,7 +312,10 @@ class LlamaCppChatModel:
         callable_ = bool(tools) and tool_choice == "auto"
         finish = "stop"
         try:
-            while (item := await queue.get()) is not _END:
+            while True:
+                wanted.set()
+                if (item := await queue.get()) is _END:
+                    break
                 kind, value, reason = item
                 if kind == "error":
                     raise ModelBackendError(f"llama.cpp generation failed: {value}") from value

@@ -256,7 +256,8 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx.live_stream = ctx.first_event = None
     persona = ctx.services.persona
     sentences: asyncio.Queue[tuple[int, StyledSentence] | None] = asyncio.Queue()
-    voice = asyncio.create_task(_voice_sentences(ctx, sentences, write))
+    first_heard = asyncio.Event()  # the first chunk's audio exists (or there is none)
+    voice = asyncio.create_task(_voice_sentences(ctx, sentences, write, first_heard))
     # Style tags are removed here, before anything is spoken, captioned or remembered; each
     # sentence carries its style to the decoder instead. A persona without `style_tags`
     # accepts every known tag.
@@ -267,6 +268,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                                       first_clause_words=ctx.services.first_clause_words)
     parts: list[str] = []
     calls: list[ToolCall] = []
+    queued: list[int] = []  # this node's sentences (a filler before it has its own audio)
 
     def queue_sentence(sentence: StyledSentence) -> None:
         ctx.clock.mark("first_sentence")
@@ -274,6 +276,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         ctx.sentences_queued += 1
         write(SentenceEvent(sentence.text, index))
         sentences.put_nowait((index, sentence))
+        queued.append(index)
         tag = "" if sentence.style.is_neutral else render_step_audio(sentence.style)
         if tag and tag not in ctx.reply_styles:
             ctx.reply_styles.append(tag)
@@ -291,6 +294,11 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                 take(*splitter.feed(event.text))
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
+            if queued and not first_heard.is_set():
+                # The first chunk's synthesis gets the cores: a model that waits for its
+                # reader (the embedded one) pauses; the chunk after it has the first one's
+                # playing time to be ready.
+                await _first_or_failed(first_heard, voice)
         take(*splitter.flush())
         text = "".join(parts).strip()
         if not text and not calls:
@@ -315,19 +323,32 @@ async def _replay(first: ChatEvent | None,
             yield event
 
 
+async def _first_or_failed(first_heard: asyncio.Event, voice: asyncio.Task) -> None:
+    waiter = asyncio.ensure_future(first_heard.wait())
+    try:
+        await asyncio.wait({waiter, voice}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiter.cancel()
+
+
 async def _voice_sentences(ctx: TurnContext,
                            sentences: asyncio.Queue[tuple[int, StyledSentence] | None],
-                           write) -> None:
+                           write, first_heard: asyncio.Event) -> None:
     """Synthesize sentences in order while the model keeps writing the next ones."""
     decoder = ctx.services.decoder if ctx.synthesize else None
-    while (item := await sentences.get()) is not None:
-        index, sentence = item
-        # Role-play stage directions ("*smiles warmly*") are shown, never read aloud.
-        spoken = _STAGE_DIRECTION.sub(" ", sentence.text).strip()
-        if decoder is not None and spoken:
-            async for chunk in _synthesize(decoder, spoken, sentence.style):
-                ctx.clock.mark("tts_first_audio")
-                write(AudioChunkEvent(chunk, index))
+    try:
+        while (item := await sentences.get()) is not None:
+            index, sentence = item
+            # Role-play stage directions ("*smiles warmly*") are shown, never read aloud.
+            spoken = _STAGE_DIRECTION.sub(" ", sentence.text).strip()
+            if decoder is not None and spoken:
+                async for chunk in _synthesize(decoder, spoken, sentence.style):
+                    ctx.clock.mark("tts_first_audio")
+                    write(AudioChunkEvent(chunk, index))
+                    first_heard.set()
+            first_heard.set()
+    finally:
+        first_heard.set()
 
 
 def _synthesize(decoder, text: str, style: Style):

@@ -19,6 +19,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from agent.chatml_prompt import neutralize
 from agent.tool_routing import next_token_probs
 
@@ -48,10 +50,14 @@ def turn_end_tokens(llm: Any) -> list[int]:
     return sorted(ids)
 
 
+def end_probability(probs: np.ndarray, end_tokens: Sequence[int]) -> float:
+    """The estimate from the next-token distribution after the user's words."""
+    return float(min(1.0, probs[list(end_tokens)].sum()))
+
+
 def turn_end_probability(llm: Any, prompt: str, user_text: str,
                          end_tokens: Sequence[int]) -> float:
     """P(the user's turn ends after `user_text`), read from `llm` (its cache is left holding
     the prefix, ready for the reply)."""
     tokens = llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"), special=True)
-    probs = next_token_probs(llm, tokens)
-    return float(min(1.0, probs[list(end_tokens)].sum()))
+    return end_probability(next_token_probs(llm, tokens), end_tokens)

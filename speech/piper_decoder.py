@@ -19,6 +19,25 @@ from speech.voice_effects import (
 _DONE = object()
 
 
+def _load_voice(model_path: Path, config_path: Path):
+    """`PiperVoice.load`, but with onnxruntime's worker threads told not to spin: a spinning
+    pool next to a decoding LLM on two cores made a short sentence take ~180 ms instead of
+    ~135 (70 ms alone either way)."""
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+
+    options = onnxruntime.SessionOptions()
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    with open(config_path, encoding="utf-8") as fh:
+        config = PiperConfig.from_dict(json.load(fh))
+    session = onnxruntime.InferenceSession(str(model_path), sess_options=options,
+                                           providers=["CPUExecutionProvider"])
+    return PiperVoice(config=config, session=session)
+
+
 class PiperDecoder:
     """`SpeechDecoder` over a Piper ONNX voice. Piper yields one chunk per sentence, so callers
     that feed whole sentences get their first audio after one sentence of synthesis.
@@ -38,11 +57,9 @@ class PiperDecoder:
         noise_w_scale: float | None = None,
         volume: float = 1.0,
     ) -> None:
-        from piper import PiperVoice
-
         model_path = Path(model_path)
         config_path = Path(config_path) if config_path else model_path.with_suffix(".onnx.json")
-        self._voice = PiperVoice.load(model_path, config_path)
+        self._voice = _load_voice(model_path, config_path)
         voice_config = self._voice.config
         self._length_scale = length_scale or voice_config.length_scale
         self._noise_scale = voice_config.noise_scale if noise_scale is None else noise_scale

@@ -252,3 +252,51 @@ async def test_a_slow_tool_gets_a_filler_sentence_while_it_runs():
     fast = VoiceAgent(fast_model, decoder=RecordingDecoder())
     reply = await fast.arespond("Time?")
     assert reply.text == "Noon."
+
+
+# --------------------------------------------------------------------------- first chunk first
+
+
+class PullTimes(ScriptedChatModel):
+    """Records when the speaking node took each event from the model's stream."""
+
+    def __init__(self, replies) -> None:
+        super().__init__(replies)
+        self.pulled: list[tuple[str, float]] = []
+
+    async def _play(self, events):
+        played = super()._play(events)
+        while True:
+            asked = time.perf_counter()  # the reader has come back for the next event
+            try:
+                event = await anext(played)
+            except StopAsyncIteration:
+                return
+            self.pulled.append((getattr(event, "text", type(event).__name__), asked))
+            yield event
+
+
+async def test_the_model_is_not_read_while_the_first_chunk_is_synthesized():
+    model = PullTimes(["Yes, it is true. And here is more."])
+    decoder = RecordingDecoder(delay_s=0.15)
+    agent, _, _ = make_agent(model, decoder=decoder)
+    events, reply = await run_turn(agent, "Is it true?")
+    assert reply.text == "Yes, it is true. And here is more."
+    assert decoder.texts == ["Yes, it is true.", "And here is more."]
+    pulled = dict(model.pulled)
+    # "true. " completed the first sentence; the next piece waited for its audio.
+    assert pulled["And "] - pulled["true. "] >= 0.12
+    assert pulled["here "] - pulled["And "] < 0.1  # then reading goes on as usual
+    first_audio = index_of(events, AudioChunkEvent)
+    assert events[first_audio].chunk.text == "Yes, it is true."
+
+
+async def test_a_failing_first_synthesis_does_not_hang_the_turn():
+    class Broken(RecordingDecoder):
+        async def synthesize(self, text, style=None):
+            raise RuntimeError("decoder died")
+            yield  # pragma: no cover
+
+    agent, _, _ = make_agent(["One. Two. Three."], decoder=Broken())
+    with pytest.raises(RuntimeError, match="decoder died"):
+        await asyncio.wait_for(run_turn(agent, "Count"), 5)

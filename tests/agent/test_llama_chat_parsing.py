@@ -108,7 +108,7 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     model._last_features = None
     model.estimate_turn_end = False  # reads llama.cpp's logits (tests/agent/test_turn_end_odds.py)
     # The real decision reads llama.cpp's logits; the fake script says what the model does.
-    model.wants_tool_call = lambda messages, tools, prompt: bool(llm.pieces) and \
+    model.wants_tool_call = lambda messages, tools, prompt, **_: bool(llm.pieces) and \
         llm.pieces[0].lstrip()[:1] in ("{", "<")
     return model
 
@@ -189,6 +189,21 @@ async def test_closing_the_stream_early_stops_the_generation():
     produced = llm.produced
     await asyncio.sleep(0.05)
     assert llm.produced == produced < 2000
+
+
+async def test_a_reader_that_pauses_pauses_the_decoding():
+    # Tried: a reader that takes one piece and then waits (the speaking node while the first
+    # chunk is synthesized): the model thread decodes nothing more until it reads again
+    # (at most one piece ahead, when an estimate came before the text).
+    llm = FakeLlama([f" word{i}" for i in range(200)], chunk_delay_s=0.001)
+    stream = fake_model(llm).stream(MESSAGES)
+    first = await anext(stream)
+    await asyncio.sleep(0.3)  # 200 pieces would take ~0.2 s unread
+    assert llm.produced <= 2, llm.produced
+    rest = [e async for e in stream]  # reading again lets it finish
+    assert llm.produced == 200 and isinstance(rest[-1], ModelDone)
+    texts = [e.text for e in [first, *rest] if isinstance(e, TextDelta)]
+    assert texts == [f" word{i}" for i in range(200)]
 
 
 async def test_text_runs_without_a_grammar_and_can_never_open_a_call():

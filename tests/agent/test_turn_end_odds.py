@@ -9,6 +9,7 @@ import pytest
 from embedded_gate import require_embedded
 
 from agent import ChatMessage
+from agent.call_decision import logit
 from agent.chat_model import TextDelta, TurnEndEstimate
 from agent.chatml_prompt import TURN_NOTE, render_turn_prompt
 from agent.turn_end_odds import turn_end_probability, turn_end_tokens, words_prefix
@@ -96,3 +97,77 @@ def test_the_embedded_backend_sends_the_estimate_first(tmp_path):
     assert isinstance(events[0], TurnEndEstimate) and 0.0 <= events[0].probability <= 1.0
     assert sum(isinstance(e, TurnEndEstimate) for e in events) == 1
     assert any(isinstance(e, TextDelta) and e.text for e in events[1:])
+
+
+@pytest.mark.parametrize("text", ["What time is it?", "Tell me a fun fact about the moon.",
+                                  "so what about the weather in"])
+def test_one_pass_reads_the_same_odds_as_two(llm, end_tokens, text):
+    # Tried: a clock question, a plain one and a fragment without a final mark. The estimate
+    # after the words and the call odds after the whole prompt, read from one evaluation,
+    # equal those of two evaluations (up to llama.cpp's batch-size rounding), and the cache
+    # is left holding the whole prompt.
+    from agent.tool_routing import call_start_tokens, next_token_probs, next_token_probs_at
+
+    calls = call_start_tokens(llm)
+    prompt = render_turn_prompt([SYSTEM, ChatMessage(role="user", content=text)], TOOLS)
+    words = llm.tokenize(words_prefix(prompt, text).encode(), special=True)
+    full = llm.tokenize(prompt.encode(), special=True)
+    assert full[:len(words)] == words
+    llm.reset()
+    two = (next_token_probs(llm, words), next_token_probs(llm, full))
+    llm.reset()
+    one = next_token_probs_at(llm, full, [len(words), len(full)])
+    assert llm.n_tokens == len(full) and list(llm.input_ids[:len(full)]) == full
+    # llama.cpp's kernels differ by batch size, so the figures differ in the last digits
+    # of the activations: compared as log-odds, where the call decision reads them.
+    assert logit(one[0][end_tokens].sum()) == pytest.approx(logit(two[0][end_tokens].sum()),
+                                                             abs=0.4)
+    assert logit(one[1][calls].sum()) == pytest.approx(logit(two[1][calls].sum()), abs=0.4)
+    assert int(one[1].argmax()) == int(two[1].argmax())
+    # A second call with the prompt cached re-evaluates only from the words' end.
+    again = next_token_probs_at(llm, full, [len(words), len(full)])
+    assert logit(again[1][calls].sum()) == pytest.approx(logit(one[1][calls].sum()), abs=0.4)
+
+
+def test_one_pass_rejects_ends_outside_the_tokens(llm):
+    from agent.tool_routing import next_token_probs_at
+
+    with pytest.raises(ValueError, match="ends must lie"):
+        next_token_probs_at(llm, [1, 2, 3], [0])
+    with pytest.raises(ValueError, match="ends must lie"):
+        next_token_probs_at(llm, [1, 2, 3], [4])
+
+
+def test_the_backend_reply_after_one_pass_matches_the_reply_after_two(tmp_path):
+    # Tried: the same clock and no-tool questions through the backend with its estimate read
+    # in one pass (the default) and in two (the call odds read on their own): the same
+    # decision and, at temperature 0, the same words.
+    from agent.llama_chat import LlamaCppChatModel
+    from agent.model_cache import ModelStore
+    from agent.model_catalog import DEFAULT_MODELS
+
+    path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
+    model = LlamaCppChatModel(path, n_ctx=1024, max_tokens=12, temperature=0.0)
+
+    async def reply(text: str) -> str:
+        out = []
+        async for event in model.stream([SYSTEM, ChatMessage(role="user", content=text)],
+                                        TOOLS):
+            out.append(type(event).__name__ + ":" + str(getattr(event, "text", "")))
+        return "|".join(out[1:])
+
+    questions = ["What time is it?", "Why is the sky blue?"]
+    one = [asyncio.run(reply(q)) for q in questions]
+    model._turn_end_and_call_odds = _two_passes(model)
+    two = [asyncio.run(reply(q)) for q in questions]
+    assert one == two
+    assert "ToolCallPending" in one[0] and "ToolCallPending" not in one[1]
+
+
+def _two_passes(model):
+    original = model._turn_end_and_call_odds
+
+    def two(prompt, user_text, with_call_odds):
+        return original(prompt, user_text, False)[0], None  # odds then read on their own
+
+    return two

@@ -47,9 +47,9 @@ async def test_truncate_after_a_barge_in_corrects_the_server_estimate():
         await client.stream(tone(0.9), pace=1.0)  # the user talks over the reply
         cleared = await client.wait_type("output_audio_buffer.cleared")
         cancelled = await client.wait_type("response.done", status="cancelled")
-        # The page had played only 0.5 s of it (its own buffer started late).
+        # The page had played only 0.25 s of it (its own buffer started late).
         await client.send("conversation.item.truncate",
-                          item_id=cleared["response_id"] + "_output", audio_end_ms=500)
+                          item_id=cleared["response_id"] + "_output", audio_end_ms=250)
         truncated = await client.wait_type("conversation.item.truncated")
         await client.stream(silence(1.0))
         await client.wait_type("response.done", status="completed")
@@ -58,13 +58,15 @@ async def test_truncate_after_a_barge_in_corrects_the_server_estimate():
         cid = session_id(client)
         await client.close()
     assert cancelled["response"]["played_text"] != truncated["played_text"]
-    assert truncated["played_text"] == "It is noon"  # int(7 words * 0.5 s / 1.02 s) = 3
+    # The first chunk is "It is noon right now here" (cut before "in"): 0.75 s of audio,
+    # so int(6 words * 0.25 s / 0.75 s) = 2 words.
+    assert truncated["played_text"] == "It is"
     assert stats["session"]["barge_ins"] == 1
     history = await agent.services.memory.history(cid)
     assert [t.role for t in history] == ["user", "assistant"] * 2
-    assert history[1].text == "It is noon" and history[1].interrupted
+    assert history[1].text == "It is" and history[1].interrupted
     # The next turn was prompted with the corrected words.
-    assert model.calls[1][0][-2].content == "It is noon"
+    assert model.calls[1][0][-2].content == "It is"
 
 
 async def test_bad_truncates_get_errors():

@@ -191,3 +191,20 @@ def test_eager_split_does_not_depend_on_delta_boundaries():
     by_char = [s for ch in text for s in splitter.feed(ch)] + splitter.flush()
     assert by_char == _eager(text, 3) == [
         "Right now, in Tokyo,", "it is a quarter past five in the evening.", "Enjoy your day!"]
+
+
+def test_a_long_first_sentence_is_cut_before_a_phrase_two_words_later():
+    # Tried: a long opening sentence with neither comma nor clause opener, one where a
+    # preposition comes too early to cut, and one where a clause opener comes first.
+    text = "The moon is the only planet in our solar system that has no air. It is old."
+    assert _eager(text) == ["The moon is the only planet", "in our solar system that has no air.",
+                            "It is old."]
+    assert _eager("Put the eggs in a pot of cold water. Then heat it.") == [
+        "Put the eggs in a pot of cold water.", "Then heat it."]  # "in" after 3 words
+    assert _eager("The sky looks blue because light in the air scatters.") == [
+        "The sky looks blue", "because light in the air scatters."]
+    streamed = SentenceSplitter(first_clause_words=4)
+    assert [s for ch in text for s in streamed.feed(ch)] + streamed.flush() == _eager(text)
+    # Not a whole word: "information" does not open a phrase.
+    assert _eager("Here is some useful background information about it.") == [
+        "Here is some useful background information", "about it."]
