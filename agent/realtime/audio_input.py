@@ -204,15 +204,31 @@ class TurnSegmenter:
         return self._voiced * self.win_s if self.in_speech else 0.0
 
     def push(self, samples: np.ndarray) -> list[SegmentEvent]:
-        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
         events: list[SegmentEvent] = []
-        n = len(self._pending) // self.win
-        for i in range(n):
-            event = self._window(self._pending[i * self.win:(i + 1) * self.win])
-            if event is not None:
+        for window in self._windows(samples):
+            # Always run: the VAD's recurrent state needs every window.
+            if (event := self._window(window, self.vad.probability(window))) is not None:
                 events.append(event)
-        self._pending = self._pending[n * self.win:].copy()
         return events
+
+    async def apush(self, samples: np.ndarray) -> list[SegmentEvent]:
+        """`push`, with the VAD scored the way it prefers on an event loop: batched with other
+        streams' windows (`shared_vad.SileroBatcher`) where it can be."""
+        score = getattr(self.vad, "probability_async", None)
+        if score is None:
+            return self.push(samples)
+        events: list[SegmentEvent] = []
+        for window in self._windows(samples):
+            if (event := self._window(window, await score(window))) is not None:
+                events.append(event)
+        return events
+
+    def _windows(self, samples: np.ndarray) -> list[np.ndarray]:
+        self._pending = np.concatenate([self._pending, samples.astype(np.float32, copy=False)])
+        n = len(self._pending) // self.win
+        windows = [self._pending[i * self.win:(i + 1) * self.win] for i in range(n)]
+        self._pending = self._pending[n * self.win:].copy()
+        return windows
 
     def commit(self) -> UtteranceEnded | None:
         """End the utterance in progress now (a client's explicit end of turn)."""
@@ -250,8 +266,7 @@ class TurnSegmenter:
         self._preroll.clear()
         self.vad.reset()
 
-    def _window(self, window: np.ndarray) -> SegmentEvent | None:
-        p = self.vad.probability(window)  # always run: its recurrent state needs every window
+    def _window(self, window: np.ndarray, p: float) -> SegmentEvent | None:
         if (self.in_speech and self.quiet_rms is not None and p >= self.low
                 and _rms(window) < self.quiet_rms):
             p = 0.0

@@ -105,7 +105,7 @@ class RealtimeController(SemanticTurnEnd):
     # -- input -------------------------------------------------------------------------
 
     async def push_audio(self, samples_16k: np.ndarray) -> None:
-        for event in self.segmenter.push(samples_16k):
+        for event in await self.segmenter.apush(samples_16k):
             await self._on_segment(event)
         if self._continues_early_turn(self._reply):  # semantic_vad ended it too soon
             await self._continue_turn(self._reply)

