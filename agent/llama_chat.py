@@ -22,12 +22,13 @@ from agent.chatml_prompt import (
     arguments_grammar, call_head, render_prompt, render_turn_prompt, system_block,
 )
 from agent.errors import ModelBackendError
+from agent.llama_batch import enable_side_sequence, evaluate
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
 from agent.turn_end_odds import end_probability, turn_end_tokens, words_prefix
 from agent.tool_routing import (
     call_probability, call_start_tokens, code_fence_tokens, next_token_probs,
-    next_token_probs_at, tool_name_probabilities,
+    tool_name_probabilities,
 )
 from tools.argument_grounding import Spellings, ground_arguments
 from tools.datetime_tool import timezone_spellings
@@ -83,6 +84,9 @@ class LlamaCppChatModel:
                 str(path), n_ctx=n_ctx, n_threads=n_threads or os.cpu_count(), seed=seed,
                 verbose=False,
             )
+        # Sequence 1 scores the latest message without history in the same batch as the
+        # turn itself (agent.llama_batch); without it, a second context does, in its own pass.
+        self._side_sequence = enable_side_sequence(self._llm)
         self.name = f"llama.cpp:{path.name}"
         self.temperature = temperature
         self.top_p = top_p
@@ -150,48 +154,58 @@ class LlamaCppChatModel:
 
     def call_features(self, messages: Sequence[ChatMessage],
                       tools: Sequence[dict[str, Any]], prompt: str, *,
-                      with_history: float | None = None) -> CallFeatures:
+                      with_history: float | None = None,
+                      alone: float | None = None) -> CallFeatures:
         """The model's call odds with and without history, and the semantic prior, for a
-        conversation whose last message is the user's (`with_history`: those odds, when
-        already read after `prompt`)."""
+        conversation whose last message is the user's (`with_history`, `alone`: those odds,
+        when already read)."""
         if with_history is None:
             with_history = call_probability(self._llm, prompt, self._call_tokens())
-        alone = with_history
-        if len(messages) >= 3:  # history to discount: score the message on its own too
-            alone = call_probability(self._router(), render_turn_prompt(
-                [messages[0], messages[-1]], tools), self._call_tokens())
+        if alone is None:
+            alone = with_history
+            if len(messages) >= 3:  # history to discount: score the message on its own too
+                alone = call_probability(self._router(), render_turn_prompt(
+                    [messages[0], messages[-1]], tools), self._call_tokens())
         prior = self.tool_prior()
         scores = prior.scores(messages[-1].content, tools) if prior is not None else None
         return CallFeatures(with_history=with_history, alone=alone, prior=scores)
 
     def wants_tool_call(self, messages: Sequence[ChatMessage],
                         tools: Sequence[dict[str, Any]], prompt: str, *,
-                        call_odds: float | None = None) -> bool:
+                        call_odds: tuple[float | None, float | None] = (None, None)) -> bool:
+        """`call_odds`: (with history, alone) where already read (`_turn_readings`)."""
         if messages[-1].role != "user":  # an answer to a tool result is due
             return call_probability(self._llm, prompt, self._call_tokens()) \
                 >= self.tool_call_threshold
         self._last_features = self.call_features(messages, tools, prompt,
-                                                 with_history=call_odds)
+                                                 with_history=call_odds[0], alone=call_odds[1])
         return self.call_decider.decide(self._last_features)
 
-    def _turn_end_and_call_odds(self, prompt: str, user_text: str,
-                                with_call_odds: bool) -> tuple[float, float | None]:
-        """The turn-end estimate after the user's words and, when asked, the call odds after
-        the whole prompt, from one evaluation (see `next_token_probs_at`). The estimate is
-        then ready only with the odds (~50 ms later than alone), which is still before any
-        reply audio could be. None for the odds when they need their own evaluation."""
+    def _turn_readings(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
+                       prompt: str, decide: bool) -> tuple[float, tuple[float | None, ...]]:
+        """The turn-end estimate after the user's words and, when a call is to be decided,
+        the call odds after the whole prompt and (with history) for the latest message
+        alone, from one llama.cpp batch (`agent.llama_batch`). The estimate is then ready
+        only with the odds (~50 ms later than on its own), still before any reply audio
+        could be. None for odds that need their own evaluation."""
+        user_text = messages[-1].content
         words = self._llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"),
                                    special=True)
-        full = self._llm.tokenize(prompt.encode("utf-8"), special=True) if with_call_odds \
-            else []
+        full = self._llm.tokenize(prompt.encode("utf-8"), special=True) if decide else []
         if len(full) <= len(words) or full[:len(words)] != words:
             # No odds wanted, or the words' last token merges with what follows.
             return end_probability(next_token_probs(self._llm, words),
-                                   self._turn_end_tokens()), None
-        after_words, after_prompt = next_token_probs_at(self._llm, full,
-                                                        [len(words), len(full)])
+                                   self._turn_end_tokens()), (None, None)
+        side = None
+        if len(messages) >= 3 and self._side_sequence:
+            side = self._llm.tokenize(render_turn_prompt(
+                [messages[0], messages[-1]], tools).encode("utf-8"), special=True)
+        (after_words, after_prompt), alone = evaluate(self._llm, full,
+                                                      [len(words), len(full)], side)
+        calls = self._call_tokens()
         return (end_probability(after_words, self._turn_end_tokens()),
-                float(after_prompt[self._call_tokens()].sum()))
+                (float(after_prompt[calls].sum()),
+                 None if alone is None else float(alone[calls].sum())))
 
     def choose_tool(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
                     prompt: str) -> dict[str, Any]:
@@ -219,11 +233,10 @@ class LlamaCppChatModel:
         with self._lock:
             self._last_features = None
             decide = bool(tools) and tool_choice == "auto"
-            call_odds = None
+            call_odds: tuple[float | None, ...] = (None, None)
             if self.estimate_turn_end and messages[-1].role == "user":
                 # Evaluated first, on a prefix of `prompt`: it fills the cache for the reply.
-                estimate, call_odds = self._turn_end_and_call_odds(
-                    prompt, messages[-1].content, decide)
+                estimate, call_odds = self._turn_readings(messages, tools, prompt, decide)
                 emit(("turn_end", estimate, None))
                 if stop.is_set():  # a speculation discarded meanwhile: free the model now
                     return

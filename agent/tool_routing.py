@@ -53,41 +53,10 @@ def next_token_probs(llm: Any, tokens: Sequence[int]) -> np.ndarray:
 
 def next_token_probs_at(llm: Any, tokens: Sequence[int], ends: Sequence[int]) -> list[np.ndarray]:
     """The next-token distributions after `tokens[:end]` for each of `ends`, from ONE
-    evaluation of `tokens` (the cached prefix reused, as in `next_token_probs`).
+    evaluation of `tokens` (see `agent.llama_batch`)."""
+    from agent.llama_batch import evaluate
 
-    A small batch costs far more per token than a larger one on two cores (8 tokens ~80-100
-    ms, 24 ~135-200 ms, bench/README.md), so reading the turn-end estimate and the call odds
-    from one pass saves a pass. llama-cpp-python's `eval` only keeps the last token's
-    logits; here the batch asks for logits at each end (its `_batch` and `_ctx` are
-    llama-cpp-python internals, pinned with the package version)."""
-    import llama_cpp
-
-    tokens = list(tokens)
-    if not ends or min(ends) < 1 or max(ends) > len(tokens):
-        raise ValueError(f"ends must lie in 1..{len(tokens)}, got {list(ends)}")
-    cached = np.asarray(llm.input_ids[: min(llm.n_tokens, len(tokens) - 1)])
-    differs = np.nonzero(cached != np.asarray(tokens[: len(cached)]))[0]
-    common = int(differs[0]) if len(differs) else len(cached)
-    llm.n_tokens = min(common, min(ends) - 1)  # every end's last token is evaluated afresh
-    llm._ctx.kv_cache_seq_rm(-1, llm.n_tokens, -1)
-    want = {end - 1 for end in ends}
-    rows: dict[int, np.ndarray] = {}
-    start = llm.n_tokens
-    for i in range(start, len(tokens), llm.n_batch):
-        chunk = tokens[i:i + llm.n_batch]
-        llm._batch.set_batch(batch=chunk, n_past=i, logits_all=False)
-        for j in range(len(chunk)):
-            if i + j in want:
-                llm._batch.batch.logits[j] = True
-        llm._ctx.decode(llm._batch)
-        for j in range(len(chunk)):
-            if i + j in want:
-                rows[i + j] = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, j),
-                                                    shape=(llm.n_vocab(),)).astype(np.float64)
-        llm.input_ids[i:i + len(chunk)] = chunk
-        llm.n_tokens = i + len(chunk)
-    llm._requires_eval = False  # the last logits are live: generation may sample at once
-    return [_softmax(rows[end - 1]) for end in ends]
+    return evaluate(llm, tokens, ends)[0]
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -158,16 +158,56 @@ def test_the_backend_reply_after_one_pass_matches_the_reply_after_two(tmp_path):
 
     questions = ["What time is it?", "Why is the sky blue?"]
     one = [asyncio.run(reply(q)) for q in questions]
-    model._turn_end_and_call_odds = _two_passes(model)
+    model._turn_readings = _two_passes(model)
     two = [asyncio.run(reply(q)) for q in questions]
     assert one == two
     assert "ToolCallPending" in one[0] and "ToolCallPending" not in one[1]
 
 
 def _two_passes(model):
-    original = model._turn_end_and_call_odds
+    original = model._turn_readings
 
-    def two(prompt, user_text, with_call_odds):
-        return original(prompt, user_text, False)[0], None  # odds then read on their own
+    def two(messages, tools, prompt, decide):
+        return original(messages, tools, prompt, False)[0], (None, None)  # odds on their own
 
     return two
+
+
+HISTORY = [ChatMessage(role="user", content="Hi, who are you?"),
+           ChatMessage(role="assistant", content="I am your assistant. How can I help?")]
+
+
+def test_with_history_the_message_alone_is_scored_in_the_same_batch():
+    # Tried: a clock question and a plain one after a greeting turn. The latest message's
+    # odds without history come from sequence 1 of the same batch and equal those of the
+    # second context (as log-odds), the cache afterwards holds only the conversation's own
+    # prompt, and the replies equal those of separate passes.
+    from agent.llama_chat import LlamaCppChatModel
+    from agent.model_cache import ModelStore
+    from agent.model_catalog import DEFAULT_MODELS
+
+    path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
+    model = LlamaCppChatModel(path, n_ctx=1024, max_tokens=10, temperature=0.0)
+    assert model._side_sequence
+    asyncio.run(model.prefill(SYSTEM.content, TOOLS))  # the cached prefix both sequences share
+    for text in ("What time is it?", "Why is the sky blue?"):
+        messages = [SYSTEM, *HISTORY, ChatMessage(role="user", content=text)]
+        prompt = render_turn_prompt(messages, TOOLS)
+        _, (with_history, alone) = model._turn_readings(messages, TOOLS, prompt, True)
+        separate = model.call_features(messages, TOOLS, prompt)
+        assert logit(alone) == pytest.approx(logit(separate.alone), abs=0.4)
+        assert logit(with_history) == pytest.approx(logit(separate.with_history), abs=0.4)
+        full = model._llm.tokenize(prompt.encode(), special=True)
+        assert model._llm.n_tokens == len(full)
+
+    async def reply(text: str) -> str:
+        out = []
+        async for event in model.stream([SYSTEM, *HISTORY, ChatMessage(role="user",
+                                                                       content=text)], TOOLS):
+            out.append(type(event).__name__ + ":" + str(getattr(event, "text", "")))
+        return "|".join(out[1:])
+
+    one = [asyncio.run(reply(q)) for q in ("What time is it?", "Why is the sky blue?")]
+    model._turn_readings = _two_passes(model)
+    two = [asyncio.run(reply(q)) for q in ("What time is it?", "Why is the sky blue?")]
+    assert one == two and "ToolCallPending" in one[0] and "ToolCallPending" not in one[1]
