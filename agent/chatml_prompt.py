@@ -132,10 +132,14 @@ def call_head(name: str) -> str:
 
 
 def render_turn_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
-    """`render_prompt` for a model reply to the user with tools offered: the latest user turn
-    carries `TURN_NOTE` (only in the prompt; history keeps what the user said). The system +
-    tools prefix is unchanged, so the KV cache still holds it."""
-    if not tools or not messages or messages[-1].role != "user":
+    """`render_prompt` for a model reply with tools offered: every user turn carries
+    `TURN_NOTE` (only in the prompt; history keeps what the user said). The newest for the
+    reply it asks for; the earlier ones because the prompt of their own turn had it, so the
+    KV cache, which still holds that prompt and the reply, matches the next turn's prompt up
+    to the new words (without them in history, each later turn re-evaluated the previous
+    reply, ~30-60 tokens, ~150-300 ms on two cores). The system + tools prefix is unchanged."""
+    if not tools or not messages:
         return render_prompt(messages, tools)
-    last = messages[-1].model_copy(update={"content": f"{messages[-1].content}\n{TURN_NOTE}"})
-    return render_prompt([*messages[:-1], last], tools)
+    noted = [m.model_copy(update={"content": f"{m.content}\n{TURN_NOTE}"}) if m.role == "user"
+             else m for m in messages]
+    return render_prompt(noted, tools)

@@ -294,7 +294,33 @@ def test_a_turn_prompt_adds_the_note_to_the_users_turn_only():
                                         tools)
     assert text_prompt.startswith(system_block("You are terse.", tools))  # cached prefix kept
     assert messages[-1].content == "my name is alice"  # the caller's message is untouched
-    # Nothing to add without tools, or when a tool result (not the user) spoke last.
+    # Nothing to add without tools. After a tool result the user's turn keeps its note: the
+    # answer's prompt then continues the one the call was written after (cache reused).
     assert render_turn_prompt(messages, []) == render_prompt(messages, [])
     after_tool = [sys_msg(), user("hi"), tool_msg("12:00")]
-    assert render_turn_prompt(after_tool, tools) == render_prompt(after_tool, tools)
+    assert render_turn_prompt(after_tool, tools) == render_prompt(
+        [sys_msg(), user("hi\n" + TURN_NOTE), tool_msg("12:00")], tools)
+
+
+def test_each_turns_prompt_and_reply_are_a_prefix_of_the_next_turns_prompt():
+    # Tried: a three-turn conversation with tools offered. Every user turn in the prompt
+    # carries the turn note (history itself does not), so what the KV cache holds after a
+    # turn (its prompt and the reply written) is exactly where the next prompt starts:
+    # only the new words are evaluated.
+    from agent.chat_model import ChatMessage
+
+    tools = [{"type": "function", "function": {"name": "get_date_time", "parameters": {
+        "type": "object", "properties": {}}}}]
+    system = ChatMessage(role="system", content="You are terse.")
+    said = ["hi there", "why is the sky blue?", "and at night?"]
+    replies = ["Hello! How can I help?", "Because air scatters blue light.", "It is dark."]
+    history: list[ChatMessage] = [system]
+    for words, reply in zip(said, replies, strict=True):
+        history.append(ChatMessage(role="user", content=words))
+        prompt = render_turn_prompt(history, tools)
+        assert prompt.count(TURN_NOTE) == sum(m.role == "user" for m in history)
+        if len(history) > 2:
+            assert prompt.startswith(cached)  # noqa: F821 (set by the previous turn)
+        cached = prompt + reply
+        history.append(ChatMessage(role="assistant", content=reply))
+    assert all(TURN_NOTE not in m.content for m in history)  # history keeps the words only
