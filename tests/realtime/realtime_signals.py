@@ -24,3 +24,18 @@ def pcm16(x: np.ndarray) -> bytes:
 def frames(x: np.ndarray, rate: int = RATE, frame_ms: int = 20) -> list[np.ndarray]:
     n = int(rate * frame_ms / 1000)
     return [x[i:i + n] for i in range(0, len(x), n)]
+
+
+def jfk_16k(path) -> np.ndarray:
+    """The shared JFK recording, mono at 16 kHz (skips the test when the shared data is
+    absent)."""
+    import pytest
+
+    if not path.exists():
+        pytest.skip(f"shared test audio missing: {path}")
+    import soundfile as sf
+    import soxr
+
+    x, rate = sf.read(str(path), dtype="float32")
+    x = x.mean(axis=1) if x.ndim == 2 else x
+    return soxr.resample(x, rate, 16_000).astype(np.float32)

