@@ -115,10 +115,11 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
         if side is not None:
             llama_cpp.llama_memory_seq_rm(mem, _SIDE, -1, -1)
     llm._requires_eval = False  # the last logits are sequence 0's: generation may sample
-    return ([_softmax(rows[end - 1]) for end in ends],
-            None if side_row is None else _softmax(side_row))
+    return ([softmax(rows[end - 1]) for end in ends],
+            None if side_row is None else softmax(side_row))
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Logits (float64) to probabilities."""
     probs = np.exp(logits - logits.max())
     return probs / probs.sum()

@@ -164,8 +164,8 @@ class LlamaCppChatModel:
         if alone is None:
             alone = with_history
             if len(messages) >= 3:  # history to discount: score the message on its own too
-                alone = call_probability(self._router(), render_turn_prompt(
-                    [messages[0], messages[-1]], tools), self._call_tokens())
+                alone = call_probability(self._router(), _alone_prompt(messages, tools),
+                                         self._call_tokens())
         prior = self.tool_prior()
         scores = prior.scores(messages[-1].content, tools) if prior is not None else None
         return CallFeatures(with_history=with_history, alone=alone, prior=scores)
@@ -198,8 +198,8 @@ class LlamaCppChatModel:
                                    self._turn_end_tokens()), (None, None)
         side = None
         if len(messages) >= 3 and self._side_sequence:
-            side = self._llm.tokenize(render_turn_prompt(
-                [messages[0], messages[-1]], tools).encode("utf-8"), special=True)
+            side = self._llm.tokenize(_alone_prompt(messages, tools).encode("utf-8"),
+                                      special=True)
         (after_words, after_prompt), alone = evaluate(self._llm, full,
                                                       [len(words), len(full)], side)
         calls = self._call_tokens()
@@ -355,6 +355,11 @@ class LlamaCppChatModel:
         finally:
             stop.set()  # a consumer that stopped early (barge-in) stops the generation
             await asyncio.shield(worker)
+
+
+def _alone_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
+    """The latest message without the history, as the call decision also scores it."""
+    return render_turn_prompt([messages[0], messages[-1]], tools)
 
 
 def parse_call(text: str) -> ToolCall:

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from agent.llama_batch import evaluate
+
 # How every call the grammar writes begins; the tool's name follows.
 CALL_NAME_PREFIX = '{"name": "'
 
@@ -38,30 +40,8 @@ def code_fence_tokens(llm: Any) -> list[int]:
 
 def next_token_probs(llm: Any, tokens: Sequence[int]) -> np.ndarray:
     """Evaluate `tokens` (reusing the longest cached prefix, as generation would) and return
-    the next-token distribution."""
-    import llama_cpp
-
-    tokens = list(tokens)
-    cached = np.asarray(llm.input_ids[: min(llm.n_tokens, len(tokens) - 1)])
-    differs = np.nonzero(cached != np.asarray(tokens[: len(cached)]))[0]
-    llm.n_tokens = int(differs[0]) if len(differs) else len(cached)
-    llm.eval(tokens[llm.n_tokens:])
-    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, -1),
-                                   shape=(llm.n_vocab(),)).astype(np.float64)
-    return _softmax(logits)
-
-
-def next_token_probs_at(llm: Any, tokens: Sequence[int], ends: Sequence[int]) -> list[np.ndarray]:
-    """The next-token distributions after `tokens[:end]` for each of `ends`, from ONE
-    evaluation of `tokens` (see `agent.llama_batch`)."""
-    from agent.llama_batch import evaluate
-
-    return evaluate(llm, tokens, ends)[0]
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    probs = np.exp(logits - logits.max())
-    return probs / probs.sum()
+    the next-token distribution (`agent.llama_batch.evaluate` with one end)."""
+    return evaluate(llm, tokens, [len(tokens)])[0][0]
 
 
 def call_probability(llm: Any, prompt: str, call_tokens: Sequence[int]) -> float:

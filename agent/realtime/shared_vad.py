@@ -83,9 +83,10 @@ class SileroBatcher:
         self.windows = 0
 
     async def probability(self, vad: SharedSileroVad, window: np.ndarray) -> float:
-        future = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
         if not self._pending:
-            asyncio.get_running_loop().call_soon(self._flush)
+            loop.call_soon(self._flush)
         vad.stage(window)
         self._pending.append((vad, future))
         return await future

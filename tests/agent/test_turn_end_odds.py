@@ -106,7 +106,8 @@ def test_one_pass_reads_the_same_odds_as_two(llm, end_tokens, text):
     # after the words and the call odds after the whole prompt, read from one evaluation,
     # equal those of two evaluations (up to llama.cpp's batch-size rounding), and the cache
     # is left holding the whole prompt.
-    from agent.tool_routing import call_start_tokens, next_token_probs, next_token_probs_at
+    from agent.llama_batch import evaluate
+    from agent.tool_routing import call_start_tokens, next_token_probs
 
     calls = call_start_tokens(llm)
     prompt = render_turn_prompt([SYSTEM, ChatMessage(role="user", content=text)], TOOLS)
@@ -116,7 +117,7 @@ def test_one_pass_reads_the_same_odds_as_two(llm, end_tokens, text):
     llm.reset()
     two = (next_token_probs(llm, words), next_token_probs(llm, full))
     llm.reset()
-    one = next_token_probs_at(llm, full, [len(words), len(full)])
+    one, _ = evaluate(llm, full, [len(words), len(full)])
     assert llm.n_tokens == len(full) and list(llm.input_ids[:len(full)]) == full
     # llama.cpp's kernels differ by batch size, so the figures differ in the last digits
     # of the activations: compared as log-odds, where the call decision reads them.
@@ -125,17 +126,17 @@ def test_one_pass_reads_the_same_odds_as_two(llm, end_tokens, text):
     assert logit(one[1][calls].sum()) == pytest.approx(logit(two[1][calls].sum()), abs=0.4)
     assert int(one[1].argmax()) == int(two[1].argmax())
     # A second call with the prompt cached re-evaluates only from the words' end.
-    again = next_token_probs_at(llm, full, [len(words), len(full)])
+    again, _ = evaluate(llm, full, [len(words), len(full)])
     assert logit(again[1][calls].sum()) == pytest.approx(logit(one[1][calls].sum()), abs=0.4)
 
 
 def test_one_pass_rejects_ends_outside_the_tokens(llm):
-    from agent.tool_routing import next_token_probs_at
+    from agent.llama_batch import evaluate
 
     with pytest.raises(ValueError, match="ends must lie"):
-        next_token_probs_at(llm, [1, 2, 3], [0])
+        evaluate(llm, [1, 2, 3], [0])
     with pytest.raises(ValueError, match="ends must lie"):
-        next_token_probs_at(llm, [1, 2, 3], [4])
+        evaluate(llm, [1, 2, 3], [4])
 
 
 def test_the_backend_reply_after_one_pass_matches_the_reply_after_two(tmp_path):
