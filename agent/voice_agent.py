@@ -17,13 +17,14 @@ from langgraph.types import Command
 
 from agent.approval import approval_question, interpret_consent
 from agent.caller_memory import CallerMemory
-from agent.chat_model import ChatModel
+from agent.chat_model import AnticipatingChatModel, ChatModel
 from agent.events import (
     ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
 from agent.history_prompt import tool_records
 from agent.memory_setup import MemoryOptions, memory_services
 from agent.nodes import say_fixed, transcribe
+from agent.prompt_assembly import build_prompt
 from agent.reply import Reply
 from agent.settings import FILLER_AFTER_S
 from agent.turn_context import StageClock, TurnContext, TurnServices
@@ -349,6 +350,21 @@ class VoiceAgent:
         if svc.tokenizer is not None:
             silence = np.zeros(svc.tokenizer.sample_rate // 2, dtype=np.float32)
             await svc.tokenizer.transcribe(AudioClip(silence, svc.tokenizer.sample_rate))
+
+    async def anticipate(self, conversation_id: str, user_id: str | None = None) -> bool:
+        """Let the model get ready for the next user turn of `conversation_id` while the user
+        is still speaking (a backend with `anticipate`: llama.cpp evaluates the prompt up to
+        where the words will go). The prompt is assembled as the turn will assemble it, only
+        without the words (lore or recalled facts that the words trigger are not known yet).
+        False where the backend cannot, or is busy; a turn never depends on it."""
+        model = self.services.chat_model
+        if not isinstance(model, AnticipatingChatModel):
+            return False
+        ctx = TurnContext(services=self.services, conversation_id=conversation_id, audio=None,
+                          clock=StageClock(), synthesize=False, voice_styles=self._voice_styles,
+                          user_id=user_id or self._open.get(conversation_id))
+        messages = await build_prompt(ctx, "")
+        return await model.anticipate(messages[:-1], self.services.tools.openai_schemas())
 
     async def say(self, text: str) -> np.ndarray:
         """Synthesize text in the agent's voice without a turn (greetings, prompts)."""

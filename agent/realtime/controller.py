@@ -116,6 +116,7 @@ class RealtimeController(SemanticTurnEnd):
                 and self.segmenter.speech_s >= self.barge_in_min_s):
             await self.interrupt("barge_in")
             await self._set_state(ConversationState.USER_SPEAKING, "barge_in")
+            self._in_background(self._anticipate())  # the model is free again
 
     async def commit(self) -> bool:
         """End the user's turn now (client-side turn detection). False: nothing to commit."""
@@ -136,6 +137,8 @@ class RealtimeController(SemanticTurnEnd):
         if isinstance(event, SpeechStarted):
             if self.state in (S.SILENCE, S.USER_PAUSED):
                 await self._set_state(S.USER_SPEAKING, "speech_started")
+            if self._reply is None:  # the model is idle while the user talks: prepare it
+                self._in_background(self._anticipate())
         elif isinstance(event, SpeechPaused):
             if self.state == S.USER_SPEAKING:
                 await self._set_state(S.USER_PAUSED, "pause")
@@ -166,6 +169,16 @@ class RealtimeController(SemanticTurnEnd):
                                 speculation=speculation)
         if event.early and self._reply is not None:
             self._reply.early_clip, self._reply.early_speech_s = event.clip, event.speech_s
+
+    async def _anticipate(self) -> None:
+        anticipate = getattr(self.agent, "anticipate", None)  # an agent stand-in may lack it
+        if anticipate is None:
+            return
+        try:
+            await anticipate(self.conversation_id)
+        except Exception:  # a head start only: the turn itself reports any real failure
+            log.warning("conversation %s: anticipating the turn failed", self.conversation_id,
+                        exc_info=True)
 
     # -- speculation ---------------------------------------------------------------------
 

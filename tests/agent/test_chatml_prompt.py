@@ -15,7 +15,7 @@ import pytest
 from agent import ChatMessage, ToolCall
 from agent.chatml_prompt import (
     TURN_NOTE, arguments_grammar, call_head, neutralize, render_message, render_prompt,
-    render_turn_prompt, system_block, tool_call_grammar,
+    render_turn_prompt, system_block, tool_call_grammar, turn_head,
 )
 from tools import get_date_time, tool
 
@@ -286,11 +286,11 @@ def test_arguments_grammars_compile_with_llama_cpps_own_parser(llama_cpp, vocab,
         assert _parses(llama_cpp, vocab, arguments_grammar(t.openai_schema()))
 
 
-def test_a_turn_prompt_adds_the_note_to_the_users_turn_only():
+def test_a_turn_prompt_opens_the_users_turn_with_the_note():
     tools = [get_date_time.openai_schema()]
     messages = [sys_msg(), user("my name is alice")]
     text_prompt = render_turn_prompt(messages, tools)
-    assert text_prompt == render_prompt([sys_msg(), user("my name is alice\n" + TURN_NOTE)],
+    assert text_prompt == render_prompt([sys_msg(), user(TURN_NOTE + "\nmy name is alice")],
                                         tools)
     assert text_prompt.startswith(system_block("You are terse.", tools))  # cached prefix kept
     assert messages[-1].content == "my name is alice"  # the caller's message is untouched
@@ -299,7 +299,7 @@ def test_a_turn_prompt_adds_the_note_to_the_users_turn_only():
     assert render_turn_prompt(messages, []) == render_prompt(messages, [])
     after_tool = [sys_msg(), user("hi"), tool_msg("12:00")]
     assert render_turn_prompt(after_tool, tools) == render_prompt(
-        [sys_msg(), user("hi\n" + TURN_NOTE), tool_msg("12:00")], tools)
+        [sys_msg(), user(TURN_NOTE + "\nhi"), tool_msg("12:00")], tools)
 
 
 def test_each_turns_prompt_and_reply_are_a_prefix_of_the_next_turns_prompt():
@@ -324,3 +324,17 @@ def test_each_turns_prompt_and_reply_are_a_prefix_of_the_next_turns_prompt():
         cached = prompt + reply
         history.append(ChatMessage(role="assistant", content=reply))
     assert all(TURN_NOTE not in m.content for m in history)  # history keeps the words only
+
+
+def test_the_turn_head_is_the_next_prompt_up_to_the_words():
+    # Tried: a first turn and a third turn (history with a reply), with tools and without.
+    # The head is what can be evaluated while the user speaks: the turn's whole prompt is
+    # the head, the words, and the closing template, nothing in between.
+    tools = [get_date_time.openai_schema()]
+    history = [sys_msg(), user("hi"), ChatMessage(role="assistant", content="Hello!")]
+    for before in ([sys_msg()], history):
+        for offered in (tools, []):
+            head = turn_head(before, offered)
+            prompt = render_turn_prompt([*before, user("what time is it?")], offered)
+            assert prompt == head + "what time is it?<|im_end|>\n<|im_start|>assistant\n"
+            assert head.endswith((TURN_NOTE + "\n") if offered else "<|im_start|>user\n")

@@ -41,8 +41,19 @@ def test_the_prefix_stops_at_the_words_without_their_final_mark():
     prompt = render_turn_prompt([SYSTEM, ChatMessage(role="user", content="What time is it?")],
                                 TOOLS)
     prefix = words_prefix(prompt, "What time is it?")
-    assert prefix.endswith("<|im_start|>user\nWhat time is it")
-    assert prompt.startswith(prefix) and TURN_NOTE not in prefix
+    assert prefix.endswith(f"<|im_start|>user\n{TURN_NOTE}\nWhat time is it")
+    assert prompt.startswith(prefix)
+
+
+def test_the_prefix_finds_words_that_also_occur_in_the_note_or_the_template():
+    # Tried: a user who says words of the turn note ("plain spoken words") and one who says
+    # "assistant" (the reply opening after the turn): the prefix ends at the words the user
+    # said, which close their turn.
+    for said in ("plain spoken words", "assistant", "function"):
+        prompt = render_turn_prompt([SYSTEM, ChatMessage(role="user", content=said)], TOOLS)
+        prefix = words_prefix(prompt, said)
+        assert prefix.endswith(f"{TURN_NOTE}\n{said}")
+        assert prompt[len(prefix):] == "<|im_end|>\n<|im_start|>assistant\n"
 
 
 def test_end_tokens_are_the_turn_end_and_final_marks_only(llm, end_tokens):

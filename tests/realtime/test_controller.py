@@ -190,3 +190,38 @@ async def test_a_reply_cut_between_its_turn_done_and_its_done_event_still_report
     finished = [e for e in events if isinstance(e, ReplyFinished)]
     assert [e.status for e in finished] == ["cancelled"]
     await ctl.close()
+
+
+class AnticipatingModel(ScriptedChatModel):
+    """Records what the controller lets it prepare while the user speaks."""
+
+    def __init__(self, replies) -> None:
+        super().__init__(replies)
+        self.anticipated: list[list[str]] = []
+
+    async def anticipate(self, messages, tools=()) -> bool:
+        self.anticipated.append([f"{m.role}:{m.content}" for m in messages])
+        return True
+
+
+async def test_the_model_prepares_each_turn_while_the_user_speaks_not_while_it_replies():
+    # Tried: two turns, and a backchannel while the second reply plays. The model is asked
+    # to prepare when the user starts speaking, with the conversation as the turn will see it
+    # (the first turn: the system prompt alone; the second: the first exchange too), and not
+    # for speech over its own reply, when the reply owns the model.
+    model = AnticipatingModel(["It is noon.", LONG])
+    ctl, agent, _, events = make(model, seconds_per_char=0.02)
+    await push(ctl, np.concatenate([silence(0.2), tone(0.6), silence(0.6)]))
+    await until(lambda: ctl.state == S.SILENCE)
+    assert len(model.anticipated) == 1 and len(model.anticipated[0]) == 1
+    assert model.anticipated[0][0].startswith("system:")
+    await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
+    await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
+    assert model.anticipated[1][1:] == [f"user:{HEARD}", "assistant:It is noon."]
+    # Exactly the turn's own messages before the user's words, system prompt included.
+    for prepared, (messages, _, _) in zip(model.anticipated, model.calls, strict=True):
+        assert prepared == [f"{m.role}:{m.content}" for m in messages[:-1]]
+    await push(ctl, np.concatenate([tone(0.35), silence(0.6)]))  # "uh-huh" over the reply
+    assert any(isinstance(e, BackchannelIgnored) for e in events)
+    assert len(model.anticipated) == 2
+    await ctl.close()
