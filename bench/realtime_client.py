@@ -95,10 +95,13 @@ class PacedClient:
         t0 + (i + 1) * frame. Stops early once `until()` is true. Returns t0."""
         n = int(rate * frame_ms / 1000)
         t0 = time.perf_counter() if t0 is None else t0
+        self.sent_late_s = []  # per frame: how long after its "recorded" time it left
         for i, start in enumerate(range(0, len(x), n)):
-            delay = t0 + (i + 1) * frame_ms / 1000 - time.perf_counter()
+            due = t0 + (i + 1) * frame_ms / 1000
+            delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            self.sent_late_s.append(time.perf_counter() - due)
             await self.send("input_audio_buffer.append", audio=pcm16_b64(x[start:start + n]))
             if until is not None and until():
                 break
