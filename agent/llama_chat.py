@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Sequence
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from agent.chat_model import (
-    ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
+    ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCallEvent, ToolCallPending,
     ToolChoice, TurnEndEstimate,
 )
 from agent.call_decision import (
@@ -22,6 +21,7 @@ from agent.chatml_prompt import (
     arguments_grammar, call_head, render_prompt, render_turn_prompt, system_block, turn_head,
 )
 from agent.errors import ModelBackendError
+from agent.llama_calls import ground_call, parse_call
 from agent.llama_batch import common_prefix, enable_side_sequence, evaluate
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
@@ -30,18 +30,10 @@ from agent.tool_routing import (
     call_probability, call_start_tokens, code_fence_tokens, next_token_probs,
     tool_name_probabilities,
 )
-from tools.argument_grounding import Spellings, ground_arguments
-from tools.datetime_tool import timezone_spellings
-
-log = logging.getLogger(__name__)
 
 _END = object()
 _STOP = ["<|im_end|>", "<|endoftext|>"]
 _DEFAULT = object()
-# Alternative names of argument values that only a tool knows, for argument grounding.
-ARGUMENT_SPELLINGS: dict[str, dict[str, Spellings]] = {
-    "get_date_time": {"timezone": timezone_spellings},
-}
 
 
 class LlamaCppChatModel:
@@ -391,29 +383,3 @@ class LlamaCppChatModel:
 def _alone_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
     """The latest message without the history, as the call decision also scores it."""
     return render_turn_prompt([messages[0], messages[-1]], tools)
-
-
-def parse_call(text: str) -> ToolCall:
-    """The grammar guarantees the shape; strip the optional <tool_call> wrapper and parse."""
-    body = text.strip().removeprefix("<tool_call>").removesuffix("</tool_call>").strip()
-    try:
-        data = json.loads(body)
-    except json.JSONDecodeError as exc:  # only when max_tokens cut the call short
-        raise ModelBackendError(f"the model's tool call was cut off: {body[:200]!r}") from exc
-    return ToolCall(name=data["name"], arguments=data.get("arguments") or {})
-
-
-def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
-                tools: Sequence[dict[str, Any]]) -> ToolCall:
-    """Drop optional arguments the user never said (see `tools.argument_grounding`); the
-    user's turns in this conversation are what counts as said."""
-    schema = next((t["function"] for t in tools if t["function"]["name"] == call.name), None)
-    if schema is None or not call.arguments:
-        return call
-    said = "\n".join(m.content for m in messages if m.role == "user")
-    grounded = ground_arguments(call.arguments, schema.get("parameters"), said,
-                                spellings=ARGUMENT_SPELLINGS.get(call.name))
-    if grounded.dropped:
-        log.info("dropped %s's optional arguments the user did not say: %s", call.name,
-                 grounded.dropped)
-    return call.model_copy(update={"arguments": grounded.arguments})

@@ -17,7 +17,8 @@ from agent import (
     ChatMessage, ModelBackendError, ModelDone, TextDelta, ToolCall, ToolCallEvent, ToolCallPending,
 )
 from agent.chatml_prompt import arguments_grammar, call_head, render_prompt, render_turn_prompt
-from agent.llama_chat import LlamaCppChatModel, ground_call, parse_call
+from agent.llama_calls import ground_call, parse_call
+from agent.llama_chat import LlamaCppChatModel
 from tools import get_date_time
 
 # --------------------------------------------------------------------------------- parse_call
