@@ -91,7 +91,7 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
     shared = 0
     if side is not None:
         side = list(side)
-        held = _side_held(llm)  # after the removal above, which may have cut it
+        held = _side_held(llm)
         own = common_prefix(held, side, len(side) - 1)
         shared = common_prefix(tokens, side, min(start, len(side) - 1))
         if len(tokens) - start + len(side) - max(own, shared) > llm.n_batch:
