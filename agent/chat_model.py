@@ -107,8 +107,9 @@ class ChatModel(Protocol):
 @runtime_checkable
 class AnticipatingChatModel(Protocol):
     """A backend that can get ready for the next user turn before its words are known: it is
-    given the conversation so far (system first) while the user is still speaking, and does
-    what it can ahead (llama.cpp evaluates the prompt up to where the words go). Optional:
+    given the conversation so far (system first) once a reply has played out and when the
+    user starts speaking, and does what it can ahead (llama.cpp evaluates the prompt up to
+    where the words go). Optional:
     the realtime loop calls it where a backend has it, never waits on it, and a turn that
     comes out differently (other history, a persona lore entry the words trigger) is still
     answered right, only without the head start."""

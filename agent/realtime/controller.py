@@ -138,7 +138,7 @@ class RealtimeController(SemanticTurnEnd):
             if self.state in (S.SILENCE, S.USER_PAUSED):
                 await self._set_state(S.USER_SPEAKING, "speech_started")
             if self._reply is None:  # the model is idle while the user talks: prepare it
-                self._in_background(self._anticipate())
+                self._in_background(self._anticipate())  # (a no-op when already prepared)
         elif isinstance(event, SpeechPaused):
             if self.state == S.USER_SPEAKING:
                 await self._set_state(S.USER_PAUSED, "pause")
@@ -280,6 +280,8 @@ class RealtimeController(SemanticTurnEnd):
             await self.history.flush()  # played out: the reply stands as generated
             if self.state == ConversationState.BOT_REPLYING:
                 await self._set_state(ConversationState.SILENCE, "reply_played")
+            # History is final now: the model can prepare the next turn before it starts.
+            self._in_background(self._anticipate())
 
     def _log_stages(self, finished: ReplyFinished) -> None:
         # One JSON object per turn, for log shippers; the same figures go to the client in

@@ -204,24 +204,28 @@ class AnticipatingModel(ScriptedChatModel):
         return True
 
 
-async def test_the_model_prepares_each_turn_while_the_user_speaks_not_while_it_replies():
+async def test_the_model_prepares_each_turn_before_the_users_words_not_while_it_replies():
     # Tried: two turns, and a backchannel while the second reply plays. The model is asked
-    # to prepare when the user starts speaking, with the conversation as the turn will see it
-    # (the first turn: the system prompt alone; the second: the first exchange too), and not
-    # for speech over its own reply, when the reply owns the model.
+    # to prepare when the user starts speaking and when a reply has played out (history is
+    # final then), with the conversation as the next turn will see it (the first turn: the
+    # system prompt alone; the second: the first exchange too), and not for speech over its
+    # own reply, when the reply owns the model.
     model = AnticipatingModel(["It is noon.", LONG])
     ctl, agent, _, events = make(model, seconds_per_char=0.02)
-    await push(ctl, np.concatenate([silence(0.2), tone(0.6), silence(0.6)]))
-    await until(lambda: ctl.state == S.SILENCE)
-    assert len(model.anticipated) == 1 and len(model.anticipated[0]) == 1
+    await push(ctl, np.concatenate([silence(0.2), tone(0.6)]))
+    await until(lambda: len(model.anticipated) == 1)  # speech started
+    assert model.anticipated[0] == [model.anticipated[0][0]]
     assert model.anticipated[0][0].startswith("system:")
+    await push(ctl, silence(0.6))
+    await until(lambda: ctl.state == S.SILENCE and len(model.anticipated) == 2)  # played out
+    assert model.anticipated[1][1:] == [f"user:{HEARD}", "assistant:It is noon."]
     await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
     await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
-    assert model.anticipated[1][1:] == [f"user:{HEARD}", "assistant:It is noon."]
-    # Exactly the turn's own messages before the user's words, system prompt included.
-    for prepared, (messages, _, _) in zip(model.anticipated, model.calls, strict=True):
+    assert model.anticipated[2] == model.anticipated[1]  # speech started: the same head
+    # Exactly each turn's own messages before the user's words, system prompt included.
+    for prepared, (messages, _, _) in zip(model.anticipated[::2], model.calls, strict=True):
         assert prepared == [f"{m.role}:{m.content}" for m in messages[:-1]]
     await push(ctl, np.concatenate([tone(0.35), silence(0.6)]))  # "uh-huh" over the reply
     assert any(isinstance(e, BackchannelIgnored) for e in events)
-    assert len(model.anticipated) == 2
+    assert len(model.anticipated) == 3
     await ctl.close()
