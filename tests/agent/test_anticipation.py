@@ -117,10 +117,10 @@ def test_anticipation_never_evicts_another_system_prompt_or_waits_for_a_busy_mod
 def test_the_message_alone_keeps_its_opening_in_sequence_1_between_turns(model, monkeypatch):
     # Tried: two turns after one exchange, then both sequences cut inside the system prompt
     # (llama-cpp-python's own removals touch sequence 0 only; this checks that sequence 1 is
-    # not trusted beyond the cells it still has), then a third turn. Sequence 1 keeps
-    # the message-alone prompt's opening (system, user-turn opening, note) after each pass, so the second turn's batch holds only the new
-    # words of both prompts; after the cut the opening is evaluated again, from where the
-    # system prompt is shared again. In every turn the odds for the message alone equal
+    # not trusted beyond the cells it still has), then a third turn. Sequence 1 keeps the
+    # message-alone prompt's opening (system, user-turn opening, note) after each pass, so
+    # the second turn's batch holds only the new words of both prompts; after the cut the
+    # opening is evaluated again, from where the system prompt is shared again. In every turn the odds for the message alone equal
     # those of the separate history-free context.
     import llama_cpp
 
