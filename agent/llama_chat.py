@@ -103,6 +103,7 @@ class LlamaCppChatModel:
         self._model_path = self._llm.model_path  # also right for a downloaded hf: model
         self._threads = n_threads or os.cpu_count()
         self._router_llm: Any = None
+        self._lengths: dict[str, int] = {}
 
     def _arguments_grammar(self, tool: dict[str, Any]) -> Any:
         import llama_cpp
@@ -134,6 +135,16 @@ class LlamaCppChatModel:
         if self._end_tokens is None:
             self._end_tokens = turn_end_tokens(self._llm)
         return self._end_tokens
+
+    def _token_count(self, text: str) -> int:
+        """Tokens in a fixed prompt part (system block, turn opening), counted once: the
+        same ~350-token text comes back every turn, and on the turn's path."""
+        if (n := self._lengths.get(text)) is None:
+            if len(self._lengths) >= 16:  # personas and tool sets in use, not history
+                self._lengths.clear()
+            n = self._lengths[text] = len(self._llm.tokenize(text.encode("utf-8"),
+                                                             special=True))
+        return n
 
     def _router(self) -> Any:
         """A second context over the same (memory-mapped) weights for history-free scores."""
@@ -193,8 +204,7 @@ class LlamaCppChatModel:
             side = self._llm.tokenize(_alone_prompt(messages, tools).encode("utf-8"),
                                       special=True)
             # Every turn's message-alone prompt opens the same way: sequence 1 keeps that.
-            keep = len(self._llm.tokenize(turn_head(messages[:1], tools).encode("utf-8"),
-                                          special=True))
+            keep = self._token_count(turn_head(messages[:1], tools))
         (after_words, after_prompt), alone = evaluate(self._llm, full,
                                                       [len(words), len(full)], side, keep)
         calls = self._call_tokens()
@@ -296,7 +306,7 @@ class LlamaCppChatModel:
                 tokens = llm.tokenize(head.encode("utf-8"), special=True)
                 cached = llm.input_ids[:llm.n_tokens].tolist()
                 same = common_prefix(cached, tokens)
-                if same < len(llm.tokenize(system.encode("utf-8"), special=True)):
+                if same < self._token_count(system):
                     return False
                 if same < len(tokens):
                     evaluate(llm, tokens, [len(tokens)])

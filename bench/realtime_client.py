@@ -56,6 +56,7 @@ class PacedClient:
     def __init__(self, ws) -> None:
         self.ws = ws
         self.events: list[tuple[float, dict]] = []
+        self.sent_late_s: list[float] = []  # per frame of the last `stream`: how late it left
         self._reader = asyncio.create_task(self._read())
 
     @classmethod
@@ -95,7 +96,7 @@ class PacedClient:
         t0 + (i + 1) * frame. Stops early once `until()` is true. Returns t0."""
         n = int(rate * frame_ms / 1000)
         t0 = time.perf_counter() if t0 is None else t0
-        self.sent_late_s = []  # per frame: how long after its "recorded" time it left
+        self.sent_late_s = []
         for i, start in enumerate(range(0, len(x), n)):
             due = t0 + (i + 1) * frame_ms / 1000
             delay = due - time.perf_counter()

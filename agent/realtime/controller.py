@@ -138,7 +138,9 @@ class RealtimeController(SemanticTurnEnd):
             if self.state in (S.SILENCE, S.USER_PAUSED):
                 await self._set_state(S.USER_SPEAKING, "speech_started")
             if self._reply is None:  # the model is idle while the user talks: prepare it
-                self._in_background(self._anticipate())  # (a no-op when already prepared)
+                # Again after a played-out reply: another session on the same model may
+                # have used its cache since (a no-op for the model when it has not).
+                self._in_background(self._anticipate())
         elif isinstance(event, SpeechPaused):
             if self.state == S.USER_SPEAKING:
                 await self._set_state(S.USER_PAUSED, "pause")
@@ -171,11 +173,8 @@ class RealtimeController(SemanticTurnEnd):
             self._reply.early_clip, self._reply.early_speech_s = event.clip, event.speech_s
 
     async def _anticipate(self) -> None:
-        anticipate = getattr(self.agent, "anticipate", None)  # an agent stand-in may lack it
-        if anticipate is None:
-            return
         try:
-            await anticipate(self.conversation_id)
+            await self.agent.anticipate(self.conversation_id)
         except Exception:  # a head start only: the turn itself reports any real failure
             log.warning("conversation %s: anticipating the turn failed", self.conversation_id,
                         exc_info=True)
