@@ -60,7 +60,8 @@ def model_store(settings: StepvoxSettings, *, progress: bool = True) -> ModelSto
         "tts": settings.tts_voice or "",
         "vad": settings.vad_model or "",
     }
-    return ModelStore(settings.cache_dir, overrides=overrides, progress=progress)
+    return ModelStore(settings.cache_dir, overrides=overrides, progress=progress,
+                      requantize=settings.llm_requantize)
 
 
 def load_embedded_stack(settings: StepvoxSettings | None = None, *,

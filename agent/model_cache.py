@@ -34,6 +34,7 @@ from agent.model_catalog import (
     locate_part,
 )
 from agent.model_errors import ModelChecksumError, ModelError, ModelOverrideError, ModelUnavailableError
+from agent.model_requantize import ensure_requantized
 
 try:
     import fcntl
@@ -111,7 +112,10 @@ class ModelStore:
         overrides: Mapping[str, str] | None = None,
         defaults: Mapping[str, str] = DEFAULT_MODELS,
         locator: Locator | None = None,
+        requantize: bool = True,
     ) -> None:
+        """`requantize`: load a spec's faster derived copy where it names one (made once in
+        the cache); False loads the packaged bytes themselves."""
         # Absolute, because stamps compare recorded paths and the working directory may change.
         self.cache_dir = (Path(cache_dir) if cache_dir is not None else default_cache_dir()).expanduser().absolute()
         self.specs = dict(specs)
@@ -119,6 +123,7 @@ class ModelStore:
         self._progress = progress
         self._console = console
         self._locator = locator or locate_part
+        self.requantize = requantize
         self.overrides: dict[str, str] = {}
         for role, value in (overrides or {}).items():
             if role not in ROLES:
@@ -132,7 +137,10 @@ class ModelStore:
     def resolve(self, key: str) -> Path:
         """Path of an embedded model, verified: a file (layout "file") or a folder ("directory")."""
         spec = self._spec(key)
-        return self._resolve_joined(spec) if spec.is_joined else self._resolve_in_place(spec)
+        path = self._resolve_joined(spec) if spec.is_joined else self._resolve_in_place(spec)
+        if spec.requantize is not None and self.requantize:
+            return self._resolve_requantized(spec, path)
+        return path
 
     def resolve_for_role(self, role: str) -> str | Path:
         """What to load for `role`: the user's override if any, else the embedded default.
@@ -291,6 +299,17 @@ class ModelStore:
             tmp = dest.with_name(f".{dest.name}.{os.getpid()}{PARTIAL_SUFFIX}")
             shutil.copyfile(sources[comp], tmp)
             os.replace(tmp, dest)
+
+    # ----- requantized copy -------------------------------------------------------------------
+
+    def _resolve_requantized(self, spec: ModelSpec, source: Path) -> Path:
+        assert spec.requantize is not None
+        announce = None
+        if self._progress:
+            console = self._console or Console(stderr=True)
+            announce = console.print
+        return ensure_requantized(source, self.cache_dir / spec.key, spec.requantize, spec.sha256,
+                                  lock=self._locked, announce=announce, title=spec.title)
 
     # ----- shared plumbing --------------------------------------------------------------------
 

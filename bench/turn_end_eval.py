@@ -127,8 +127,9 @@ def report(sets: dict[str, list[str]], scores: dict[str, list[float]],
         out.print(table)
     policy = TurnEndPolicy(silence_ms=640)
     verdicts = make_table("semantic_vad's verdicts (agent/realtime/turn_end_policy.py: "
-                          ">= 0.1 finished; < 0.005 cut off, if the words end in a connective "
-                          "or run to 4+ words and have no ? or !)",
+                          f">= {policy.finished_at:g} finished; < {policy.unfinished_below:g} "
+                          "cut off, if the words end in a connective or run to 4+ words and "
+                          "have no ? or !)",
                           ["verdict", *scores], numeric_from=1)
     for verdict in ("finished", "unsure", "unfinished"):
         verdicts.add_row(verdict, *(

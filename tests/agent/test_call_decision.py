@@ -87,12 +87,14 @@ def test_the_fitted_default_calls_for_a_clear_request_and_not_for_small_talk():
 
 
 def test_each_packaged_model_has_its_own_fit_and_others_get_the_default():
-    small, _ = fitted_for("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    small, _ = fitted_for("qwen2.5-coder-0.5b-instruct-iq4_nl.gguf")  # as loaded by default
+    packaged, _ = fitted_for("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
     large, large_chooser = fitted_for("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
     assert small is DEFAULT_DECIDER and large is not DEFAULT_DECIDER
+    assert packaged is not DEFAULT_DECIDER and packaged != small
     assert isinstance(large_chooser, ToolChooser)
     assert fitted_for("my-own-model.gguf") == (DEFAULT_DECIDER, FITTED_BY_MODEL[
-        "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"][1])
+        "qwen2.5-coder-0.5b-instruct-iq4_nl.gguf"][1])
     # The 1.5B model gives calls far lower first-token odds (median 0.25 alone vs 0.92 for
     # the 0.5B model): odds of 1 % with a tool-like prior call with its fit only.
     low = features(0.01, 0.01, PriorScores(by_tool={"search": 0.6}, no_tool=0.4,

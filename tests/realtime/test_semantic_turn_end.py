@@ -117,7 +117,7 @@ async def test_an_estimate_that_comes_after_the_short_silence_ends_the_turn_at_o
 
 
 async def test_unsure_estimates_and_server_vad_keep_the_silence_rule():
-    for model, turn_policy in ((GatedEstimateModel(0.05), policy()),  # unsure
+    for model, turn_policy in ((GatedEstimateModel(0.02), policy()),  # unsure
                                (GatedEstimateModel(0.99), None)):    # server_vad
         ctl, events = make(model, turn_policy)
         await push(ctl, np.concatenate([tone(0.6), silence(0.4)]))
@@ -155,7 +155,7 @@ def test_the_segmenter_rule_is_per_utterance_and_reset_on_resume():
 
 def test_policy_thresholds_and_eagerness():
     p = TurnEndPolicy.for_eagerness("auto", 640)
-    assert (p.end_of_turn_ms(0.5), p.end_of_turn_ms(0.1), p.end_of_turn_ms(0.05),
+    assert (p.end_of_turn_ms(0.5), p.end_of_turn_ms(0.05), p.end_of_turn_ms(0.02),
             p.end_of_turn_ms(0.004)) == (300, 300, 640, 1200)
     assert TurnEndPolicy.for_eagerness("high", 640).finished_ms < p.finished_ms
     assert TurnEndPolicy.for_eagerness("low", 640).unfinished_ms > p.unfinished_ms
@@ -208,7 +208,7 @@ async def test_speech_right_after_an_early_end_continues_the_same_turn():
 
 async def test_speech_after_a_plain_end_is_still_a_backchannel():
     # Unsure: the 480 ms rule ended it.
-    ctl, events = make(GatedEstimateModel(0.05), policy(), seconds_per_char=0.1)
+    ctl, events = make(GatedEstimateModel(0.02), policy(), seconds_per_char=0.1)
     await push(ctl, np.concatenate([tone(0.6), silence(0.5)]))
     assert len(of(events, ReplyStarted)) == 1
     await push(ctl, np.concatenate([tone(0.3), silence(0.5)]))
