@@ -23,6 +23,7 @@ from agent.chatml_prompt import (
 from agent.errors import ModelBackendError
 from agent.llama_calls import ground_call, parse_call
 from agent.llama_batch import common_prefix, enable_side_sequence, evaluate
+from agent.llama_thread import in_llama_thread
 from agent.model_errors import ModelOverrideError
 from agent.tool_prior import ToolPrior, default_tool_prior
 from agent.turn_end_odds import end_probability, turn_end_tokens, words_prefix
@@ -286,7 +287,7 @@ class LlamaCppChatModel:
                     if prior is not None:  # loads MiniLM and embeds the tool examples
                         prior.scores("hello", tools)
 
-        await asyncio.to_thread(run)
+        await in_llama_thread(run)
 
     async def anticipate(self, messages: Sequence[ChatMessage],
                          tools: Sequence[dict[str, Any]] = ()) -> bool:
@@ -314,7 +315,9 @@ class LlamaCppChatModel:
             finally:
                 self._lock.release()
 
-        return await asyncio.to_thread(run)
+        if self._lock.locked():  # not queued behind a reply that owns the model
+            return False
+        return await in_llama_thread(run)
 
     async def stream(
         self,
@@ -352,7 +355,7 @@ class LlamaCppChatModel:
             finally:
                 emit(_END)
 
-        worker = loop.run_in_executor(None, run)
+        worker = in_llama_thread(run)
         buffered: list[str] = []
         is_call: bool | None = None
         callable_ = bool(tools) and tool_choice == "auto"
