@@ -159,3 +159,32 @@ def test_the_message_alone_keeps_its_opening_in_sequence_1_between_turns(model, 
             assert evaluated == main + len(side) - len(opening)
         else:  # its opening after the system prompt too
             assert evaluated > main + len(side) - len(opening)
+
+
+def test_every_llama_call_runs_on_the_one_llama_thread(model, monkeypatch):
+    # Tried: a prefill, an anticipation, a tool-deciding reply and a plain reply, each from
+    # the event loop. Every llama.cpp decode of the model (and of its router context) must
+    # run on the same thread: OpenMP teams from several threads outnumber two cores and
+    # make every barrier sleep (agent/llama_thread.py).
+    import threading
+
+    import llama_cpp
+
+    threads: set[str] = set()
+    real = llama_cpp.llama_decode
+
+    def recording(ctx, batch):
+        threads.add(threading.current_thread().name)
+        return real(ctx, batch)
+
+    monkeypatch.setattr(llama_cpp, "llama_decode", recording)
+    monkeypatch.setattr("llama_cpp._internals.llama_cpp.llama_decode", recording)
+
+    async def run():
+        await model.prefill(SYSTEM.content, TOOLS)
+        await model.anticipate([SYSTEM, *HISTORY], TOOLS)
+        await reply(model, [SYSTEM, *HISTORY, ChatMessage(role="user", content="What time is it?")])
+        await reply(model, [SYSTEM, ChatMessage(role="user", content="Tell me a joke.")])
+
+    asyncio.run(run())
+    assert len(threads) == 1 and next(iter(threads)).startswith("llama.cpp"), threads
