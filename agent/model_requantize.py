@@ -3,8 +3,9 @@
 The packaged Qwen2.5 0.5B file is "Q4_K_M", but its rows are 896 wide, not a multiple of the
 256 that K-quants need, so llama.cpp stored most of it as Q5_0, a type its CPU backend has no
 repacked (interleaved) kernels for. Requantized to IQ4_NL (32-wide blocks, repacked at load
-time), the same model evaluates a 10-token pass in ~65 ms instead of ~120 and decodes a token
-in ~15 ms instead of ~28 on two cores, for +8 % perplexity (bench/README.md, "IQ4_NL").
+time), the same model takes half the time for a 10-token pass and for each decoded token on
+two cores (0.53x / 0.50x), for +8.7 % perplexity (bench/README.md, "The embedded LLM
+requantized").
 The copy is written to a temporary name and moved into place only when the quantizer
 succeeded; a stamp beside it records what it was made from, so a changed source or recipe
 rebuilds it and a finished copy is never made twice.
