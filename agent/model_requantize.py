@@ -108,7 +108,7 @@ def _ready(stamp_path: Path, target: Path, recipe: Requantization, source_sha256
     return stamp.matches(target, recipe, source_sha256)
 
 
-def requantize(source: Path, target: Path, recipe: Requantization, *, threads: int = 0) -> None:
+def requantize(source: Path, target: Path, recipe: Requantization) -> None:
     """Write `source` requantized by `recipe` to `target` (replaced only on success)."""
     try:
         import llama_cpp
@@ -120,7 +120,7 @@ def requantize(source: Path, target: Path, recipe: Requantization, *, threads: i
     params.output_tensor_type = _TENSOR_TYPES[recipe.output]
     params.token_embedding_type = _TENSOR_TYPES[recipe.embedding]
     params.allow_requantize = True  # the source is already quantized: that is the point
-    params.nthread = threads or os.cpu_count() or 1
+    params.nthread = os.cpu_count() or 1
     tmp = target.with_name(f".{target.name}.{os.getpid()}.partial")
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
