@@ -48,7 +48,8 @@ STAGES = ["end_of_speech_detected", "final_transcript", "llm_first_token", "firs
 LEAD_S = 0.3
 
 
-async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict:
+async def run_turn(url: str, question: dict, *, speculative: bool, args,
+                   early: bool = True) -> dict:
     client = await PacedClient.open(url)
     try:
         await client.send("session.update", session={
@@ -58,7 +59,7 @@ async def run_turn(url: str, question: dict, *, speculative: bool, args) -> dict
                 "type": args.turn_detection if speculative else "server_vad",
                 "eagerness": args.eagerness,
                 "pause_duration_ms": args.pause_ms, "silence_duration_ms": args.end_ms,
-                "speculative": speculative}})
+                "speculative": speculative, "early_transcription": early}})
         await client.wait_type("session.updated")
         rate = question["rate"]
         # The microphone keeps sending silence after the question, as a real one does.
@@ -127,9 +128,17 @@ async def run_embedded(args) -> tuple[list[dict], dict]:
         total = args.warmup + args.turns
         for i in range(total):
             q = questions[i % len(questions)]
-            for speculative in (True, False) if i % 2 == 0 else (False, True):
+            # Each question twice in a row, one turn per mode, in alternating order: speculation
+            # on / off, or (--early-asr compare) speculation on with the early ASR on / off.
+            modes = ([(True, True), (True, False)] if args.early_asr == "compare" else
+                     [(True, args.early_asr == "on"), (False, args.early_asr == "on")])
+            for speculative, early in modes if i % 2 == 0 else modes[::-1]:
                 await new_caller(agent)
-                turn = await run_turn(server.url, q, speculative=speculative, args=args)
+                runs = getattr(agent.services.tokenizer, "runs", 0)
+                turn = await run_turn(server.url, q, speculative=speculative, args=args,
+                                      early=early)
+                turn["early"] = early
+                turn["asr_runs"] = getattr(agent.services.tokenizer, "runs", 0) - runs
                 turn["warmup"] = i < args.warmup
                 turns.append(turn)
                 if args.verbose:
@@ -138,10 +147,43 @@ async def run_embedded(args) -> tuple[list[dict], dict]:
                 else:  # progress on stderr: a run takes many minutes
                     ms = turn["first_audio_ms"]
                     print(f"turn {len(turns)}/{total * 2}: speculation "
-                          f"{'on ' if speculative else 'off'} {fmt(ms)} ms", file=sys.stderr,
-                          flush=True)
+                          f"{'on ' if speculative else 'off'}{', early ASR off' * (not early)} "
+                          f"{fmt(ms)} ms", file=sys.stderr, flush=True)
                 await asyncio.sleep(0.2)
     return turns, {"load_s": load_s, "questions": len(questions)}
+
+
+def report_early_asr(turns: list[dict], args, info: dict) -> None:
+    """--early-asr compare: speculation-on turns with the pause's ASR started at the first
+    quiet window (early) or at the pause, each question back to back in both modes."""
+    out = console()
+    measured = [t for t in turns if not t["warmup"]]
+    out.print(f"{len(measured)} measured speculation-on turns ({args.turns} per mode); ASR "
+              f"{args.asr}; pause {args.pause_ms} ms; {args.turn_detection}; model load "
+              f"{info['load_s']:.1f} s")
+    table = make_table("Early ASR on / off: end of speech -> first reply audio at the client (ms)",
+                       ["early ASR", "turns", "n", "p50", "p95", "mean", "ASR passes / turn",
+                        "pause -> transcript p50"], numeric_from=2)
+    for early in (True, False):
+        for group, keep in (("all", lambda t: True), ("no tool", lambda t: not t["tool"]),
+                            ("tool", lambda t: t["tool"])):
+            mine = [t for t in measured if t["early"] == early and keep(t)]
+            asr = summarize(t["timings_ms"].get("speculation_asr") for t in mine)
+            table.add_row("on" if early else "off", group,
+                          *summary_cells(summarize(t["first_audio_ms"] for t in mine)),
+                          f"{sum(t['asr_runs'] for t in mine) / max(1, len(mine)):.2f}",
+                          fmt(asr.p50 if asr else None))
+    out.print(table)
+    for group, keep in (("all", lambda t: True), ("no tool", lambda t: not t["tool"])):
+        diff = summarize(off["first_audio_ms"] - on["first_audio_ms"]
+                         for a, b in zip(measured[::2], measured[1::2])
+                         if a["question"] == b["question"] and keep(a)
+                         for on, off in [(a, b) if a["early"] else (b, a)]
+                         if on["first_audio_ms"] is not None and off["first_audio_ms"] is not None)
+        if diff:
+            out.print(f"Paired saving of the early ASR (off - on, same question back to back), "
+                      f"{group}: p50 {fmt(diff.p50)} ms, mean {fmt(diff.mean)} ms over "
+                      f"{diff.n} pairs")
 
 
 def report_latency(turns: list[dict], args, info: dict) -> None:
@@ -207,6 +249,12 @@ def report_latency(turns: list[dict], args, info: dict) -> None:
     estimate = summarize(t["turn_end"]["probability"] for t in on if t.get("turn_end"))
     detected = summarize(t["stages_ms"].get("end_of_speech_detected") for t in on)
     started = sum(t.get("speculations_started", 0) for t in on)
+    asr_runs = {mode: sum(t.get("asr_runs", 0) for t in turns) / max(1, len(turns))
+                for mode, turns in (("on", on), ("off", [t for t in measured
+                                                         if not t["speculative"]]))}
+    out.print(f"ASR passes per turn: speculation on {asr_runs['on']:.2f}, off "
+              f"{asr_runs['off']:.2f} (on: one per pause, started at its first quiet window, "
+              f"plus one per quiet window the user talked through)")
     out.print(f"Speculations started per speculation-on turn: {started / max(1, len(on)):.2f} "
               f"(more than one: the user paused inside the question and went on)")
     out.print(f"Turn detection ({args.turn_detection}, eagerness {args.eagerness}) of the "
@@ -228,6 +276,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help="turn detection of the speculation-on turns (off: server_vad)")
     p.add_argument("--eagerness", default="auto", choices=["low", "medium", "high", "auto"])
     p.add_argument("--pause-ms", type=int, default=128)  # the server's default
+    p.add_argument("--early-asr", default="on", choices=["on", "off", "compare"],
+                   help="turn_detection.early_transcription; compare: speculation-on turns "
+                        "with it on and off instead of speculation on and off")
     p.add_argument("--end-ms", type=int, default=640)
     p.add_argument("--max-wait-s", type=float, default=30.0)
     p.add_argument("--png", type=Path, default=ROOT / "bench" / "realtime_latency.png")
@@ -248,7 +299,7 @@ def main(argv=None) -> int:
     turns, capacity = [], None
     if args.embedded:
         turns, info = asyncio.run(run_embedded(args))
-        report_latency(turns, args, info)
+        (report_early_asr if args.early_asr == "compare" else report_latency)(turns, args, info)
     if args.capacity:
         from bench.realtime_capacity import print_capacity, run_capacity
 
@@ -256,7 +307,7 @@ def main(argv=None) -> int:
         print_capacity(capacity)
     if args.json:
         args.json.write_text(json.dumps({"turns": turns, "capacity": capacity}, indent=1))
-    if args.png:
+    if args.png and args.early_asr != "compare":
         from bench.realtime_plot import plot
 
         plot(turns, capacity, args.png)

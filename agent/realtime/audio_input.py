@@ -130,6 +130,16 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechQuiet:
+    """The first quiet window after speech, one or more windows before a pause would be
+    certain: the words so far are final unless the user goes on, so work a pause needs
+    (its ASR) may start now. Not sent when the pause rule is a single window (the pause
+    itself comes then)."""
+
+    at_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechPaused:
     at_s: float
     speech_s: float
@@ -153,7 +163,7 @@ class UtteranceEnded:
     early: bool = False  # by a silence shorter than the configured rule (semantic_vad)
 
 
-SegmentEvent = SpeechStarted | SpeechPaused | SpeechResumed | UtteranceEnded
+SegmentEvent = SpeechStarted | SpeechQuiet | SpeechPaused | SpeechResumed | UtteranceEnded
 
 
 class TurnSegmenter:
@@ -301,6 +311,8 @@ class TurnSegmenter:
                 self.paused = True
                 return SpeechPaused(at_s=self.now_s - self._quiet * self.win_s,
                                     speech_s=self._voiced * self.win_s)
+            if self._quiet == 1 and not self.paused:
+                return SpeechQuiet(at_s=self.now_s - self.win_s)
         if self._windows_seen - self._start_window >= self.max_windows:
             return self._finish(forced=True)
         return None

@@ -25,15 +25,18 @@ import numpy as np
 from agent.errors import AgentError
 from agent.events import TurnDoneEvent, TurnEvent
 from agent.realtime.audio_input import (
-    SegmentEvent, SpeechPaused, SpeechResumed, SpeechStarted, TurnSegmenter, UtteranceEnded,
+    SegmentEvent, SpeechPaused, SpeechQuiet, SpeechResumed, SpeechStarted, TurnSegmenter,
+    UtteranceEnded,
 )
 from agent.realtime.controller_events import (
     BackchannelIgnored, ControllerEvent, ConversationState, Emit, ReplyEvent, ReplyFinished,
     ReplyStarted, ReplyTruncated, SpeculationEvent, StateChanged, TurnEndPredicted,
 )
+from agent.realtime.early_asr import EarlyTranscription
 from agent.realtime.played_history import PlayedHistoryStore
 from agent.realtime.reply_state import ReplyState
 from agent.realtime.semantic_turns import SemanticTurnEnd
+from agent.realtime.speculative_turns import SpeculativeTurns
 from agent.realtime.speculation import Speculation, commit_or_rerun
 from agent.realtime.turn_end_policy import TurnEndPolicy
 from agent.voice_agent import VoiceAgent
@@ -51,14 +54,16 @@ __all__ = [
 ]
 
 
-class RealtimeController(SemanticTurnEnd):
+class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
     def __init__(self, agent: VoiceAgent, segmenter: TurnSegmenter, emit: Emit, *,
                  conversation_id: str | None = None, barge_in_min_s: float = 0.6,
                  min_utterance_s: float = 0.15, speculate: bool = False,
-                 turn_end_policy: TurnEndPolicy | None = None,
+                 early_asr: bool = True, turn_end_policy: TurnEndPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """`turn_end_policy` (`semantic_vad`): a speculation's turn-end estimate sets the
-        end-of-turn silence of the utterance it was started on (needs `speculate`)."""
+        """`early_asr` (with `speculate`): a pause's ASR starts at its first quiet window
+        (`early_asr.py`). `turn_end_policy` (`semantic_vad`): a speculation's turn-end
+        estimate sets the end-of-turn silence of the utterance it was started on (needs
+        `speculate`)."""
         self.history: PlayedHistoryStore | None = None
         self.agent = agent
         self.segmenter = segmenter
@@ -70,11 +75,13 @@ class RealtimeController(SemanticTurnEnd):
         self.state = ConversationState.SILENCE
         self.transitions: list[StateChanged] = []
         self.speculate = speculate
+        self.early_asr = early_asr
         self._init_semantic_turns(turn_end_policy)
         self.speculation_stats = {"started": 0, "committed": 0, "discarded": 0}
         self._reply: ReplyState | None = None
         self._last_reply: ReplyState | None = None  # the latest one stopped early
         self._speculation: Speculation | None = None
+        self._early: EarlyTranscription | None = None  # the ASR of the quiet run so far
 
     @property
     def agent(self) -> VoiceAgent:
@@ -132,8 +139,13 @@ class RealtimeController(SemanticTurnEnd):
         await self._start_reply(text=text)
 
     async def _on_segment(self, event: SegmentEvent) -> None:
+        if isinstance(event, SpeechQuiet):  # a hint for the pause's ASR; no protocol event
+            self._transcribe_early()
+            return
         await self.emit(event)
         S = ConversationState
+        if not isinstance(event, SpeechPaused):
+            self._drop_early()  # a new utterance, or this one's end: no pause of its words
         if isinstance(event, SpeechStarted):
             if self.state in (S.SILENCE, S.USER_PAUSED):
                 await self._set_state(S.USER_SPEAKING, "speech_started")
@@ -178,47 +190,6 @@ class RealtimeController(SemanticTurnEnd):
         except Exception:  # a head start only: the turn itself reports any real failure
             log.warning("conversation %s: anticipating the turn failed", self.conversation_id,
                         exc_info=True)
-
-    # -- speculation ---------------------------------------------------------------------
-
-    async def _speculate(self) -> None:
-        if not self.speculate or self._reply is not None or self.agent.services.tokenizer is None:
-            return
-        clip = self.segmenter.snapshot()
-        if clip is None:
-            return
-        await self._discard_speculation()
-        self._speculation = Speculation(self.agent, clip, self.conversation_id,
-                                        on_turn_end=self._turn_end_callback())
-        await self._count_speculation("started", "pause")
-
-    async def _count_speculation(self, outcome: str, reason: str) -> None:
-        self.speculation_stats[outcome] += 1
-        await self.emit(SpeculationEvent(outcome, reason))  # type: ignore[arg-type]
-
-    async def _discard_speculation(self, reason: str = "speech_resumed") -> None:
-        speculation, self._speculation = self._speculation, None
-        if speculation is not None:
-            await self._discard(speculation, reason)
-
-    async def _discard(self, speculation: Speculation, reason: str) -> None:
-        await self._count_speculation("discarded", reason)
-        await speculation.cancel()
-
-    async def _speculation_decided(self, reply: ReplyState, speculation: Speculation,
-                                   committed: bool) -> None:
-        reply.timings_ms["asr_final"] = reply.ms()
-        reply.speculation = "committed" if committed else "rerun"
-        reply.speculation_run = speculation
-        await self._count_speculation("committed" if committed else "discarded",
-                                      "same_words" if committed else "other_words")
-        if committed:
-            # How long the committed run had been going when a rerun would have started:
-            # at the end of the turn, not now (the decision waits for its transcript).
-            reply.timings_ms["speculation_head_start"] = round(
-                (reply.turn_ended_at - speculation.started_at) * 1000, 1)
-            if speculation.asr_ms is not None:
-                reply.timings_ms["speculation_asr"] = speculation.asr_ms
 
     # -- the reply ---------------------------------------------------------------------
 
@@ -385,6 +356,7 @@ class RealtimeController(SemanticTurnEnd):
 
     async def close(self) -> None:
         self._cancel_background()
+        self._drop_early()
         await self._discard_speculation("closed")
         reply, self._reply = self._reply, None
         if reply is not None and reply.task is not None:

@@ -69,6 +69,7 @@ class RealtimeSession:
         self.controller = RealtimeController(
             agents.get(None), self._segmenter(), self._on_controller_event,
             conversation_id=self.id, speculate=self.config.turn_detection.speculative,
+            early_asr=self.config.turn_detection.early_transcription,
             turn_end_policy=self._turn_end_policy())
 
     def _segmenter(self) -> TurnSegmenter:
@@ -235,6 +236,7 @@ class RealtimeSession:
         self.controller.agent = agent
         self.controller.barge_in_min_s = config.turn_detection.barge_in_min_ms / 1000
         self.controller.speculate = config.turn_detection.speculative
+        self.controller.early_asr = config.turn_detection.early_transcription
         self.controller.turn_end_policy = self._turn_end_policy()
         self.controller.segmenter = self._segmenter()  # an utterance in progress is dropped
         self.send(server_event("session.updated", session=self._session_view(),

@@ -19,7 +19,7 @@ import dataclasses
 import inspect
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import aclosing
 from typing import Any
 
@@ -30,6 +30,7 @@ from agent.voice_agent import VoiceAgent
 from memory import DialogueStore, DialogueTurn
 from speech.audio import AudioClip
 from speech.errors import SilentAudioError
+from speech.protocols import Transcription
 from tools import ToolRegistry
 
 _END = object()
@@ -37,6 +38,17 @@ _END = object()
 # audio" (the segmenter's tail is 100 ms by default).
 _QUIET_TAIL_S = 0.3
 _WORD = re.compile(r"[\w']+")
+
+
+def quiet_after(earlier: AudioClip, later: AudioClip) -> bool:
+    """Whether `later` is `earlier` plus at most `_QUIET_TAIL_S` more audio. Used on clips
+    of one utterance, where any word after `earlier` would have ended the quiet run they
+    belong to: so the extra audio is quiet, and both clips hold the same words."""
+    ours, theirs = earlier.samples, later.samples
+    extra = len(theirs) - len(ours)
+    return (later.sample_rate == earlier.sample_rate
+            and 0 <= extra <= _QUIET_TAIL_S * later.sample_rate
+            and np.array_equal(theirs[:len(ours)], ours))
 
 
 def same_words(a: str, b: str) -> bool:
@@ -109,7 +121,10 @@ class GuardedRegistry(ToolRegistry):
 
 class Speculation:
     def __init__(self, agent: VoiceAgent, clip: AudioClip, conversation_id: str, *,
-                 on_turn_end: Callable[[Speculation, float], None] | None = None) -> None:
+                 on_turn_end: Callable[[Speculation, float], None] | None = None,
+                 transcription: Awaitable[Transcription] | None = None) -> None:
+        """`transcription`: the ASR of `clip`, already under way (`early_asr.py`); without
+        it the speculation transcribes `clip` itself."""
         self.clip = clip
         # Told the model's turn-end estimate as soon as it is read (`semantic_vad`).
         self.on_turn_end = on_turn_end
@@ -123,17 +138,20 @@ class Speculation:
         self.transcribed = asyncio.Event()
         self.queue: asyncio.Queue = asyncio.Queue()
         self._agent = _speculative_agent(agent, self.memory, self._committed, self._hold)
-        self._task = asyncio.create_task(self._run(clip, conversation_id))
+        self._task = asyncio.create_task(self._run(clip, conversation_id, transcription))
 
     def _hold(self, name: str) -> None:
         self.held_tool = name
 
-    async def _run(self, clip: AudioClip, conversation_id: str) -> None:
+    async def _run(self, clip: AudioClip, conversation_id: str,
+                   transcription: Awaitable[Transcription] | None) -> None:
         try:
             tokenizer = self._agent.services.tokenizer
-            if tokenizer is None:
-                return
-            self.transcript = (await tokenizer.transcribe(clip)).text.strip()
+            if transcription is None:
+                if tokenizer is None:
+                    return
+                transcription = tokenizer.transcribe(clip)
+            self.transcript = (await transcription).text.strip()
             self.asr_ms = round((time.monotonic() - self.started_at) * 1000, 1)
             self.transcribed.set()
             if not self.transcript:
@@ -157,11 +175,7 @@ class Speculation:
         quiet after it: the segmenter keeps up to `tail_ms` of silence, so with a pause
         shorter than that the final clip has a window or two more than the paused one,
         and nothing voiced (which would have discarded the speculation)."""
-        ours, theirs = self.clip.samples, clip.samples
-        extra = len(theirs) - len(ours)
-        return (clip.sample_rate == self.clip.sample_rate
-                and 0 <= extra <= _QUIET_TAIL_S * clip.sample_rate
-                and np.array_equal(theirs[:len(ours)], ours))
+        return quiet_after(self.clip, clip)
 
     def usable_for(self, final_transcript: str) -> bool:
         return self.transcript is not None and same_words(self.transcript, final_transcript)

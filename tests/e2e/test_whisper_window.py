@@ -83,9 +83,9 @@ def test_a_looping_short_transcript_is_redone_the_standard_way(asr, monkeypatch)
             return getattr(inner, name)
 
         def generate(self, features, prompts, **kwargs):
-            # Mel features shorter than 30 s: the short window (the standard path hands
-            # generate() the encoder's output instead).
-            if features.shape[1] == 80 and features.shape[2] < 3000:
+            # The encoder's output of a window shorter than 30 s (1,500 frames): the short
+            # window.
+            if features.shape[1] < 1500:
                 class Result:
                     sequences_ids = [loop_ids[: kwargs["max_length"] - len(prompts[0])]]
                 return [Result()]
@@ -96,3 +96,52 @@ def test_a_looping_short_transcript_is_redone_the_standard_way(asr, monkeypatch)
     heard = asr.transcribe_sync(clip).text
     assert asr.short_path_runs == before
     assert "ask not ask not" not in heard.lower()
+
+
+def test_a_transcription_nobody_waits_for_stops_early(asr, monkeypatch):
+    """Tried: a run cancelled before it got the model (skipped: no encoder), one cancelled
+    while its encoder ran (no decoder; empty text), and an awaited run cancelled at once
+    (CancelledError; the next run hears the clip as before)."""
+    import asyncio
+    import threading
+
+    t = np.arange(16_000) / 16_000
+    clip = AudioClip((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32), 16_000)
+    inner = asr._model.model
+    calls: list[str] = []
+    cancel = threading.Event()
+
+    class Watching:
+        def __getattr__(self, name):
+            return getattr(inner, name)
+
+        def encode(self, features, **kwargs):
+            calls.append("encode")
+            out = inner.encode(features, **kwargs)
+            cancel.set()  # the caller leaves while the encoder runs
+            return out
+
+        def generate(self, features, prompts, **kwargs):
+            calls.append("generate")
+            return inner.generate(features, prompts, **kwargs)
+
+    already = threading.Event()
+    already.set()
+    runs = asr.runs
+    assert asr.transcribe_sync(clip, already).text == ""
+    assert asr.runs == runs  # never reached the model
+
+    monkeypatch.setattr(asr._model, "model", Watching())
+    assert asr.transcribe_sync(clip, cancel).text == ""
+    assert calls == ["encode"]
+    monkeypatch.undo()
+
+    async def cancelled_then_heard() -> str:
+        task = asyncio.create_task(asr.transcribe(clip))
+        await asyncio.sleep(0)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return (await asr.transcribe(clip)).text
+
+    assert asyncio.run(cancelled_then_heard()) == asr.transcribe_sync(clip).text

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from agent.realtime.audio_input import (
-    EnergyVad, FrameDecoder, SpeechPaused, SpeechResumed, SpeechStarted, TurnSegmenter,
-    UtteranceEnded,
+    EnergyVad, FrameDecoder, SpeechPaused, SpeechQuiet, SpeechResumed, SpeechStarted,
+    TurnSegmenter, UtteranceEnded,
 )
 from realtime_signals import frames, jfk_16k, pcm16, silence, tone
 from speech.errors import InvalidSamplesError, SampleRateError
@@ -27,7 +27,7 @@ def test_one_utterance_from_48k_pcm16_frames():
     x = np.concatenate([silence(0.5, 48_000), tone(1.0, 48_000), silence(1.0, 48_000)])
     events = _run(seg, x, 48_000, "pcm16")
     kinds = [type(e) for e in events]
-    assert kinds == [SpeechStarted, SpeechPaused, UtteranceEnded]
+    assert kinds == [SpeechStarted, SpeechQuiet, SpeechPaused, UtteranceEnded]
     end = events[-1]
     assert end.start_s == pytest.approx(0.5, abs=0.07)
     assert end.end_s == pytest.approx(1.5, abs=0.07)
@@ -42,8 +42,27 @@ def test_short_pause_resumes_same_utterance():
     x = np.concatenate([tone(0.5), silence(0.3), tone(0.5), silence(0.8)])
     events = _run(seg, x)
     assert [type(e) for e in events] == [
-        SpeechStarted, SpeechPaused, SpeechResumed, SpeechPaused, UtteranceEnded]
+        SpeechStarted, SpeechQuiet, SpeechPaused, SpeechResumed, SpeechQuiet, SpeechPaused,
+        UtteranceEnded]
     assert events[-1].speech_s == pytest.approx(1.0, abs=0.1)
+
+
+def test_the_first_quiet_window_comes_before_the_pause():
+    # Tried: tone, a 64 ms gap, tone, silence, with a 96 ms (three-window) pause rule: the
+    # gap's first quiet window is reported, with no pause after it; at the end the first
+    # quiet window is reported two windows before the pause, where the tone ended.
+    seg = TurnSegmenter(EnergyVad(), pause_ms=96, end_of_turn_ms=600)
+    events = _run(seg, np.concatenate([tone(0.5), silence(0.064), tone(0.3), silence(0.8)]))
+    assert [type(e) for e in events] == [
+        SpeechStarted, SpeechQuiet, SpeechQuiet, SpeechPaused, UtteranceEnded]
+    gap, quiet, paused = events[1], events[2], events[3]
+    assert gap.at_s == pytest.approx(0.5, abs=0.033)
+    assert quiet.at_s == pytest.approx(0.864, abs=0.033)
+    assert quiet.at_s == pytest.approx(paused.at_s, abs=1e-9)  # the same quiet run
+    # With a one-window pause rule the pause itself is the first quiet window.
+    one = TurnSegmenter(EnergyVad(), pause_ms=32, end_of_turn_ms=600)
+    kinds = [type(e) for e in _run(one, np.concatenate([tone(0.5), silence(0.8)]))]
+    assert kinds == [SpeechStarted, SpeechPaused, UtteranceEnded]
 
 
 def test_long_pause_splits_turns_and_commit_forces_end():

@@ -1,0 +1,124 @@
+"""The pause's ASR starts at the first quiet window (`agent/realtime/early_asr.py`): the
+speculation uses it when the quiet lasts, and a gap inside the speech leaves no trace."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from agent import VoiceAgent
+from agent.realtime.audio_input import EnergyVad, SpeechPaused, TurnSegmenter
+from agent.realtime.controller import RealtimeController
+from agent.realtime.controller_events import ReplyFinished
+from fakes import RecordingDecoder, ScriptedChatModel
+from realtime_signals import silence, tone
+from speech.protocols import Transcription
+
+
+class WatchingTranscriber:
+    """Hears `texts` in order (the last one from then on) and notes, for each clip, how
+    many pauses the controller had reported when the clip was handed over."""
+
+    sample_rate = 16_000
+
+    def __init__(self, events: list, *texts: str) -> None:
+        self.events, self.texts = events, list(texts)
+        self.calls: list[tuple[float, int]] = []  # (clip seconds, pauses reported so far)
+
+    async def transcribe(self, clip):
+        pauses = sum(isinstance(e, SpeechPaused) for e in self.events)
+        self.calls.append((clip.duration_s, pauses))
+        await asyncio.sleep(0.01)  # an ASR takes time: the pause may come meanwhile
+        return Transcription(self.texts[min(len(self.calls), len(self.texts)) - 1])
+
+
+def make(*texts: str, pause_ms: int = 160, speculate: bool = True, early_asr: bool = True):
+    events: list = []
+    transcriber = WatchingTranscriber(events, *texts)
+    model = ScriptedChatModel(["It is noon."])
+    agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
+                       tokenizer=transcriber, tools=[])
+
+    async def emit(event) -> None:
+        events.append(event)
+
+    seg = TurnSegmenter(EnergyVad(), pause_ms=pause_ms, end_of_turn_ms=480)
+    ctl = RealtimeController(agent, seg, emit, conversation_id="c1", speculate=speculate,
+                             early_asr=early_asr)
+    return ctl, agent, model, transcriber, events
+
+
+async def push(ctl, x):
+    for i in range(0, len(x), 320):
+        await ctl.push_audio(x[i:i + 320])
+        await asyncio.sleep(0)
+
+
+async def finished(events, timeout=5.0):
+    async def poll():
+        while not any(isinstance(e, ReplyFinished) for e in events):
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(poll(), timeout)
+    return next(e for e in events if isinstance(e, ReplyFinished))
+
+
+async def played_out(ctl, timeout=5.0):
+    """Until the reply's audio has played (closing earlier keeps only the words heard)."""
+    async def poll():
+        while ctl.state != "silence":
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def test_the_pause_uses_the_asr_started_at_the_first_quiet_window():
+    # Tried: 0.6 s of tone, then silence, with a 160 ms (five-window) pause rule.
+    ctl, agent, model, transcriber, events = make("what time is it")
+    await push(ctl, np.concatenate([tone(0.6), silence(0.7)]))
+    done = await finished(events)
+    assert done.status == "completed" and done.speculation == "committed"
+    # One ASR pass for the whole turn, handed over before any pause had been reported.
+    assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 0
+    # Its clip ends one quiet window after the tone (plus the segmenter's preroll).
+    assert 0.6 <= transcriber.calls[0][0] <= 0.6 + 0.2 + 0.033
+    assert model.calls[0][0][-1].content == "what time is it"
+    await played_out(ctl)
+    await ctl.close()
+    history = await agent.services.memory.history("c1")
+    assert [(t.role, t.text) for t in history] == [
+        ("user", "what time is it"), ("assistant", "It is noon.")]
+
+
+async def test_a_gap_inside_the_speech_leaves_no_trace():
+    # Tried: tone, a 64 ms gap (two quiet windows, under the 160 ms pause), more tone, then
+    # silence. The gap's ASR ("what time") is dropped: no speculation, no model call on it;
+    # the turn is answered on the words at the real pause.
+    ctl, agent, model, transcriber, events = make("what time", "what time is it")
+    await push(ctl, np.concatenate([tone(0.5), silence(0.064), tone(0.4), silence(0.7)]))
+    done = await finished(events)
+    assert done.speculation == "committed"
+    assert len(transcriber.calls) == 2
+    assert ctl.speculation_stats == {"started": 1, "committed": 1, "discarded": 0}
+    assert [m[0][-1].content for m in model.calls] == ["what time is it"]
+    await played_out(ctl)
+    await ctl.close()
+    history = await agent.services.memory.history("c1")
+    assert [t.text for t in history if t.role == "user"] == ["what time is it"]
+
+
+async def test_no_early_asr_without_speculation_or_when_switched_off():
+    # Tried: the same turn with speculation off (one ASR pass, at the end of the turn) and
+    # with speculation on but early_asr off (one pass, at the pause, as the session's
+    # `turn_detection.early_transcription: false` asks).
+    ctl, agent, model, transcriber, events = make("what time is it", speculate=False)
+    await push(ctl, np.concatenate([tone(0.6), silence(0.7)]))
+    done = await finished(events)
+    assert done.speculation == "none"
+    assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 1
+    await ctl.close()
+    ctl, agent, model, transcriber, events = make("what time is it", early_asr=False)
+    await push(ctl, np.concatenate([tone(0.5), silence(0.064), tone(0.4), silence(0.7)]))
+    done = await finished(events)
+    assert done.speculation == "committed"
+    assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 1
+    await ctl.close()
