@@ -15,7 +15,6 @@ A speculation must leave no trace until it is committed:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import inspect
 import re
 import time
