@@ -114,6 +114,8 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
     async def push_audio(self, samples_16k: np.ndarray) -> None:
         for event in await self.segmenter.apush(samples_16k):
             await self._on_segment(event)
+        if self._early is not None and self.segmenter.quiet_ms == 0:
+            self._drop_early()  # the user went on before the pause: stop its ASR now
         if self._continues_early_turn(self._reply):  # semantic_vad ended it too soon
             await self._continue_turn(self._reply)
             return

@@ -25,12 +25,18 @@ class WatchingTranscriber:
     def __init__(self, events: list, *texts: str) -> None:
         self.events, self.texts = events, list(texts)
         self.calls: list[tuple[float, int]] = []  # (clip seconds, pauses reported so far)
+        self.cancelled = 0  # runs whose caller stopped waiting
 
     async def transcribe(self, clip):
         pauses = sum(isinstance(e, SpeechPaused) for e in self.events)
         self.calls.append((clip.duration_s, pauses))
-        await asyncio.sleep(0.01)  # an ASR takes time: the pause may come meanwhile
-        return Transcription(self.texts[min(len(self.calls), len(self.texts)) - 1])
+        text = self.texts[min(len(self.calls), len(self.texts)) - 1]
+        try:
+            await asyncio.sleep(0.05)  # an ASR takes time: the pause may come meanwhile
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return Transcription(text)
 
 
 def make(*texts: str, pause_ms: int = 160, speculate: bool = True, early_asr: bool = True):
@@ -79,6 +85,7 @@ async def test_the_pause_uses_the_asr_started_at_the_first_quiet_window():
     assert done.status == "completed" and done.speculation == "committed"
     # One ASR pass for the whole turn, handed over before any pause had been reported.
     assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 0
+    assert transcriber.cancelled == 0  # taken over by the pause's speculation, not dropped
     # Its clip ends one quiet window after the tone (plus the segmenter's preroll).
     assert 0.6 <= transcriber.calls[0][0] <= 0.6 + 0.2 + 0.033
     assert model.calls[0][0][-1].content == "what time is it"
@@ -98,6 +105,7 @@ async def test_a_gap_inside_the_speech_leaves_no_trace():
     done = await finished(events)
     assert done.speculation == "committed"
     assert len(transcriber.calls) == 2
+    assert transcriber.cancelled == 1  # the gap's, as soon as the tone came back
     assert ctl.speculation_stats == {"started": 1, "committed": 1, "discarded": 0}
     assert [m[0][-1].content for m in model.calls] == ["what time is it"]
     await played_out(ctl)
