@@ -47,11 +47,12 @@ def load_16k(path: Path) -> np.ndarray:
     return soxr.resample(x, rate, 16_000).astype(np.float32)
 
 
-async def run_clip(url: str, samples: np.ndarray, mode: str, agent) -> dict:
+async def run_clip(url: str, samples: np.ndarray, mode: str, agent, early: bool = True) -> dict:
     client = await PacedClient.open(url)
     try:
         await client.send("session.update", session={
-            "input_sample_rate": 16_000, "turn_detection": {"type": mode}})
+            "input_sample_rate": 16_000,
+            "turn_detection": {"type": mode, "early_transcription": early}})
         created = await client.wait_type("session.updated")
         x = np.concatenate([np.zeros(4_800, np.float32), samples,
                             np.zeros(6 * 16_000, np.float32)])
@@ -87,7 +88,8 @@ async def run(args) -> list[tuple[str, str, dict]]:
         for clip in CLIPS:
             samples = load_16k(AUDIO / clip)
             for mode in MODES:
-                rows.append((clip, mode, await run_clip(server.url, samples, mode, agent)))
+                rows.append((clip, mode, await run_clip(server.url, samples, mode, agent,
+                                                        early=args.early_asr)))
                 print(f"{clip} {mode} done", file=sys.stderr, flush=True)
     return rows
 
@@ -95,6 +97,8 @@ async def run(args) -> list[tuple[str, str, dict]]:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--asr", default="tiny.en")
+    p.add_argument("--early-asr", action=argparse.BooleanOptionalAction, default=True,
+                   help="turn_detection.early_transcription (the server's default: on)")
     args = p.parse_args(argv)
     out = console()
     out.print(machine_line())
@@ -102,7 +106,7 @@ def main(argv=None) -> int:
         out.print(f"skipped: the third-party test audio is not at {AUDIO}")
         return 0
     out.print("Real speech, turns as the server cut them (defaults: pause 128 ms, silence "
-              "640 ms, eagerness auto)")
+              f"640 ms, eagerness auto; early ASR {'on' if args.early_asr else 'off'})")
     for clip, mode, r in asyncio.run(run(args)):
         out.print(f"{clip}, {mode}:")
         out.print(f"  turns answered: {' | '.join(r['answered'])}")
