@@ -131,10 +131,12 @@ class SpeechStarted:
 
 @dataclass(frozen=True, slots=True)
 class SpeechQuiet:
-    """The first quiet window after speech, one or more windows before a pause would be
-    certain: the words so far are final unless the user goes on, so work a pause needs
-    (its ASR) may start now. Not sent when the pause rule is a single window (the pause
-    itself comes then)."""
+    """The first silent window (under `quiet_below_dbfs`) of a quiet run after speech,
+    before the pause is certain: the words so far are final unless the user goes on, so
+    work a pause needs (its ASR) may start now. Silent, not merely unvoiced: a window the
+    VAD calls quiet can still hold a word's last consonant ("ask no|t"), which the ASR
+    needs. Not sent when the pause comes at the same window, nor without a silence level
+    (`quiet_below_dbfs=None`) or above the room's noise floor."""
 
     at_s: float
 
@@ -206,6 +208,7 @@ class TurnSegmenter:
         self._start_window = 0
         self._voiced = 0
         self._quiet = 0
+        self._silence_reported = False  # SpeechQuiet sent for the quiet run in progress
 
     @property
     def now_s(self) -> float:
@@ -299,6 +302,7 @@ class TurnSegmenter:
         if p >= self.low:
             self._voiced += 1
             self._quiet = 0
+            self._silence_reported = False
             if self.paused:
                 self.paused = False
                 self._end_now = self.end_windows  # an estimate was for the words before
@@ -311,7 +315,9 @@ class TurnSegmenter:
                 self.paused = True
                 return SpeechPaused(at_s=self.now_s - self._quiet * self.win_s,
                                     speech_s=self._voiced * self.win_s)
-            if self._quiet == 1 and not self.paused:
+            if (not self.paused and not self._silence_reported and self.quiet_rms is not None
+                    and _rms(window) < self.quiet_rms):
+                self._silence_reported = True
                 return SpeechQuiet(at_s=self.now_s - self.win_s)
         if self._windows_seen - self._start_window >= self.max_windows:
             return self._finish(forced=True)

@@ -2,16 +2,23 @@
 
 A pause is `pause_duration_ms` of quiet (64-128 ms); the speculation it starts first spends
 ~100 ms transcribing the words so far, and only then can the model begin. Those words are
-already final at the first quiet window after speech, unless the user goes on. So the
+already final at the first silent window after speech, unless the user goes on. So the
 controller starts their ASR there (`SpeechQuiet`), and the pause, when it comes, hands the
 transcription under way to its speculation: the reply starts one or more VAD windows
-sooner. If the user goes on instead, the result is dropped; nothing else has started (no
-model call, no event), so a false start costs only the ASR's CPU while the user speaks.
+sooner. The pause's own clip may hold a little more audio; the early transcript stands for
+it only when all of that is silent too (a final consonant after a window the VAD found
+quiet would otherwise be lost: "ask not" heard as "as not"), else the pause transcribes its
+clip as it would have. If the user goes on instead, the run is dropped; nothing else has
+started (no model call, no event), so a false start costs only ASR CPU while the user
+speaks.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
+
+import numpy as np
 
 from agent.realtime.speculation import quiet_after
 from speech.audio import AudioClip
@@ -25,10 +32,15 @@ class EarlyTranscription:
         # A dropped run's failure is nobody's to report (a pause's own ASR reports its own).
         self.task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    def covers(self, clip: AudioClip) -> bool:
-        """Whether `clip` (the utterance at its pause) holds only quiet after this clip: the
-        same words, so this transcription is the pause's."""
-        return quiet_after(self.clip, clip)
+    def covers(self, clip: AudioClip, silence_rms: float | None, window: int = 512) -> bool:
+        """Whether `clip` (the utterance at its pause) is this clip plus only windows under
+        `silence_rms`: the same audio as far as the ASR is concerned, so this transcription
+        is the pause's."""
+        if silence_rms is None or not quiet_after(self.clip, clip):
+            return False
+        extra = np.asarray(clip.samples[len(self.clip.samples):], dtype=np.float64)
+        return all(math.sqrt(float(np.mean(np.square(extra[i:i + window])))) < silence_rms
+                   for i in range(0, len(extra), window))
 
     def drop(self) -> None:
         # The ASR thread runs to its end either way; only its result is not waited for.

@@ -44,7 +44,7 @@ class SpeculativeTurns:
                 early.drop()
             return
         transcription = None
-        if early is not None and early.covers(clip):  # quiet since: the same words
+        if early is not None and early.covers(clip, self.segmenter.quiet_rms):
             clip, transcription = early.clip, early.task
         elif early is not None:
             early.drop()

@@ -59,6 +59,19 @@ def test_the_first_quiet_window_comes_before_the_pause():
     assert gap.at_s == pytest.approx(0.5, abs=0.033)
     assert quiet.at_s == pytest.approx(0.864, abs=0.033)
     assert quiet.at_s == pytest.approx(paused.at_s, abs=1e-9)  # the same quiet run
+    # A quiet run that opens with windows the VAD calls quiet but that are not silent
+    # (a faint consonant at -53 dBFS): reported at its first silent window. A noise floor
+    # above the silence level: never reported (the pause's ASR then starts at the pause).
+    faint = tone(0.064, level=0.003)
+    seg = TurnSegmenter(EnergyVad(), pause_ms=160, end_of_turn_ms=600)
+    events = _run(seg, np.concatenate([tone(0.5), faint, silence(0.8)]))
+    assert [type(e) for e in events] == [
+        SpeechStarted, SpeechQuiet, SpeechPaused, UtteranceEnded]
+    assert events[1].at_s == pytest.approx(0.564, abs=0.033)
+    assert events[2].at_s == pytest.approx(0.5, abs=0.033)
+    seg = TurnSegmenter(EnergyVad(), pause_ms=160, end_of_turn_ms=600)
+    events = _run(seg, np.concatenate([tone(0.5), tone(1.0, level=0.003)]))
+    assert [type(e) for e in events] == [SpeechStarted, SpeechPaused, UtteranceEnded]
     # With a one-window pause rule the pause itself is the first quiet window.
     one = TurnSegmenter(EnergyVad(), pause_ms=32, end_of_turn_ms=600)
     kinds = [type(e) for e in _run(one, np.concatenate([tone(0.5), silence(0.8)]))]

@@ -114,6 +114,24 @@ async def test_a_gap_inside_the_speech_leaves_no_trace():
     assert [t.text for t in history if t.role == "user"] == ["what time is it"]
 
 
+async def test_sound_after_the_early_clip_is_transcribed_at_the_pause():
+    # Tried: tone, two silent windows (the early ASR starts), then two faint windows at
+    # -53 dBFS (quiet for the VAD, not silent: a final consonant's release), then silence.
+    # The early transcript ("as not") did not hear them: the pause transcribes its own clip
+    # ("ask not") and that is what the model answers.
+    ctl, agent, model, transcriber, events = make("as not", "ask not")
+    await push(ctl, np.concatenate([tone(0.6), silence(0.064), tone(0.064, level=0.003),
+                                    silence(0.7)]))
+    done = await finished(events)
+    assert done.speculation == "committed"
+    assert [pauses for _, pauses in transcriber.calls] == [0, 1]
+    assert transcriber.calls[1][0] > transcriber.calls[0][0]
+    assert transcriber.cancelled == 1  # the early run, dropped at the pause
+    assert [m[0][-1].content for m in model.calls] == ["ask not"]
+    await played_out(ctl)
+    await ctl.close()
+
+
 async def test_no_early_asr_without_speculation_or_when_switched_off():
     # Tried: the same turn with speculation off (one ASR pass, at the end of the turn) and
     # with speculation on but early_asr off (one pass, at the pause, as the session's
