@@ -155,7 +155,7 @@ async def run_embedded(args) -> tuple[list[dict], dict]:
 
 def report_early_asr(turns: list[dict], args, info: dict) -> None:
     """--early-asr compare: speculation-on turns with the pause's ASR started at the first
-    quiet window (early) or at the pause, each question back to back in both modes."""
+    silent window (early) or at the pause, each question back to back in both modes."""
     out = console()
     measured = [t for t in turns if not t["warmup"]]
     out.print(f"{len(measured)} measured speculation-on turns ({args.turns} per mode); ASR "
@@ -253,8 +253,8 @@ def report_latency(turns: list[dict], args, info: dict) -> None:
                 for mode, turns in (("on", on), ("off", [t for t in measured
                                                          if not t["speculative"]]))}
     out.print(f"ASR passes per turn: speculation on {asr_runs['on']:.2f}, off "
-              f"{asr_runs['off']:.2f} (on: one per pause, started at its first quiet window, "
-              f"plus one per quiet window the user talked through)")
+              f"{asr_runs['off']:.2f} (on: one per pause, started at its first silent window, "
+              f"plus one per silent window the user talked through)")
     out.print(f"Speculations started per speculation-on turn: {started / max(1, len(on)):.2f} "
               f"(more than one: the user paused inside the question and went on)")
     out.print(f"Turn detection ({args.turn_detection}, eagerness {args.eagerness}) of the "

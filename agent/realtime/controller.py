@@ -60,7 +60,7 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
                  min_utterance_s: float = 0.15, speculate: bool = False,
                  early_asr: bool = True, turn_end_policy: TurnEndPolicy | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        """`early_asr` (with `speculate`): a pause's ASR starts at its first quiet window
+        """`early_asr` (with `speculate`): a pause's ASR starts at its first silent window
         (`early_asr.py`). `turn_end_policy` (`semantic_vad`): a speculation's turn-end
         estimate sets the end-of-turn silence of the utterance it was started on (needs
         `speculate`)."""

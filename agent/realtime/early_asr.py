@@ -1,4 +1,4 @@
-"""The ASR of a pause, started at the first quiet window instead of at the pause.
+"""The ASR of a pause, started at the first silent window instead of at the pause.
 
 A pause is `pause_duration_ms` of quiet (64-128 ms); the speculation it starts first spends
 ~100 ms transcribing the words so far, and only then can the model begin. Those words are

@@ -87,9 +87,9 @@ class TurnDetection(BaseModel):
     barge_in_min_ms: int = Field(600, ge=0, le=10_000)
     # Start a reply on each pause; commit it if the final words match (paper 3.4).
     speculative: bool = True
-    # With `speculative`: start a pause's ASR at its first quiet window, so the reply on
-    # the pause starts sooner. A quiet window the user talks through costs one ASR pass
-    # (cut short after its encoder): off for an ASR billed per call.
+    # With `speculative`: start a pause's ASR at its first silent window (< -60 dBFS), so
+    # the reply on the pause starts sooner. A silent window the user talks through costs
+    # part of an ASR pass (cut short after its encoder): off for an ASR billed per call.
     early_transcription: bool = True
 
 

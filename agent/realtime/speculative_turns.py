@@ -1,7 +1,7 @@
 """The controller's speculation part (Step-Audio paper 3.4): on a pause, a whole reply is run
 on the words so far and held back; more speech discards it, the end of the turn commits or
 reruns it (`speculation.py`). The ASR of the pause may already be under way, started at the
-first quiet window (`early_asr.py`).
+first silent window (`early_asr.py`).
 """
 
 from __future__ import annotations
