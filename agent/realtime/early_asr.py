@@ -43,5 +43,6 @@ class EarlyTranscription:
                    for i in range(0, len(extra), window))
 
     def drop(self) -> None:
-        # The ASR thread runs to its end either way; only its result is not waited for.
+        # Cancelling the task tells an ASR that can stop (WhisperSpeechTokenizer) to skip
+        # the run if it is still queued, or to end it after the encoder.
         self.task.cancel()
