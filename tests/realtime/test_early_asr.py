@@ -10,8 +10,8 @@ import numpy as np
 from agent import VoiceAgent
 from agent.realtime.audio_input import EnergyVad, SpeechPaused, TurnSegmenter
 from agent.realtime.controller import RealtimeController
-from agent.realtime.controller_events import ReplyFinished
 from fakes import RecordingDecoder, ScriptedChatModel
+from controller_driving import finished, played_out, push
 from realtime_signals import silence, tone
 from speech.protocols import Transcription
 
@@ -55,33 +55,11 @@ def make(*texts: str, pause_ms: int = 160, speculate: bool = True, early_asr: bo
     return ctl, agent, model, transcriber, events
 
 
-async def push(ctl, x):
-    for i in range(0, len(x), 320):
-        await ctl.push_audio(x[i:i + 320])
-        await asyncio.sleep(0)
-
-
-async def finished(events, timeout=5.0):
-    async def poll():
-        while not any(isinstance(e, ReplyFinished) for e in events):
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
-    return next(e for e in events if isinstance(e, ReplyFinished))
-
-
-async def played_out(ctl, timeout=5.0):
-    """Until the reply's audio has played (closing earlier keeps only the words heard)."""
-    async def poll():
-        while ctl.state != "silence":
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
-
-
 async def test_the_pause_uses_the_asr_started_at_the_first_quiet_window():
     # Tried: 0.6 s of tone, then silence, with a 160 ms (five-window) pause rule.
     ctl, agent, model, transcriber, events = make("what time is it")
     await push(ctl, np.concatenate([tone(0.6), silence(0.7)]))
-    done = await finished(events)
+    done = (await finished(events))[0]
     assert done.status == "completed" and done.speculation == "committed"
     # One ASR pass for the whole turn, handed over before any pause had been reported.
     assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 0
@@ -102,7 +80,7 @@ async def test_a_gap_inside_the_speech_leaves_no_trace():
     # the turn is answered on the words at the real pause.
     ctl, agent, model, transcriber, events = make("what time", "what time is it")
     await push(ctl, np.concatenate([tone(0.5), silence(0.064), tone(0.4), silence(0.7)]))
-    done = await finished(events)
+    done = (await finished(events))[0]
     assert done.speculation == "committed"
     assert len(transcriber.calls) == 2
     assert transcriber.cancelled == 1  # the gap's, as soon as the tone came back
@@ -122,7 +100,7 @@ async def test_sound_after_the_early_clip_is_transcribed_at_the_pause():
     ctl, agent, model, transcriber, events = make("as not", "ask not")
     await push(ctl, np.concatenate([tone(0.6), silence(0.064), tone(0.064, level=0.003),
                                     silence(0.7)]))
-    done = await finished(events)
+    done = (await finished(events))[0]
     assert done.speculation == "committed"
     assert [pauses for _, pauses in transcriber.calls] == [0, 1]
     assert transcriber.calls[1][0] > transcriber.calls[0][0]
@@ -138,13 +116,13 @@ async def test_no_early_asr_without_speculation_or_when_switched_off():
     # `turn_detection.early_transcription: false` asks).
     ctl, agent, model, transcriber, events = make("what time is it", speculate=False)
     await push(ctl, np.concatenate([tone(0.6), silence(0.7)]))
-    done = await finished(events)
+    done = (await finished(events))[0]
     assert done.speculation == "none"
     assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 1
     await ctl.close()
     ctl, agent, model, transcriber, events = make("what time is it", early_asr=False)
     await push(ctl, np.concatenate([tone(0.5), silence(0.064), tone(0.4), silence(0.7)]))
-    done = await finished(events)
+    done = (await finished(events))[0]
     assert done.speculation == "committed"
     assert len(transcriber.calls) == 1 and transcriber.calls[0][1] == 1
     await ctl.close()

@@ -11,11 +11,12 @@ from agent import VoiceAgent
 from agent.chat_model import ToolCall
 from agent.realtime.audio_input import EnergyVad, TurnSegmenter
 from agent.realtime.controller import RealtimeController
-from agent.realtime.controller_events import ReplyFinished, SpeculationEvent
+from agent.realtime.controller_events import SpeculationEvent
 from agent.realtime.speculation import Speculation, commit_or_rerun, same_words
 from agent.realtime.stats import RealtimeStats
 from speech.audio import AudioClip
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
+from controller_driving import finished, played_out, push
 from realtime_signals import silence, tone
 from speech.protocols import Transcription
 from tools import Tool
@@ -47,28 +48,6 @@ def make(model=None, transcriber=None, tools=()):
     seg = TurnSegmenter(EnergyVad(), pause_ms=160, end_of_turn_ms=480)
     ctl = RealtimeController(agent, seg, emit, conversation_id="c1", speculate=True)
     return ctl, agent, model, events
-
-
-async def push(ctl, x, pause_every_s: float | None = None):
-    for i in range(0, len(x), 320):
-        await ctl.push_audio(x[i:i + 320])
-        await asyncio.sleep(0)  # let the speculation run, as between real frames
-
-
-async def finished(events, n=1, timeout=5.0):
-    async def poll():
-        while len([e for e in events if isinstance(e, ReplyFinished)]) < n:
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
-    return [e for e in events if isinstance(e, ReplyFinished)]
-
-
-async def played_out(ctl, timeout=5.0):
-    """Until the reply's audio has played (closing earlier would cut it to the words heard)."""
-    async def poll():
-        while ctl.state != "silence":
-            await asyncio.sleep(0.005)
-    await asyncio.wait_for(poll(), timeout)
 
 
 def test_same_words():
