@@ -153,6 +153,17 @@ async def run_embedded(args) -> tuple[list[dict], dict]:
     return turns, {"load_s": load_s, "questions": len(questions)}
 
 
+def paired_saving(measured: list[dict], mode: str, keep=lambda t: True):
+    """First audio off - on per question run twice in a row, once with `mode` on and once
+    off: the pair saw the same machine load, so its difference is steadier than the
+    difference of the two p50s."""
+    return summarize(off["first_audio_ms"] - on["first_audio_ms"]
+                     for a, b in zip(measured[::2], measured[1::2])
+                     if a["question"] == b["question"] and keep(a)
+                     for on, off in [(a, b) if a[mode] else (b, a)]
+                     if on["first_audio_ms"] is not None and off["first_audio_ms"] is not None)
+
+
 def report_early_asr(turns: list[dict], args, info: dict) -> None:
     """--early-asr compare: speculation-on turns with the pause's ASR started at the first
     silent window (early) or at the pause, each question back to back in both modes."""
@@ -175,11 +186,7 @@ def report_early_asr(turns: list[dict], args, info: dict) -> None:
                           fmt(asr.p50 if asr else None))
     out.print(table)
     for group, keep in (("all", lambda t: True), ("no tool", lambda t: not t["tool"])):
-        diff = summarize(off["first_audio_ms"] - on["first_audio_ms"]
-                         for a, b in zip(measured[::2], measured[1::2])
-                         if a["question"] == b["question"] and keep(a)
-                         for on, off in [(a, b) if a["early"] else (b, a)]
-                         if on["first_audio_ms"] is not None and off["first_audio_ms"] is not None)
+        diff = paired_saving(measured, "early", keep)
         if diff:
             out.print(f"Paired saving of the early ASR (off - on, same question back to back), "
                       f"{group}: p50 {fmt(diff.p50)} ms, mean {fmt(diff.mean)} ms over "
@@ -208,12 +215,7 @@ def report_latency(turns: list[dict], args, info: dict) -> None:
               f"{ratio(p50[(True, 'no tool')], p50[(False, 'no tool')])}; measured saving "
               f"(p50 off - on, all): {fmt((p50[(False, 'all')] or 0) - (p50[(True, 'all')] or 0))}"
               " ms")
-    # Each question ran twice in a row, once per mode: the pair saw the same machine load,
-    # so the per-pair difference is steadier than the difference of the two p50s.
-    pairs = [(a, b) for a, b in zip(measured[::2], measured[1::2]) if a["question"] == b["question"]]
-    saving = summarize((off["first_audio_ms"] - on["first_audio_ms"])
-                       for a, b in pairs for on, off in [(a, b) if a["speculative"] else (b, a)]
-                       if on["first_audio_ms"] is not None and off["first_audio_ms"] is not None)
+    saving = paired_saving(measured, "speculative")
     if saving:
         out.print(f"Paired saving (off - on, same question back to back): p50 "
                   f"{fmt(saving.p50)} ms, mean {fmt(saving.mean)} ms over {saving.n} pairs")

@@ -256,6 +256,13 @@ class TurnSegmenter:
         """Milliseconds of silence since the last voiced window of the utterance in progress."""
         return self._quiet * self.win_s * 1000 if self.in_speech else 0.0
 
+    def silent(self, samples: np.ndarray) -> bool:
+        """Whether every window of `samples` is under `quiet_below_dbfs` (False without a
+        silence level)."""
+        return self.quiet_rms is not None and all(
+            _rms(samples[i:i + self.win]) < self.quiet_rms
+            for i in range(0, len(samples), self.win))
+
     def set_end_of_turn_ms(self, ms: float | None) -> UtteranceEnded | None:
         """Change the end-of-turn silence of the utterance in progress only (None: back to
         `end_of_turn_ms`); the next utterance starts with the configured rule again. When
@@ -315,8 +322,7 @@ class TurnSegmenter:
                 self.paused = True
                 return SpeechPaused(at_s=self.now_s - self._quiet * self.win_s,
                                     speech_s=self._voiced * self.win_s)
-            if (not self.paused and not self._silence_reported and self.quiet_rms is not None
-                    and _rms(window) < self.quiet_rms):
+            if not self.paused and not self._silence_reported and self.silent(window):
                 self._silence_reported = True
                 return SpeechQuiet(at_s=self.now_s - self.win_s)
         if self._windows_seen - self._start_window >= self.max_windows:

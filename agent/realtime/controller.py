@@ -146,8 +146,9 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
             return
         await self.emit(event)
         S = ConversationState
-        if not isinstance(event, SpeechPaused):
-            self._drop_early()  # a new utterance, or this one's end: no pause of its words
+        if isinstance(event, UtteranceEnded):
+            # Ended without a pause (commit, semantic_vad): no frame may follow to drop it.
+            self._drop_early()
         if isinstance(event, SpeechStarted):
             if self.state in (S.SILENCE, S.USER_PAUSED):
                 await self._set_state(S.USER_SPEAKING, "speech_started")

@@ -16,7 +16,7 @@ speaks.
 from __future__ import annotations
 
 import asyncio
-import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -32,15 +32,11 @@ class EarlyTranscription:
         # A dropped run's failure is nobody's to report (a pause's own ASR reports its own).
         self.task.add_done_callback(lambda t: t.cancelled() or t.exception())
 
-    def covers(self, clip: AudioClip, silence_rms: float | None, window: int = 512) -> bool:
-        """Whether `clip` (the utterance at its pause) is this clip plus only windows under
-        `silence_rms`: the same audio as far as the ASR is concerned, so this transcription
-        is the pause's."""
-        if silence_rms is None or not quiet_after(self.clip, clip):
-            return False
-        extra = np.asarray(clip.samples[len(self.clip.samples):], dtype=np.float64)
-        return all(math.sqrt(float(np.mean(np.square(extra[i:i + window])))) < silence_rms
-                   for i in range(0, len(extra), window))
+    def covers(self, clip: AudioClip, silent: Callable[[np.ndarray], bool]) -> bool:
+        """Whether `clip` (the utterance at its pause) is this clip plus only audio that
+        `silent` (the segmenter's `silent`) accepts: the same audio as far as the ASR is
+        concerned, so this transcription is the pause's."""
+        return quiet_after(self.clip, clip) and silent(clip.samples[len(self.clip.samples):])
 
     def drop(self) -> None:
         # Cancelling the task tells an ASR that can stop (WhisperSpeechTokenizer) to skip

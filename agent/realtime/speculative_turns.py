@@ -39,15 +39,13 @@ class SpeculativeTurns:
     async def _speculate(self) -> None:
         early, self._early = self._early, None
         clip = self.segmenter.snapshot() if self._may_speculate() else None
-        if clip is None:
-            if early is not None:
-                early.drop()
-            return
         transcription = None
-        if early is not None and early.covers(clip, self.segmenter.quiet_rms):
+        if early is not None and clip is not None and early.covers(clip, self.segmenter.silent):
             clip, transcription = early.clip, early.task
         elif early is not None:
             early.drop()
+        if clip is None:
+            return
         await self._discard_speculation()
         self._speculation = Speculation(self.agent, clip, self.conversation_id,
                                         on_turn_end=self._turn_end_callback(),
