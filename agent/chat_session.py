@@ -10,7 +10,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.embedded_stack import load_embedded_stack
-from agent.events import TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent
+from agent.events import (
+    ApprovalRequestEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent, TranscriptEvent,
+    TurnDoneEvent,
+)
 from agent.reply import Reply
 from agent.settings import StepvoxSettings
 from agent.timing_table import timings_table
@@ -59,7 +62,7 @@ class ChatSession:
     async def turn(self, *, text: str | None = None, audio: Path | None = None) -> Reply:
         agent = await self.agent()
         reply: Reply | None = None
-        speaking = False
+        speaking = shown = False
         async for event in agent.stream(text, audio=audio, conversation_id=self.conversation_id,
                                         user_id=self.user_id):
             if isinstance(event, TranscriptEvent) and audio is not None:
@@ -76,11 +79,23 @@ class ChatSession:
                     self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: ", end="")
                     speaking = True
                 self.console.print(escape(event.text), end="", soft_wrap=True)
+            elif isinstance(event, ApprovalRequestEvent):
+                # Spoken, not streamed as text: without this the caller heard a question
+                # the terminal never showed.
+                if speaking:
+                    self.console.print()
+                self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: "
+                                   f"{escape(event.question)}")
+                speaking, shown = False, True
             elif isinstance(event, TurnDoneEvent):
                 reply = event.reply
+            shown = shown or speaking
         if speaking:
             self.console.print()
         assert reply is not None
+        if not shown and reply.text.strip():  # fixed phrases (a filler, an apology) only
+            self.console.print(f"[bold green]{escape(agent.persona.name)}[/]: "
+                               f"{escape(reply.text.strip())}")
         if self.timings:
             self.console.print(timings_table([reply.timings_ms], title="This turn (ms)"))
         return reply

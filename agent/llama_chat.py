@@ -25,6 +25,7 @@ from agent.llama_calls import ground_call, parse_call
 from agent.llama_batch import common_prefix, enable_side_sequence, evaluate
 from agent.llama_thread import in_llama_thread
 from agent.model_errors import ModelOverrideError
+from agent.prompt_fitting import check_fits, fit_messages
 from agent.tool_prior import ToolPrior, default_tool_prior
 from agent.turn_end_odds import end_probability, turn_end_tokens, words_prefix
 from agent.tool_routing import (
@@ -147,12 +148,30 @@ class LlamaCppChatModel:
                                                              special=True))
         return n
 
+    def _fit(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
+             spare: int = 0) -> list[ChatMessage]:
+        """`messages` with the oldest history dropped until the prompt, the reply
+        (`max_tokens`) and `spare` tokens fit in the context (`agent.prompt_fitting`)."""
+        def count(ms: Sequence[ChatMessage]) -> int:
+            return len(self._llm.tokenize(render_turn_prompt(ms, tools).encode("utf-8"),
+                                          special=True))
+
+        return fit_messages(messages, self._llm.n_ctx() - self.max_tokens - spare, count)
+
+    def check_prompt_fits(self, system_prompt: str, tools: Sequence[dict[str, Any]],
+                          who: str) -> None:
+        """Raise `PromptTooLongError` now if this system prompt leaves no room for a turn."""
+        check_fits(self._token_count(system_block(system_prompt, tools)),
+                   self._llm.n_ctx() - self.max_tokens, f"{who} on {self.name}")
+
     def _router(self) -> Any:
         """A second context over the same (memory-mapped) weights for history-free scores."""
         if self._router_llm is None:
             import llama_cpp
 
-            self._router_llm = llama_cpp.Llama(self._model_path, n_ctx=1024,
+            # As large as the main context: it holds the same system prompt (a persona's
+            # lore and tools), and a smaller one made such personas fail on every turn.
+            self._router_llm = llama_cpp.Llama(self._model_path, n_ctx=self._llm.n_ctx(),
                                                n_threads=self._threads, verbose=False)
         return self._router_llm
 
@@ -296,7 +315,6 @@ class LlamaCppChatModel:
         after their pause holds only the words. Skipped (False) while the model is busy: a
         reply or a speculation in progress owns the cache, and when the system prompt is not
         the cached one: a guess at it (lore the words would trigger) must not evict it."""
-        head = turn_head(messages, tools)
         system = system_block(messages[0].content, tools) if messages else ""
 
         def run() -> bool:
@@ -304,6 +322,10 @@ class LlamaCppChatModel:
                 return False
             try:
                 llm = self._llm
+                # Fitted as the turn will be, with room for its words.
+                fitted = self._fit([*messages, ChatMessage(role="user", content="")], tools,
+                                   spare=64)
+                head = turn_head(fitted[:-1], tools)
                 tokens = llm.tokenize(head.encode("utf-8"), special=True)
                 cached = llm.input_ids[:llm.n_tokens].tolist()
                 same = common_prefix(cached, tokens)
@@ -326,7 +348,6 @@ class LlamaCppChatModel:
         *,
         tool_choice: ToolChoice = "auto",
     ) -> AsyncIterator[ChatEvent]:
-        prompt = render_turn_prompt(messages, tools)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -349,7 +370,9 @@ class LlamaCppChatModel:
 
         def run() -> None:
             try:
-                self._generate(messages, prompt, tools, tool_choice, emit, stop, pace)
+                fitted = self._fit(messages, tools)
+                self._generate(fitted, render_turn_prompt(fitted, tools), tools, tool_choice,
+                               emit, stop, pace)
             except Exception as exc:  # surfaced to the consumer as a named error
                 emit(("error", exc, None))
             finally:

@@ -86,6 +86,10 @@ class VoiceAgent:
         if persona.allowed_tools is not None:
             # A persona names the tools it may use; the others never reach its prompt.
             registry = registry.subset(n for n in registry.names if n in persona.allowed_tools)
+        if (fits := getattr(chat_model, "check_prompt_fits", None)) is not None:
+            # A persona too long for the model's context fails here, named, not on every turn.
+            fits(persona.full_system_prompt(), registry.openai_schemas(),
+                 f"persona {persona.name!r}")
         memory = memory or InMemoryDialogueStore()
         self._memory_options = MemoryOptions(
             history_token_budget=history_token_budget, audio_dir=audio_dir,

@@ -32,7 +32,22 @@ sys.path.insert(0, str(_ROOT / "bench"))
 from machine import CpuMeter, print_machine  # noqa: E402
 from stats import console, fmt, make_table, ratio, summarize  # noqa: E402
 
-from speech.step_audio_fast_decode import StaticCacheGenerator  # noqa: E402
+
+
+def _fast_decode_module():
+    """`speech.step_audio_fast_decode` loaded from its file alone: it needs only torch and
+    transformers, while `import speech` pulls in the audio stack (soundfile, pydantic), which
+    a bare GPU machine with a CUDA torch may not have."""
+    import importlib.util
+
+    path = _ROOT / "speech" / "step_audio_fast_decode.py"
+    spec = importlib.util.spec_from_file_location("step_audio_fast_decode", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+StaticCacheGenerator = _fast_decode_module().StaticCacheGenerator
 
 SHAPES = {
     "tiny": lambda: LlamaConfig(vocab_size=8192, hidden_size=256, intermediate_size=688,

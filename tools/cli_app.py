@@ -20,7 +20,7 @@ from tools.registry import ToolRegistry
 
 tools_app = typer.Typer(help="Tools: list them, call one, index audio for timbre_rag.", no_args_is_help=True)
 
-AllOption = Annotated[bool, typer.Option("--all", help="Include the network tools (search, get_weather).")]
+AllOption = Annotated[bool, typer.Option("--all", help="All four built-in tools: also search, get_weather (network) and timbre_rag.")]
 LibraryOption = Annotated[Optional[Path], typer.Option(
     "--audio-library", help="library.json for timbre_rag (made by `stepvox tools index-audio`).")]
 
@@ -30,13 +30,19 @@ def _registry(include_network: bool, audio_library: Path | None) -> ToolRegistry
     from tools import builtin_tools, make_timbre_rag, stepeval_tools
 
     from tools.audio_embeddings import minilm_embedder
+    from tools.builtin_audio_library import builtin_audio_library
 
     # Meaning-based search when the packaged MiniLM is installed, keywords otherwise.
-    library = AudioLibrary.load(audio_library, embedder=minilm_embedder()) if audio_library else None
+    # Without a library of the user's, timbre_rag searches the one stepvox ships (as an
+    # agent's does), so `--all` lists all four built-in tools.
+    if audio_library:
+        library = AudioLibrary.load(audio_library, embedder=minilm_embedder())
+    else:
+        library = builtin_audio_library()
     if include_network:
         base = stepeval_tools(library)
     else:
-        base = builtin_tools() + ([make_timbre_rag(library)] if library else [])
+        base = builtin_tools() + ([make_timbre_rag(library)] if audio_library else [])
     registry = ToolRegistry(base)
     report = load_plugins(registry)
     for error in report.errors:

@@ -14,7 +14,10 @@ def test_list_shows_builtin_tools_and_network_ones_with_all():
     assert plain.exit_code == 0 and "get_date_time(timezone)" in plain.output and "search(" not in plain.output
     full = runner.invoke(tools_app, ["list", "--all", "--json"])
     names = [t["function"]["name"] for t in json.loads(full.output)]
-    assert names[:3] == ["search", "get_date_time", "get_weather"]
+    # All four built-in tools, timbre_rag over the shipped audio library included.
+    assert names[:4] == ["search", "get_date_time", "get_weather", "timbre_rag"]
+    text = runner.invoke(tools_app, ["list", "--all"])
+    assert text.exit_code == 0 and "timbre_rag(" in text.output
 
 
 def test_call_prints_the_result_and_fails_on_errors():
