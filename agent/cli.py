@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from agent.cli_errors import USER_ERRORS, exit_with
+from agent.model_catalog import llm_for_profile
 from agent.settings import StepvoxSettings
 
 app = typer.Typer(help="stepvox: voice agents on the Step-Audio model family, offline by default.",
@@ -60,20 +61,26 @@ BaseUrlOption = Annotated[Optional[str], typer.Option(
     "--base-url", help="The Step-Audio server's OpenAI-compatible URL, ending in /v1.")]
 ServedNameOption = Annotated[Optional[str], typer.Option(
     "--served-name", help="The name the server serves the model as (default: --model).")]
+ProfileOption = Annotated[Optional[str], typer.Option(
+    "--profile", help="Which packaged LLM: 'default' (0.5B, fastest) or 'quality' (1.5B, "
+    "extra llm-1-5b). Default: STEPVOX_PROFILE, else 'default'.")]
 TokenizerDirOption = Annotated[Optional[Path], typer.Option(
     "--tokenizer-dir", envvar="STEPVOX_TOKENIZER_DIR", help="A Step-Audio-Tokenizer folder: "
     "step-audio-chat hears the user's speech as <audio_N> tokens.")]
 
 
 def _settings(asr: str, model: str = "embedded", base_url: str | None = None,
-              served_name: str | None = None) -> StepvoxSettings:
+              served_name: str | None = None, profile: str | None = None) -> StepvoxSettings:
     """CLI options on top of STEPVOX_* environment variables (an option left at its default
     keeps the environment's value)."""
     env = StepvoxSettings()
+    if profile is not None:
+        llm_for_profile(profile)  # model_copy does not validate: name a bad profile here
     updates = {"asr_model": asr if asr != "base" else env.asr_model,
                "model": model if model != "embedded" else env.model,
                "base_url": base_url or env.base_url,
-               "served_name": served_name or env.served_name}
+               "served_name": served_name or env.served_name,
+               "profile": profile or env.profile}
     return env.model_copy(update=updates)
 
 
@@ -82,12 +89,13 @@ def models(
     ctx: typer.Context,
     asr: AsrOption = "base",
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    profile: ProfileOption = None,
 ) -> None:
     """List the embedded models: role, source package, path, size, sha256, status."""
     from agent.model_listing import print_models
 
     with _guard(ctx):
-        print_models(_settings(asr), console, as_json=as_json)
+        print_models(_settings(asr, profile=profile), console, as_json=as_json)
 
 
 @app.command()
@@ -113,6 +121,7 @@ def chat(
         "--persona", help="Who the agent is (see `stepvox personas list`).")] = None,
     user: Annotated[Optional[str], typer.Option(
         "--user", help="Who is calling: their history and name are kept per user.")] = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Talk to the embedded agent: one turn with --text/--audio, else an interactive REPL."""
     from agent.chat_session import ChatSession
@@ -124,7 +133,7 @@ def chat(
             from agent.step_audio_files import use_tokenizer_dir
 
             use_tokenizer_dir(tokenizer_dir)
-        session = ChatSession(_settings(asr, model, base_url, served_name), console,
+        session = ChatSession(_settings(asr, model, base_url, served_name, profile), console,
                               timings=timings, persona=persona, user_id=user,
                               conversation_id=conversation or uuid.uuid4().hex)
         if text is None and audio is None:
@@ -142,12 +151,14 @@ def demo(
     model: ModelOption = "embedded",
     base_url: BaseUrlOption = None,
     served_name: ServedNameOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Speak a short scripted conversation on the embedded models and print the latencies."""
     from agent.demo import run_demo
 
     with _guard(ctx):
-        asyncio.run(run_demo(_settings(asr, model, base_url, served_name), console, out_dir))
+        asyncio.run(run_demo(_settings(asr, model, base_url, served_name, profile), console,
+                             out_dir))
 
 
 @app.command()
@@ -158,6 +169,7 @@ def doctor(
     base_url: BaseUrlOption = None,
     served_name: ServedNameOption = None,
     tokenizer_dir: TokenizerDirOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Check the configured models: packaged files, or that the Step-Audio server answers."""
     from agent.doctor import run_doctor
@@ -167,7 +179,8 @@ def doctor(
             from agent.step_audio_files import use_tokenizer_dir
 
             use_tokenizer_dir(tokenizer_dir, check=False)  # doctor reports what is missing
-        ok = asyncio.run(run_doctor(_settings(asr, model, base_url, served_name), console))
+        ok = asyncio.run(run_doctor(_settings(asr, model, base_url, served_name, profile),
+                                    console))
     if not ok:
         raise typer.Exit(1)
 

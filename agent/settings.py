@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.model_catalog import DEFAULT_PROFILE, llm_for_profile
 
 
 # A turn that called a tool says a filler ("Let me check the time.") if its answer has not
@@ -24,6 +26,18 @@ class StepvoxSettings(BaseSettings):
     llm_model: str | None = Field(
         None, description="None = packaged Qwen2.5 0.5B; a local .gguf path; or "
         "'hf:org/repo/file.gguf' (needs internet)")
+    profile: str = Field(
+        DEFAULT_PROFILE, description="which packaged LLM to load when llm_model is not set: "
+        "'default' (Qwen2.5-Coder 0.5B) or 'quality' (Qwen2.5-Coder 1.5B, extra llm-1-5b)")
+
+    @field_validator("profile")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        # UnknownProfileError is not a ValueError, so pydantic lets it through as itself: the
+        # CLI prints it as one line naming the profiles instead of a validation dump.
+        llm_for_profile(value)
+        return value
+
     llm_requantize: bool = Field(
         True, description="load the packaged 0.5B model requantized to IQ4_NL (made once in "
         "the model cache; about twice as fast on a CPU, +8 % perplexity); false = the packaged "
