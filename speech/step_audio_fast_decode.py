@@ -158,17 +158,24 @@ class StaticCacheGenerator:
         stops = torch.tensor(list(stop_ids) or [-1], device=self.device)
         done = torch.zeros(batch, dtype=torch.bool, device=self.device)
         history = ids
+        # The position lives on the device and is advanced there: a new host tensor per step
+        # was a blocking copy, and with the stop check below the GPU idled between steps
+        # (H200, 3B at batch 1: ~5 ms a step against a 1.6 ms weight-streaming limit).
+        position = torch.full((1,), length - 1, dtype=torch.long, device=self.device)
         scores = self._prefill(ids, cache)
         for step in range(max_new_tokens):
-            scores = processors(history, scores.float())
+            if processors:  # only processors read the history; growing it costs a copy
+                scores = processors(history, scores.float())
             chosen = _next_ids(scores, temperature, top_p, generator)
             chosen = torch.where(done, stops[0], chosen)
             done |= torch.isin(chosen, stops)
             yield chosen
-            if bool(done.all()) or step == max_new_tokens - 1:
+            # Reading `done` waits for the GPU: only when a row can stop at all.
+            if step == max_new_tokens - 1 or (stop_ids and bool(done.all())):
                 return
-            history = torch.cat([history, chosen[:, None]], dim=1)
-            position = torch.tensor([length + step], device=self.device)
+            if processors:
+                history = torch.cat([history, chosen[:, None]], dim=1)
+            position = position + 1
             scores = self._decode(chosen[:, None], position, cache)
 
     def generate(self, input_ids: torch.Tensor | Sequence[int], **kwargs) -> list[list[int]]:
