@@ -14,30 +14,38 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.chat_session import ChatSession
+from agent.reply import Reply
 from agent.settings import StepvoxSettings
 from agent.timing_table import timings_table
 from speech.audio import AudioClip, write_wav
 
+# Each question shows one thing a caller must be able to trust, and tests/e2e/test_demo.py
+# checks each answer with the real models: the persona's name, a fact, a tool call whose
+# argument comes from the words (Tokyo's weekday, not the server's), and an honest "I can't
+# check that" for live data no offered tool provides (the default stack is offline).
 SCRIPT = [
     "Hi there! What's your name?",
-    "What time is it right now?",
-    "Tell me a fun fact about the moon.",
+    "What is the capital of Japan?",
     "What day of the week is it in Tokyo?",
+    "What's the weather in Paris right now?",
 ]
 
 _HUMAN_CLIP = Path(__file__).resolve().parents[2] / "shared/testdata/audio/whisper/jfk.flac"
 
 
-async def run_demo(settings: StepvoxSettings, console: Console, out_dir: Path) -> None:
+async def run_demo(settings: StepvoxSettings, console: Console,
+                   out_dir: Path) -> list[tuple[str, Reply]]:
+    """Speak the script (and the human clip, when present); returns (input, reply) pairs."""
     out_dir.mkdir(parents=True, exist_ok=True)
     session = ChatSession(settings, console, timings=False, conversation_id=uuid.uuid4().hex)
     try:
-        await _run(session, console, out_dir)
+        return await _run(session, console, out_dir)
     finally:
         await session.close()
 
 
-async def _run(session: ChatSession, console: Console, out_dir: Path) -> None:
+async def _run(session: ChatSession, console: Console,
+               out_dir: Path) -> list[tuple[str, Reply]]:
     agent = await session.agent()
     inputs: list[tuple[str, Path]] = []
     for i, question in enumerate(SCRIPT, 1):
@@ -50,6 +58,7 @@ async def _run(session: ChatSession, console: Console, out_dir: Path) -> None:
     console.rule(f"[bold]{escape(agent.persona.name)}[/] - scripted demo")
     console.print(f"[bold green]{escape(agent.persona.name)}[/]: {escape(agent.persona.greeting_text())}")
     marks: list[dict[str, float]] = []
+    replies: list[tuple[str, Reply]] = []
     for i, (label, path) in enumerate(inputs, 1):
         console.print(f"\n[dim]turn {i}: {escape(label)} <- {path}[/]")
         reply = await session.turn(audio=path)
@@ -59,6 +68,8 @@ async def _run(session: ChatSession, console: Console, out_dir: Path) -> None:
         console.print(f"[dim]-> {out} ({reply.audio_duration_s:.1f} s); end of speech -> "
                       f"first audio {first:.0f} ms[/]")
         marks.append(reply.timings_ms)
+        replies.append((label, reply))
     console.print()
     console.print(timings_table(marks, title=f"Per-stage latency over {len(marks)} turns "
                                 "(ms from the end of the user's speech)"))
+    return replies
