@@ -56,11 +56,14 @@ def main(
 AsrOption = Annotated[str, typer.Option(
     "--asr", help="'base', 'tiny.en' (faster), a local Whisper directory or a HF id.")]
 ModelOption = Annotated[str, typer.Option(
-    "--model", help="'embedded' (packaged LLM) or a Step-Audio backend, e.g. step-audio-2-mini.")]
+    "--model", help="'embedded' (packaged LLM), 'openai' (any OpenAI-compatible server: vLLM, "
+    "SGLang, llama.cpp, Ollama; needs --base-url or STEPVOX_LLM_URL) or a Step-Audio backend, "
+    "e.g. step-audio-2-mini.")]
 BaseUrlOption = Annotated[Optional[str], typer.Option(
-    "--base-url", help="The Step-Audio server's OpenAI-compatible URL, ending in /v1.")]
+    "--base-url", help="The model server's OpenAI-compatible URL, ending in /v1.")]
 ServedNameOption = Annotated[Optional[str], typer.Option(
-    "--served-name", help="The name the server serves the model as (default: --model).")]
+    "--served-name", help="The name the server serves the model as (default: --model; for "
+    "'openai', the model GET /v1/models lists).")]
 ProfileOption = Annotated[Optional[str], typer.Option(
     "--profile", help="Which packaged LLM: 'default' (0.5B, fastest) or 'quality' (1.5B, "
     "extra llm-1-5b). Default: STEPVOX_PROFILE, else 'default'.")]

@@ -17,6 +17,7 @@ from langgraph.runtime import Runtime
 
 from agent.approval import ask_approval
 from agent.audio_search_actions import apply_audio_search
+from agent.backend_apology import apologising
 from agent.chat_model import (
     ChatEvent, ChatMessage, TextDelta, ToolCall, ToolCallEvent, ToolCallPending, TurnEndEstimate,
 )
@@ -103,8 +104,10 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # prefix does not change, but the model may only answer.
     answer_only = rounds > svc.max_tool_rounds or state.get("answer_only", False)
     audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
-    stream = svc.chat_model.stream(state["messages"], schemas,
-                                   tool_choice="none" if answer_only else "auto", **audio)
+    # A failing backend (a remote server down or silent) is answered with a spoken apology.
+    stream = apologising(svc.chat_model.stream(state["messages"], schemas,
+                                               tool_choice="none" if answer_only else "auto",
+                                               **audio), getattr(svc.chat_model, "name", ""))
     said = bool(state.get("reply_text") or state.get("filler_text"))
     # After a tool round the caller is waiting on this answer: a late one gets a filler.
     waiting_on = [] if said else list(state.get("tool_results", []))

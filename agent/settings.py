@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from agent.model_catalog import DEFAULT_PROFILE, llm_for_profile
@@ -43,9 +43,13 @@ class StepvoxSettings(BaseSettings):
         "the model cache; about twice as fast on a CPU, +8 % perplexity); false = the packaged "
         "Q4_K_M file as it is")
     model: str = Field(
-        "embedded", description="'embedded' (the packaged LLM) or a Step-Audio backend: "
+        "embedded", description="'embedded' (the packaged LLM), 'openai' (any "
+        "OpenAI-compatible server: vLLM, SGLang, llama.cpp, Ollama) or a Step-Audio backend: "
         "step-audio-chat, step-audio-2-mini, step-audio-2-mini-think, step-audio-r1, "
         "step-audio-r1.1, stepfun-realtime")
+    llm_url: str | None = Field(
+        None, description="an OpenAI-compatible LLM server's URL, ending in /v1: setting it "
+        "alone selects model 'openai' at that URL (base_url wins when both are set)")
     base_url: str | None = Field(
         None, description="the Step-Audio server's OpenAI-compatible URL, ending in /v1")
     served_name: str | None = Field(
@@ -76,3 +80,12 @@ class StepvoxSettings(BaseSettings):
     learn_facts: bool = Field(
         True, description="with a history database: learn facts about each caller when a "
         "conversation ends and recall them in later ones")
+
+    @model_validator(mode="after")
+    def _llm_url_selects_openai(self) -> "StepvoxSettings":
+        # STEPVOX_LLM_URL alone is enough to move the LLM to a server ("no code change").
+        if self.llm_url and self.model == "embedded":
+            self.model = "openai"
+        if self.model == "openai" and self.base_url is None:
+            self.base_url = self.llm_url
+        return self

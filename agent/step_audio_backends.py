@@ -6,6 +6,8 @@ Names: `step-audio-chat` (vLLM, client-side audio tokens), `step-audio-2-mini`,
 `step-audio-2-mini-think`, `step-audio-r1`, `step-audio-r1.1` (StepFun's vLLM fork),
 `stepfun-realtime` (the hosted websocket; `base_url` is its wss URL, the model defaults to
 step-audio-2-mini), and `local:DIR` (a checkpoint run here, `agent.local_generation`).
+`openai` is not Step-Audio but takes the same options: any OpenAI-compatible chat server
+(vLLM, SGLang, llama.cpp, Ollama) as a text LLM, `agent.openai_chat`.
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ STEP_AUDIO_CHAT = ("step-audio-chat",)
 STEP_AUDIO_2 = ("step-audio-2-mini", "step-audio-2-mini-think", "step-audio-r1",
                 "step-audio-r1.1")
 REALTIME = ("stepfun-realtime",)
+OPENAI = ("openai",)
 LOCAL_PREFIX = "local:"
-KNOWN_MODELS = STEP_AUDIO_CHAT + STEP_AUDIO_2 + REALTIME + (LOCAL_PREFIX + "DIR",)
+KNOWN_MODELS = STEP_AUDIO_CHAT + STEP_AUDIO_2 + REALTIME + OPENAI + (LOCAL_PREFIX + "DIR",)
 
 
 class UnknownStepAudioModelError(ModelBackendError, ValueError):
@@ -49,8 +52,14 @@ def make_step_audio_model(model: str, *, base_url: str | None = None,
         return StepFunRealtimeModel(**extra, model=served_name or "step-audio-2-mini", **options)
     if base_url is None:
         raise UnknownStepAudioModelError(
-            f"--model {model} is served over HTTP: also pass --base-url, e.g. "
-            "http://localhost:8000/v1")
+            f"--model {model} is served over HTTP: also pass --base-url"
+            + (" (or set STEPVOX_LLM_URL)" if key in OPENAI else "")
+            + ", e.g. http://localhost:8000/v1")
+    if key in OPENAI:  # no served_name: STEPVOX_OPENAI_MODEL, else the model the server lists
+        from agent.openai_chat import OpenAIChatModel
+
+        named = {"model": served_name} if served_name else {}
+        return OpenAIChatModel(base_url=base_url, **named, **options)
     if key in STEP_AUDIO_CHAT:
         if "tokenizer" not in options:  # the configured Step-Audio-Tokenizer, if any
             options["tokenizer"] = load_turn_tokenizer()
@@ -82,7 +91,7 @@ async def check_server(model: StepAudioChatModel | StepAudio2Model) -> ServerChe
     --tool-call-parser step_audio_2`.
     """
     s = model.settings
-    check = ServerCheck(base_url=s.base_url, model=s.model)
+    check = ServerCheck(base_url=s.base_url, model=s.model or "(the server's first model)")
     client: OpenAIStreamClient = model.client
     try:
         listing = await client.get_json("/models")
@@ -91,6 +100,10 @@ async def check_server(model: StepAudioChatModel | StepAudio2Model) -> ServerChe
         return check
     check.served_models = [m.get("id", "") for m in listing.get("data", [])
                            if isinstance(m, dict)]
+    if s.model is None:  # `openai` without --served-name takes the first model listed
+        if not check.served_models:
+            check.problems.append("the server lists no models; pass --served-name.")
+        return check
     if s.model not in check.served_models:
         check.problems.append(
             f"the server serves {check.served_models or 'no models'}, not {s.model!r}; pass "
