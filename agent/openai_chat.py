@@ -39,6 +39,7 @@ from agent.openai_sse import OpenAIStreamClient
 from agent.step_audio_errors import (
     MalformedStreamError, ServerTimeoutError, ServerUnreachableError, StreamCutError,
 )
+from tools.parsed_call import ParsedReply
 from tools.text_call_stream import TextCallStream
 
 log = logging.getLogger(__name__)
@@ -143,8 +144,9 @@ class OpenAIChatModel:
     def request(self, model: str, messages: Sequence[ChatMessage],
                 tools: Sequence[dict[str, Any]], tool_choice: ToolChoice) -> dict[str, Any]:
         s = self.settings
-        body: dict[str, Any] = {"model": model, "messages": wire_messages(messages, s.after_tool_result),
-                                "temperature": s.temperature, "max_tokens": s.max_tokens}
+        body: dict[str, Any] = {
+            "model": model, "messages": wire_messages(messages, s.after_tool_result),
+            "temperature": s.temperature, "max_tokens": s.max_tokens}
         if tools:
             # Sent with "none" too: the tools stay in the prompt, so a server's prefix cache
             # stays valid between rounds (the ChatModel contract).
@@ -164,7 +166,7 @@ class OpenAIChatModel:
             log.info("LLM server at %s serves %s", self.settings.base_url, name)
         except (ModelBackendError, TimeoutError) as exc:
             log.warning("the LLM server at %s is not usable yet: %s", self.settings.base_url,
-                        exc or "no answer in time")
+                        str(exc) or "no answer in time")
 
     async def stream(
         self,
@@ -269,7 +271,7 @@ class OpenAIChatModel:
         yield ModelDone(finish_reason="tool_calls" if found else finish, raw=raw)
 
 
-def _from_text(reply) -> list[ToolCall]:
+def _from_text(reply: ParsedReply) -> list[ToolCall]:
     """Calls the model wrote as text, parsed by `tools.text_call_parser`."""
     out = [ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in reply.calls]
     for bad in reply.malformed:

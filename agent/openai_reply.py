@@ -9,9 +9,9 @@ Three jobs, each a small piece the `OpenAIChatModel` feeds delta by delta:
   `index`, parallel calls on separate indexes) and reports each call's name as soon as it is
   known, so the agent can start a filler while the arguments are still being written.
 - `sanitised_call` turns a name and raw arguments into a `ToolCall`, repairing JSON that
-  lost its closing brackets or gained a code fence; what cannot be repaired goes to the tool as the raw text, whose own
-  argument check (`tools.arguments.parse_arguments`) tells the model what was wrong so it
-  can send the call again.
+  lost its closing brackets or gained a code fence; what cannot be repaired goes to the tool
+  as the raw text, whose own argument check (`tools.arguments.parse_arguments`) tells the
+  model what was wrong so it can send the call again.
 """
 
 from __future__ import annotations
