@@ -9,14 +9,17 @@ from typing import Any
 
 from agent.chat_model import ChatMessage, ToolCall
 from agent.errors import ModelBackendError
-from tools.argument_grounding import Spellings, ground_arguments
-from tools.datetime_tool import timezone_spellings
+from tools.argument_grounding import ArgumentResolver, ground_arguments
+from tools.datetime_tool import find_timezone, timezone_key, timezone_spellings
 
 log = logging.getLogger(__name__)
 
-# Alternative names of argument values that only a tool knows, for argument grounding.
-ARGUMENT_SPELLINGS: dict[str, dict[str, Spellings]] = {
-    "get_date_time": {"timezone": timezone_spellings},
+# What only a tool knows about its argument values (other spellings, its own form, how to
+# find one in the user's words), for argument grounding. Tools not listed still get the
+# generic part: `enum` and `pattern` parameters are matched against the user's words.
+ARGUMENT_RESOLVERS: dict[str, dict[str, ArgumentResolver]] = {
+    "get_date_time": {"timezone": ArgumentResolver(
+        spellings=timezone_spellings, canonical=timezone_key, find=find_timezone)},
 }
 
 
@@ -32,15 +35,23 @@ def parse_call(text: str) -> ToolCall:
 
 def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
                 tools: Sequence[dict[str, Any]]) -> ToolCall:
-    """Drop optional arguments the user never said (see `tools.argument_grounding`); the
-    user's turns in this conversation are what counts as said."""
+    """Drop optional arguments the user never said and fill the ones the user's latest turn
+    clearly names (see `tools.argument_grounding`). Any of the user's turns backs a value
+    the model wrote ("and in Paris?" after asking about Paris); only the latest one adds a
+    value the model left out, since an earlier place need not be what this turn is about."""
     schema = next((t["function"] for t in tools if t["function"]["name"] == call.name), None)
-    if schema is None or not call.arguments:
+    if schema is None:
         return call
-    said = "\n".join(m.content for m in messages if m.role == "user")
-    grounded = ground_arguments(call.arguments, schema.get("parameters"), said,
-                                spellings=ARGUMENT_SPELLINGS.get(call.name))
+    users = [m.content for m in messages if m.role == "user"]
+    grounded = ground_arguments(call.arguments, schema.get("parameters"), "\n".join(users),
+                                resolvers=ARGUMENT_RESOLVERS.get(call.name),
+                                latest=users[-1] if users else "")
     if grounded.dropped:
         log.info("dropped %s's optional arguments the user did not say: %s", call.name,
                  grounded.dropped)
+    if grounded.filled:
+        log.info("filled %s's optional arguments from the user's words: %s", call.name,
+                 grounded.filled)
+    if grounded.arguments == call.arguments:
+        return call
     return call.model_copy(update={"arguments": grounded.arguments})

@@ -12,8 +12,8 @@ clearly text (first non-blank `TextDelta`: the rest is not needed to score) or a
 
 Scores: trigger precision / recall (overall and per tool; any call on a negative is a false
 trigger for that record's tool), tool-type accuracy (positives that called something: the
-right tool?), argument accuracy (positives: the right tool with matching arguments) and the
-worst confusions. Then dispatch overhead: `dispatch_calls` and `ToolRegistry.invoke` of a
+right tool?), argument accuracy (right-tool calls with the expected arguments, exact after
+normalising, per tool and half: bench/toolcall_arguments.py) and the worst confusions. Then dispatch overhead: `dispatch_calls` and `ToolRegistry.invoke` of a
 no-op tool (async and sync) and of `get_date_time`, against calling the function directly.
 
 Records carry a `split` (`dev`: calibration half, the only one anything is tuned on; `test`:
@@ -31,7 +31,6 @@ import contextlib
 import json
 import logging
 import random
-import re
 import sys
 import time
 from collections import Counter, defaultdict
@@ -47,11 +46,13 @@ from bench.stats import console, fmt, make_table, summarize  # noqa: E402
 from personas import DEFAULT_PERSONA  # noqa: E402
 from tools import ToolRegistry, dispatch_calls, get_date_time, stepeval_tools, tool  # noqa: E402
 from tools.builtin_audio_library import builtin_audio_library  # noqa: E402
+from bench.toolcall_arguments import arguments_exact, arguments_ok, argument_table  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "toolcall_eval.jsonl"
 TOOLS = ("search", "get_date_time", "get_weather", "timbre_rag")
 PRECISION_GOAL, RECALL_GOAL = 0.92, 0.97
 NONE, ERROR = "(none)", "(cut off)"
+ARGUMENTS_GOAL = 0.95  # exact arguments among right-tool calls, held-out half
 
 
 def histories() -> dict[str | None, list[ChatMessage]]:
@@ -88,36 +89,22 @@ def load(limit: int | None, seed: int, split: str = "all") -> list[dict]:
     return records
 
 
-def norm(text: object) -> str:
-    return " ".join(re.sub(r"[_/,.\-]+", " ", str(text or "")).lower().split())
-
-
-def arguments_ok(record: dict, arguments: dict) -> bool:
-    """Right tool assumed. Place/zone: equal or contained (either way) after normalising case,
-    whitespace and separators, against any accepted spelling; no expected zone: none given.
-    Queries: every key word contained."""
-    exp = record["expected"]
-    if "query_keywords" in exp:
-        query = norm(arguments.get("query"))
-        return bool(query) and all(norm(k) in query for k in exp["query_keywords"])
-    key = "location" if "location" in exp else "timezone"
-    got = norm(arguments.get(key))
-    if exp[key] is None:
-        return not got
-    return bool(got) and any(norm(a) == got or norm(a) in got or got in norm(a) for a in exp[key])
-
-
 class DroppedArguments(logging.Handler):
-    """Collects what argument grounding removed (`agent.llama_chat` logs it at INFO), so a
-    wrong-argument record shows the value the model wrote."""
+    """Collects what argument grounding removed and added (`agent.llama_calls` logs both at
+    INFO), so a wrong-argument record shows the value the model wrote."""
 
     def __init__(self) -> None:
         super().__init__(logging.INFO)
         self.dropped: dict = {}
+        self.filled: dict = {}
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith("dropped") and len(record.args or ()) == 2:
+        if len(record.args or ()) != 2:
+            return
+        if record.msg.startswith("dropped"):
             self.dropped.update(record.args[1])
+        elif record.msg.startswith("filled"):
+            self.filled.update(record.args[1])
 
 
 async def ask(model, messages, schemas) -> tuple[str, dict, float]:
@@ -164,8 +151,8 @@ def quality(con, records: list[dict], results: list[dict]) -> None:
     con.print(table)
     con.print("recall = positives that called any tool; precision = those / (those + negatives that "
               "called any tool), per the record's tool; tool type = right tool among positives that "
-              "called one; arguments = matching arguments among right-tool calls; end to end = "
-              "positives with the right tool and arguments.")
+              "called one; arguments = exact arguments (normalised, see below) among right-tool "
+              "calls; end to end = positives with the right tool and arguments.")
     c = rows["all"]
     p, rc = c["tp"] / max(1, c["tp"] + c["fp"]), c["tp"] / max(1, c["pos"])
     verdict = "MET" if p >= PRECISION_GOAL and rc >= RECALL_GOAL else "NOT MET"
@@ -175,9 +162,13 @@ def quality(con, records: list[dict], results: list[dict]) -> None:
     parts = make_table("By split (dev = calibration half, test = held out; all tools)",
                        ["split", "pos", "neg", "recall", "false calls", "precision", "tool type",
                         "end to end", "goal"])
-    for split in ("dev", "test", "all"):
+    # Records added later carry a `batch`; the rows "... first set" keep the original
+    # records only, comparable with runs from before they were added.
+    batches = any(r.get("batch") for r in records)
+    for split, first in [(s, False) for s in ("dev", "test", "all")] + (
+            [(s, True) for s in ("dev", "test", "all")] if batches else []):
         sel = [(r, x) for r, x in zip(records, results, strict=True)
-               if split == "all" or r["split"] == split]
+               if (split == "all" or r["split"] == split) and not (first and r.get("batch"))]
         pos = sum(r["label"] == "positive" for r, _ in sel)
         neg = len(sel) - pos
         tp = sum(x["called"] != NONE for r, x in sel if r["label"] == "positive")
@@ -185,9 +176,11 @@ def quality(con, records: list[dict], results: list[dict]) -> None:
         right = sum(x["called"] == r["tool"] for r, x in sel if r["label"] == "positive")
         ok = sum(x["args_ok"] for r, x in sel if r["label"] == "positive")
         met = tp / max(1, tp + fp) >= PRECISION_GOAL and tp / max(1, pos) >= RECALL_GOAL
-        parts.add_row(split, str(pos), str(neg), pct(tp, pos), f"{fp}/{neg}", pct(tp, tp + fp),
-                      pct(right, tp), pct(ok, pos), "met" if met else "not met")
+        parts.add_row(split + (", first set" if first else ""), str(pos), str(neg),
+                      pct(tp, pos), f"{fp}/{neg}", pct(tp, tp + fp), pct(right, tp),
+                      pct(ok, pos), "met" if met else "not met", end_section=split == "all")
     con.print(parts)
+    argument_table(con, records, results, TOOLS, ARGUMENTS_GOAL)
 
     hist = make_table("By history (all tools)", ["history", "pos", "recall", "false calls",
                                                  "precision", "end to end"])
@@ -230,8 +223,9 @@ def quality(con, records: list[dict], results: list[dict]) -> None:
         if bad and shown < 25:
             shown += 1
             shown_args = json.dumps(res["arguments"], ensure_ascii=False)[:40]
-            if res.get("dropped"):
-                shown_args += " dropped " + json.dumps(res["dropped"], ensure_ascii=False)[:30]
+            for what in ("dropped", "filled"):
+                if res.get(what):
+                    shown_args += f" {what} " + json.dumps(res[what], ensure_ascii=False)[:30]
             examples.add_row(r["id"], r["history"] or "none", r["text"][:46], res["called"],
                              shown_args)
     con.print(examples)
@@ -342,17 +336,20 @@ async def main() -> None:
         hist = histories()
         results = []
         grounding = DroppedArguments()
-        chat_log = logging.getLogger("agent.llama_chat")
+        chat_log = logging.getLogger("agent.llama_calls")
         chat_log.addHandler(grounding)
         chat_log.setLevel(logging.INFO)
         with CpuMeter() as meter:
             for r in records:
                 messages = [system, *hist[r["history"]], ChatMessage(role="user", content=r["text"])]
-                grounding.dropped = {}
+                grounding.dropped, grounding.filled = {}, {}
                 called, arguments, secs = await ask(model, messages, schemas)
-                ok = r["label"] == "positive" and called == r["tool"] and arguments_ok(r, arguments)
+                right = r["label"] == "positive" and called == r["tool"]
                 results.append({"id": r["id"], "called": called, "arguments": arguments,
-                                "args_ok": ok, "seconds": secs, "dropped": grounding.dropped})
+                                "args_ok": right and arguments_exact(r, arguments),
+                                "args_loose": right and arguments_ok(r, arguments),
+                                "seconds": secs, "dropped": grounding.dropped,
+                                "filled": grounding.filled})
                 if len(results) % 50 == 0:
                     print(f"  {len(results)}/{len(records)} records, "
                           f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)

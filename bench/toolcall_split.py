@@ -1,8 +1,10 @@
 """Split `bench/data/toolcall_eval.jsonl` into a calibration part (`dev`) and a held-out part
 (`test`), written into each record's `split` field.
 
-Stratified by (tool, label, history): every stratum is shuffled with a fixed seed and its
-first half (rounded up) goes to `dev`. Thresholds, prompts and the learned call combiner are
+Stratified by (batch, tool, label, history): every stratum is shuffled with a fixed seed and
+its first half (rounded up) goes to `dev`. Records added later carry a `batch` name and are
+split among themselves, after the original records (batch ""), so adding records never moves
+an earlier record between the halves (a calibration record must not turn up as held out). Thresholds, prompts and the learned call combiner are
 tuned on `dev` only; `test` is only scored. Re-running with the same seed gives the same
 split, so the committed field can be checked:
 
@@ -26,7 +28,7 @@ def assign_splits(records: list[dict], seed: int = SEED) -> dict[str, str]:
     """Record id -> "dev" or "test"."""
     strata: dict[tuple, list[str]] = defaultdict(list)
     for r in records:
-        strata[(r["tool"], r["label"], r["history"] or "none")].append(r["id"])
+        strata[(r.get("batch", ""), r["tool"], r["label"], r["history"] or "none")].append(r["id"])
     rng = random.Random(seed)
     out: dict[str, str] = {}
     for key in sorted(strata):

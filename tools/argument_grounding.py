@@ -13,6 +13,15 @@ time is it in tokyo", "America/New_York" by "in new york" but not by "what's new
 in the user's words written together ("losangeles"), or when one of the value's other
 spellings is: `spellings(value)` may list names users say for it ("PST" or "pacific" for
 "America/Los_Angeles"), which only the tool knows.
+
+The reverse mistake is as common: asked "what day is it in Tokyo", the model writes
+`get_date_time({})` and the user hears their own day. So an optional argument the model left
+out (or that was just dropped) is filled when the user's latest words clearly name a value
+for it: found by the tool's own `find` (the clock tool reads zone and city names), or, for
+any tool, the one `enum` option the words contain, or the one word (or two words written
+together) that a `pattern` accepts, when that pattern is strict enough to reject ordinary
+words. Values are then put in the tool's own form (`canonical`: "tokyo" -> "Asia/Tokyo",
+an `enum` option in its schema's case), so the call reads the same however it was said.
 """
 
 from __future__ import annotations
@@ -21,12 +30,29 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 Spellings = Callable[[str], Iterable[str]]
+# A value -> the tool's own name for it, or None when the tool cannot place it.
+Canonical = Callable[[str], str | None]
+# The user's words -> the one value they clearly name for an argument, or None.
+Finder = Callable[[str], str | None]
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PART = re.compile(r"[/,;()]")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+# Ordinary words: a `pattern` that accepts any of them matches too much to identify a value.
+_PROBES = ("what", "the", "please", "time", "weather", "hello", "today", "tokyo", "a", "it")
+
+
+class ArgumentResolver(BaseModel):
+    """What a tool knows about the values of one of its arguments (all parts optional)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    spellings: Spellings | None = None  # other names users say for a value
+    canonical: Canonical | None = None  # the tool's own form of a value
+    find: Finder | None = None  # the value the user's words name
 
 
 class GroundedArguments(BaseModel):
@@ -34,6 +60,7 @@ class GroundedArguments(BaseModel):
 
     arguments: dict[str, Any]
     dropped: dict[str, Any]
+    filled: dict[str, Any] = {}  # optional arguments added from the user's words
 
 
 def words(text: str) -> list[str]:
@@ -49,27 +76,114 @@ def is_supported(value: str, said: str, spellings: Spellings | None = None) -> b
             parts = [w for w in words(part) if len(w) > 2] or words(part)
             if parts and all(p in heard for p in parts):
                 return True
-            if len("".join(parts)) > 3 and "".join(parts) in compact_said:
+            # Written together ("losangeles"); two characters suffice for Chinese or
+            # Japanese names (东京), whose words are not separated by spaces.
+            joined = "".join(parts)
+            if len(joined) > (1 if _CJK.search(joined) else 3) and joined in compact_said:
                 return True
     return False
 
 
 def ground_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any] | None,
-                     said: str, *, spellings: Mapping[str, Spellings] | None = None
-                     ) -> GroundedArguments:
-    """Keep required and non-string arguments; keep optional strings the user supports.
+                     said: str, *, spellings: Mapping[str, Spellings] | None = None,
+                     resolvers: Mapping[str, ArgumentResolver] | None = None,
+                     latest: str | None = None) -> GroundedArguments:
+    """Keep required and non-string arguments; keep optional strings the user supports; then
+    fill the optional arguments still missing that `latest` (the user's newest turn; `said`
+    when not given) clearly names, and put string values in the tool's own form.
 
     `parameters` is the tool's JSON schema for its arguments (`required` names the required
-    ones); `spellings` maps an argument name to the tool's alternative names for a value.
+    ones); `spellings` maps an argument name to the tool's alternative names for a value,
+    `resolvers` to everything the tool knows about its values (its spellings included).
     """
+    resolvers = resolvers or {}
     required = set((parameters or {}).get("required") or ())
+    properties = (parameters or {}).get("properties") or {}
     kept: dict[str, Any] = {}
     dropped: dict[str, Any] = {}
     for name, value in arguments.items():
+        resolver = resolvers.get(name) or ArgumentResolver()
+        alternatives = resolver.spellings or (spellings or {}).get(name)
         if name in required or not isinstance(value, str) or not value.strip():
             kept[name] = value
-        elif is_supported(value, said, (spellings or {}).get(name)):
+        elif is_supported(value, said, alternatives):
             kept[name] = value
         else:
             dropped[name] = value
-    return GroundedArguments(arguments=kept, dropped=dropped)
+    filled: dict[str, Any] = {}
+    heard = said if latest is None else latest
+    for name, schema in properties.items():
+        if name in kept or name in required or not isinstance(schema, Mapping):
+            continue
+        value = find_value(schema, heard, resolvers.get(name))
+        if value is not None:
+            filled[name] = value
+    kept.update(filled)
+    for name, value in kept.items():
+        if isinstance(value, str) and value.strip():
+            kept[name] = canonical_value(value, properties.get(name), resolvers.get(name))
+    return GroundedArguments(arguments=kept, dropped=dropped, filled=filled)
+
+
+def find_value(schema: Mapping[str, Any], said: str,
+               resolver: ArgumentResolver | None = None) -> str | None:
+    """The value `said` clearly names for a parameter with this JSON schema, or None: the
+    tool's finder first, then the schema's `enum`, then its `pattern` (strings only)."""
+    if resolver is not None and resolver.find is not None:
+        found = resolver.find(said)
+        if found:
+            return found
+    options = [o for o in schema.get("enum") or () if isinstance(o, str)]
+    if options:
+        return _one_option(options, said)
+    if isinstance(schema.get("pattern"), str) and schema.get("type", "string") == "string":
+        return _one_pattern_match(schema["pattern"], said)
+    return None
+
+
+def canonical_value(value: str, schema: Mapping[str, Any] | None,
+                    resolver: ArgumentResolver | None = None) -> str:
+    """`value` in the tool's own form where the tool or the schema defines one."""
+    if resolver is not None and resolver.canonical is not None:
+        return resolver.canonical(value) or value
+    for option in (schema or {}).get("enum") or ():
+        if isinstance(option, str) and option.lower() == value.strip().lower():
+            return option
+    return value
+
+
+def _one_option(options: list[str], said: str) -> str | None:
+    """The single `enum` option whose words the user said, in order; none when several are
+    (the user compares them) or when an option is a word of under three letters ("on")."""
+    heard = " " + " ".join(words(said)) + " "
+    found = []
+    for option in options:
+        option_words = words(option)
+        if option_words and len("".join(option_words)) >= 3 and \
+                f" {' '.join(option_words)} " in heard:
+            found.append(option)
+    return found[0] if len(found) == 1 else None
+
+
+def _one_pattern_match(pattern: str, said: str) -> str | None:
+    """The single word (or two adjacent words written together: "ua 123") that `pattern`
+    accepts, tried as said and in capitals (speech arrives in lower case); None when the
+    pattern also accepts ordinary words, or when several values match."""
+    try:
+        rule = re.compile(pattern)
+    except re.error:
+        return None
+    if any(rule.search(probe) or rule.search(probe.upper()) for probe in _PROBES):
+        return None
+    tokens = said.split()
+    tokens = [t.strip(".,;:!?\"'()") for t in tokens]
+    candidates = [*tokens, *(a + b for a, b in zip(tokens, tokens[1:], strict=False))]
+    found: list[str] = []
+    for candidate in candidates:
+        for form in (candidate, candidate.upper()):
+            if form and rule.search(form) and form not in found:
+                found.append(form)
+                break
+    # A pair can contain a word that matched alone ("ua123" and "123"): keep the longest.
+    found = [f for f in found if not any(f != g and f in g for g in found)]
+    return found[0] if len(found) == 1 else None

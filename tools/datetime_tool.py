@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone as dt_timezone, tzinfo
 from typing import Annotated
@@ -34,9 +35,37 @@ _ALIASES: dict[str, str] = {
     "ist": "Asia/Kolkata", "india": "Asia/Kolkata",
     "aest": "Australia/Sydney", "aedt": "Australia/Sydney",
     "beijing": "Asia/Shanghai", "peking": "Asia/Shanghai", "china": "Asia/Shanghai",
+    # Countries and states with a single zone, which people name instead of a city.
+    "japan": "Asia/Tokyo", "korea": "Asia/Seoul", "south korea": "Asia/Seoul",
+    "uk": "Europe/London", "england": "Europe/London", "britain": "Europe/London",
+    "france": "Europe/Paris", "germany": "Europe/Berlin", "italy": "Europe/Rome",
+    "spain": "Europe/Madrid", "ireland": "Europe/Dublin", "egypt": "Africa/Cairo",
+    "thailand": "Asia/Bangkok", "vietnam": "Asia/Ho_Chi_Minh", "taiwan": "Asia/Taipei",
+    "philippines": "Asia/Manila", "new zealand": "Pacific/Auckland", "hawaii": "Pacific/Honolulu",
+    "california": "America/Los_Angeles", "mumbai": "Asia/Kolkata", "delhi": "Asia/Kolkata",
+    "new delhi": "Asia/Kolkata", "bangalore": "Asia/Kolkata",
     "北京": "Asia/Shanghai", "北京时间": "Asia/Shanghai", "中国": "Asia/Shanghai",
-    "上海": "Asia/Shanghai", "东京": "Asia/Tokyo", "日本": "Asia/Tokyo",
+    "上海": "Asia/Shanghai", "东京": "Asia/Tokyo", "日本": "Asia/Tokyo", "东京时间": "Asia/Tokyo",
+    "香港": "Asia/Hong_Kong", "台北": "Asia/Taipei", "首尔": "Asia/Seoul", "韩国": "Asia/Seoul",
+    "新加坡": "Asia/Singapore", "曼谷": "Asia/Bangkok", "迪拜": "Asia/Dubai",
+    "伦敦": "Europe/London", "英国": "Europe/London", "巴黎": "Europe/Paris",
+    "法国": "Europe/Paris", "柏林": "Europe/Berlin", "德国": "Europe/Berlin",
+    "莫斯科": "Europe/Moscow", "纽约": "America/New_York", "洛杉矶": "America/Los_Angeles",
+    "旧金山": "America/Los_Angeles", "芝加哥": "America/Chicago", "多伦多": "America/Toronto",
+    "悉尼": "Australia/Sydney", "墨尔本": "Australia/Melbourne",
 }
+# Zone "cities" that are also everyday words ("at easter", "in the north", "in reunion") or
+# name a place with another zone too ("jersey", "victoria"), and regions whose "cities" are
+# research stations: never read as a zone from the user's words.
+_NOT_NAMES = frozenset({"easter", "christmas", "wake", "midway", "center", "reunion", "troll",
+                        "north", "south", "west", "act", "oral", "virgin", "jersey", "victoria"})
+_UNSPOKEN_REGIONS = ("Antarctica",)
+# Words after which a place name asks for that place's time ("the time in Tokyo"), and the
+# word a zone name comes before ("Tokyo time").
+_CUES = frozenset({"in", "at", "for"})
+_SUFFIX = "time"
+# Words written after a zone's name ("Eastern Standard Time", "Tokyo time zone").
+_ZONE_WORDS = re.compile(r"(\s+(standard|daylight|summer|time|zone))+$", re.IGNORECASE)
 # When a city name is the last part of several zones, prefer the current geographic
 # ones over legacy links such as "US/..." or "Etc/...".
 _REGIONS = ("Africa", "America", "Antarctica", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
@@ -127,6 +156,9 @@ def _resolve(name: str) -> tuple[ZoneInfo, str]:
     # the legacy top-level "Singapore" link.
     key = _ALIASES.get(text.lower()) or _exact_key(text) or _keys_by_city().get(_city_form(text))
     key = key or _keys_by_lower().get(text.lower())
+    short = _ZONE_WORDS.sub("", text).strip()
+    if key is None and short and short != text:  # "Eastern Time", "Tokyo time zone"
+        key = _ALIASES.get(short.lower()) or _keys_by_city().get(_city_form(short))
     if key is None:
         raise ValueError(
             f"Unknown time zone {name!r}. Use an IANA name, city or abbreviation such as {_EXAMPLES}."
@@ -144,6 +176,60 @@ def timezone_spellings(name: str) -> list[str]:
         return []
     city = key.rsplit("/", 1)[-1].replace("_", " ")
     return [key, city, *(alias for alias, target in _ALIASES.items() if target == key)]
+
+
+def timezone_key(name: str) -> str | None:
+    """The IANA name the tool uses for `name` ("tokyo" -> "Asia/Tokyo"), None if unknown."""
+    try:
+        return _resolve(name)[1]
+    except ValueError:
+        return None
+
+
+def find_timezone(said: str) -> str | None:
+    """The zone the user's words clearly ask about, as an IANA name; None when they name
+    none, or several different ones.
+
+    Only a name right after "in", "at" or "for", or right before "time", counts ("what day
+    is it in Tokyo", "Tokyo time"), so that a city name used otherwise ("my flight to Paris")
+    does not become a zone; the longest name wins ("new york", not "new"). Written IANA names
+    count anywhere, and so do Chinese names (no spaces to find a cue by).
+    """
+    found: set[str] = set()
+    for written in re.findall(r"[A-Za-z]+(?:/[A-Za-z_+-]+)+", said):
+        key = _exact_key(written) or _keys_by_lower().get(written.lower())
+        if key:
+            found.add(key)
+    rest = said
+    for alias in sorted((a for a in _ALIASES if not a.isascii()), key=len, reverse=True):
+        if alias in rest:
+            found.add(_ALIASES[alias])
+            rest = rest.replace(alias, " ")
+    heard = [w.lower() for w in re.findall(r"[A-Za-z]+", re.sub(r"['’]s\b", "", rest))]
+    for i, word in enumerate(heard):
+        if word in _CUES:
+            start = i + 1 + (heard[i + 1:i + 2] == ["the"])
+            spans = [heard[start:start + n] for n in (3, 2, 1)]
+        elif word == _SUFFIX:
+            spans = [heard[max(0, i - n):i] for n in (3, 2, 1)]
+        else:
+            continue
+        for span in spans:
+            key = _spoken_zones().get(" ".join(span)) if span else None
+            if key:
+                found.add(key)
+                break
+    return found.pop() if len(found) == 1 else None
+
+
+@functools.cache
+def _spoken_zones() -> dict[str, str]:
+    """Spoken place name -> IANA name: the aliases and the cities of the geographic zones."""
+    index = {city.replace("_", " "): key for city, key in _keys_by_city().items()
+             if key.split("/", 1)[0] in _REGIONS and key.split("/", 1)[0] not in _UNSPOKEN_REGIONS
+             and city not in _NOT_NAMES}
+    index.update((alias, key) for alias, key in _ALIASES.items() if alias.isascii() and len(alias) > 1)
+    return index
 
 
 def _exact_key(text: str) -> str | None:
