@@ -15,11 +15,14 @@ from tools.datetime_tool import find_timezone, timezone_key, timezone_spellings
 log = logging.getLogger(__name__)
 
 # What only a tool knows about its argument values (other spellings, its own form, how to
-# find one in the user's words), for argument grounding. Tools not listed still get the
-# generic part: `enum` and `pattern` parameters are matched against the user's words.
+# find one in the user's words, whether it is the user's words), for argument grounding.
+# Tools not listed still get the generic part: `enum` and `pattern` parameters are matched
+# against the user's words.
 ARGUMENT_RESOLVERS: dict[str, dict[str, ArgumentResolver]] = {
     "get_date_time": {"timezone": ArgumentResolver(
         spellings=timezone_spellings, canonical=timezone_key, find=find_timezone)},
+    "search": {"query": ArgumentResolver(user_words=True)},
+    "timbre_rag": {"query": ArgumentResolver(user_words=True)},
 }
 
 
@@ -49,6 +52,9 @@ def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
     if grounded.dropped:
         log.info("dropped %s's optional arguments the user did not say: %s", call.name,
                  grounded.dropped)
+    if grounded.replaced:
+        log.info("replaced %s's arguments copied from elsewhere: %s", call.name,
+                 grounded.replaced)
     if grounded.filled:
         log.info("filled %s's optional arguments from the user's words: %s", call.name,
                  grounded.filled)

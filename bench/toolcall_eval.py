@@ -101,7 +101,7 @@ class DroppedArguments(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if len(record.args or ()) != 2:
             return
-        if record.msg.startswith("dropped"):
+        if record.msg.startswith(("dropped", "replaced")):  # the model's own value
             self.dropped.update(record.args[1])
         elif record.msg.startswith("filled"):
             self.filled.update(record.args[1])

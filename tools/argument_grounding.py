@@ -41,6 +41,9 @@ Finder = Callable[[str], str | None]
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 _PART = re.compile(r"[/,;()]")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+# Words any request may share with an unrelated line ("what", "your").
+_FUNCTION_WORDS = frozenset({"the", "and", "you", "your", "what", "for", "with", "can", "are",
+                             "this", "that", "please", "about", "how", "from", "just", "some"})
 # Ordinary words: a `pattern` that accepts any of them matches too much to identify a value.
 _PROBES = ("what", "the", "please", "time", "weather", "hello", "today", "tokyo", "a", "it")
 
@@ -53,6 +56,9 @@ class ArgumentResolver(BaseModel):
     spellings: Spellings | None = None  # other names users say for a value
     canonical: Canonical | None = None  # the tool's own form of a value
     find: Finder | None = None  # the value the user's words name
+    # The argument is the user's own words for what they want (a search query): see
+    # `ground_arguments`.
+    user_words: bool = False
 
 
 class GroundedArguments(BaseModel):
@@ -61,6 +67,7 @@ class GroundedArguments(BaseModel):
     arguments: dict[str, Any]
     dropped: dict[str, Any]
     filled: dict[str, Any] = {}  # optional arguments added from the user's words
+    replaced: dict[str, Any] = {}  # user-words arguments copied from elsewhere (old values)
 
 
 def words(text: str) -> list[str]:
@@ -95,8 +102,15 @@ def ground_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
     `parameters` is the tool's JSON schema for its arguments (`required` names the required
     ones); `spellings` maps an argument name to the tool's alternative names for a value,
     `resolvers` to everything the tool knows about its values (its spellings included).
+
+    An argument the tool marks as the user's own words (`user_words`: a query) that shares
+    no word with `latest` was copied from somewhere else: a small model writes a line of the
+    history ("I just got home") or of the schema into it. It is replaced by `latest` itself,
+    which names what the user wants in their words.
     """
     resolvers = resolvers or {}
+    heard = said if latest is None else latest
+    replaced: dict[str, Any] = {}
     required = set((parameters or {}).get("required") or ())
     properties = (parameters or {}).get("properties") or {}
     kept: dict[str, Any] = {}
@@ -104,14 +118,17 @@ def ground_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
     for name, value in arguments.items():
         resolver = resolvers.get(name) or ArgumentResolver()
         alternatives = resolver.spellings or (spellings or {}).get(name)
-        if name in required or not isinstance(value, str) or not value.strip():
+        if resolver.user_words and isinstance(value, str) and heard.strip() and \
+                not shares_a_word(value, heard):
+            replaced[name] = value
+            kept[name] = " ".join(heard.split())
+        elif name in required or not isinstance(value, str) or not value.strip():
             kept[name] = value
         elif is_supported(value, said, alternatives):
             kept[name] = value
         else:
             dropped[name] = value
     filled: dict[str, Any] = {}
-    heard = said if latest is None else latest
     for name, schema in properties.items():
         if name in kept or name in required or not isinstance(schema, Mapping):
             continue
@@ -122,7 +139,23 @@ def ground_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
     for name, value in kept.items():
         if isinstance(value, str) and value.strip():
             kept[name] = canonical_value(value, properties.get(name), resolvers.get(name))
-    return GroundedArguments(arguments=kept, dropped=dropped, filled=filled)
+    return GroundedArguments(arguments=kept, dropped=dropped, filled=filled, replaced=replaced)
+
+
+def shares_a_word(value: str, said: str) -> bool:
+    """Whether `value` has a word of three letters or more (other than a few function words)
+    that `said` has too, a word and its longer form counting as one ("sing", "singing")."""
+    heard = [w for w in words(said) if len(w) > 2]
+    for word in words(value):
+        if len(word) < 3 or word in _FUNCTION_WORDS:
+            continue
+        for other in heard:
+            if word == other or (min(len(word), len(other)) >= 4 and
+                                 (other.startswith(word) or word.startswith(other))):
+                return True
+            if _CJK.search(word) and (word in other or other in word):
+                return True
+    return False
 
 
 def find_value(schema: Mapping[str, Any], said: str,

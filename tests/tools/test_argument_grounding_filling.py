@@ -148,6 +148,35 @@ def test_a_tools_finder_comes_before_the_schema():
     assert find_value(FLIGHTS["properties"]["cabin"], "economy", resolver) == "Economy"
 
 
+# --- arguments that are the user's own words (queries)
+
+QUERY = {"type": "object", "properties": {"query": {"type": "string"}}, "required": ["query"]}
+WORDS = {"query": ArgumentResolver(user_words=True)}
+
+
+@pytest.mark.parametrize("history, latest, written", [
+    ("is it raining in oslo", "um can you talk in a whisper", "what's your name?"),
+    ("hi joe i just got home from work", "hey can you sound like a documentary narrator",
+     "I'm just getting home from work"),  # a line of the history
+    ("", "play me a lullaby", "The user's own words for the voice or sound they want."),
+])
+def test_a_query_copied_from_elsewhere_becomes_the_users_words(history, latest, written):
+    said = f"{history}\n{latest}"
+    grounded = ground_arguments({"query": written}, QUERY, said, resolvers=WORDS, latest=latest)
+    assert grounded.arguments == {"query": latest}
+    assert grounded.replaced == {"query": written}
+
+
+@pytest.mark.parametrize("latest, written", [
+    ("search the web for the latest news about the mars rover", "mars rover news"),
+    ("can you switch to a singing voice for a bit", "sing"),  # a shorter form of a word
+    ("change your voice to something deeper and slower", "slow voice"),
+])
+def test_a_query_in_the_users_words_is_kept(latest, written):
+    grounded = ground_arguments({"query": written}, QUERY, latest, resolvers=WORDS)
+    assert grounded.arguments == {"query": written} and grounded.replaced == {}
+
+
 # --- through the embedded model's call path
 
 def test_ground_call_fills_the_zone_of_a_call_the_model_left_empty():
