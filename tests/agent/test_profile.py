@@ -200,7 +200,9 @@ def test_quality_profile_answers_a_question_and_calls_a_tool():
         "parameters": {"type": "object", "properties": {}, "required": []}}}]
 
     async def turn(words: str) -> list:
-        return [e async for e in model.stream([ChatMessage(role="user", content=words)], tools)]
+        messages = [ChatMessage(role="system", content="You are a helpful voice assistant."),
+                    ChatMessage(role="user", content=words)]
+        return [e async for e in model.stream(messages, tools)]
 
     answer = asyncio.run(turn("What is the capital of France?"))
     text = "".join(e.text for e in answer if isinstance(e, TextDelta))
