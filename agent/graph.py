@@ -4,14 +4,16 @@
                      \\-> speak -> act (a filler sentence came before a tool call)
 
 Routing reads `state["route"]`, which think and speak set; act always returns to think, and
-think stops offering tools once the bound is reached, so the loop always ends.
+think stops offering tools once the bound is reached, so the loop always ends. The think
+node is `agent.honest_replies.think`: it says "I can't check that" instead of an answer no
+tool backs (live data, private records, future events, failed tools).
 """
 
 from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from agent import nodes
+from agent import honest_replies, nodes
 from agent.state import TurnState
 from agent.turn_context import TurnContext
 
@@ -26,7 +28,8 @@ def build_turn_graph(checkpointer=None):
     turn can wait for the next one. Agents without such tools pay nothing for it."""
     graph = StateGraph(TurnState, context_schema=TurnContext)
     graph.add_node("perceive", nodes.perceive)
-    graph.add_node("think", nodes.think)
+    # think, then an honest sentence instead of an answer that could only be invented
+    graph.add_node("think", honest_replies.think)
     graph.add_node("act", nodes.act)
     graph.add_node("speak", nodes.speak)
     graph.add_node("remember", nodes.remember)

@@ -22,6 +22,7 @@ from agent.events import (
     ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
 from agent.history_prompt import tool_records
+from agent.honest_replies import warm_up as warm_up_honesty
 from agent.memory_setup import MemoryOptions, memory_services
 from agent.nodes import say_fixed, transcribe
 from agent.prompt_assembly import build_prompt
@@ -348,6 +349,7 @@ class VoiceAgent:
         prefill = getattr(svc.chat_model, "prefill", None)
         if prefill is not None:
             await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
+        await warm_up_honesty(svc.chat_model)  # the "can't know" detector (agent.honest_replies)
         if svc.facts is not None:
             await svc.facts.warm_up()  # loads the embedding model (seconds) before a caller
         await self.say("Hello.")
