@@ -24,8 +24,8 @@ class StepvoxSettings(BaseSettings):
         "base", description="'base' or 'tiny.en' (packaged), a local CTranslate2 Whisper "
         "directory, or (with internet) a faster-whisper size / Hugging Face id")
     llm_model: str | None = Field(
-        None, description="None = packaged Qwen2.5 0.5B; a local .gguf path; or "
-        "'hf:org/repo/file.gguf' (needs internet)")
+        None, description="None = the profile's packaged LLM (see `profile`); a catalog "
+        "key, a local .gguf path, or 'hf:org/repo/file.gguf' (needs internet)")
     profile: str = Field(
         DEFAULT_PROFILE, description="which packaged LLM to load when llm_model is not set: "
         "'default' (Qwen2.5-Coder 0.5B) or 'quality' (Qwen2.5-Coder 1.5B, extra llm-1-5b)")
