@@ -41,7 +41,7 @@ class ChatSession:
         self._agent: VoiceAgent | None = None
         self.user_id = user_id
         # Resolved now: an unknown persona name fails before seconds of model loading.
-        self.persona = PersonaLibrary().get(persona) if persona else None
+        self.persona = PersonaLibrary.for_user().get(persona) if persona else None
 
     async def agent(self) -> VoiceAgent:
         if self._agent is None:

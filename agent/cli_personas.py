@@ -7,7 +7,6 @@ via platformdirs); they override built-ins of the same file name.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -20,23 +19,13 @@ from personas import PersonaError, PersonaLibrary, dump_persona
 from personas.card_files import read_card
 from personas.card_media import check_card_media, load_card_media, save_card_media
 from personas.persona_import import export_persona, import_persona, is_card_file
-from personas.persona_library import slug
+from personas.persona_library import slug, user_persona_dir
 from speech.style_tags import render_step_audio
 
 personas_app = typer.Typer(help="The persona library: list, show, import and export personas "
                                 "and character cards.", no_args_is_help=True)
 DirOption = Annotated[Optional[Path], typer.Option(
     "--dir", help="Your persona folder (default: $STEPVOX_PERSONAS_DIR or the user config dir).")]
-
-
-def user_persona_dir(folder: Path | None = None) -> Path:
-    if folder is not None:
-        return folder
-    if env := os.environ.get("STEPVOX_PERSONAS_DIR"):
-        return Path(env)
-    from platformdirs import user_config_dir
-
-    return Path(user_config_dir("stepvox")) / "personas"
 
 
 def _fail(message: str) -> typer.Exit:

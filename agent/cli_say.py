@@ -79,7 +79,7 @@ def say(
     """Speak TEXT with style tags on the embedded voice and write a WAV."""
     console = Console()
     try:
-        persona = (PersonaLibrary(*([personas_dir] if personas_dir else [])).get(persona_name)
+        persona = (PersonaLibrary.for_user(personas_dir).get(persona_name)
                    if persona_name else DEFAULT_PERSONA)
     except PersonaError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")

@@ -71,7 +71,7 @@ def serve(
         err.print(str(exc), style="red", markup=False)
         raise typer.Exit(2) from None
     agent = load_serving_agent(settings)
-    library = PersonaLibrary(*([persona_dir] if persona_dir else []))
+    library = PersonaLibrary.for_user(persona_dir)
     limits = SessionLimits(max_session_s=max_session_s)
     config = RealtimeServerConfig(token=token, limits=limits, vad=vad, max_sessions=max_sessions,
                                   warm_up=warm_up, metrics=metrics)

@@ -7,6 +7,7 @@ saving a file of the same name in their own folder.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from personas.errors import PersonaNotFoundError
@@ -17,9 +18,27 @@ BUILTIN_PERSONA_DIR = Path(__file__).resolve().parent / "library"
 PERSONA_SUFFIXES = (".yaml", ".yml", ".json")
 
 
+def user_persona_dir(folder: str | Path | None = None) -> Path:
+    """The user's own persona folder: `folder`, else `$STEPVOX_PERSONAS_DIR`, else the user
+    config dir (`~/.config/stepvox/personas` on Linux). `stepvox personas import` saves there."""
+    if folder is not None:
+        return Path(folder)
+    if env := os.environ.get("STEPVOX_PERSONAS_DIR"):
+        return Path(env)
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("stepvox")) / "personas"
+
+
 class PersonaLibrary:
     def __init__(self, *folders: str | Path, builtin: bool = True) -> None:
         self.folders = ([BUILTIN_PERSONA_DIR] if builtin else []) + [Path(f) for f in folders]
+
+    @classmethod
+    def for_user(cls, folder: str | Path | None = None) -> PersonaLibrary:
+        """The built-ins plus the user's folder (`user_persona_dir`): what `stepvox personas
+        list` shows is what `chat`, `say` and `serve` can speak as."""
+        return cls(user_persona_dir(folder))
 
     def files(self) -> dict[str, Path]:
         """File key (name without suffix) -> path; later folders override earlier ones."""

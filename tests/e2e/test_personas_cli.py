@@ -126,9 +126,10 @@ def test_an_imported_character_card_answers(tmp_path, user_env):
         pytest.skip(f"character card {card} is absent (it ships in ../shared)")
     imported = stepvox("personas", "import", str(card), env=user_env)
     assert imported.returncode == 0, imported.stdout + imported.stderr
+    saved = next(Path(user_env["STEPVOX_PERSONAS_DIR"]).glob("*.yaml"))
+    key = saved.stem  # the file's name is the persona's key
     listed = stepvox("personas", "list", env=user_env)
-    key = next(line.split()[0] for line in listed.stdout.splitlines()
-               if "seraphina" in line.lower())
+    assert key in listed.stdout
     done = stepvox("chat", "--persona", key, "--text", "Hello, where am I?",
                    "--out", str(tmp_path / "r.wav"), env=user_env)
     assert done.returncode == 0, done.stdout + done.stderr

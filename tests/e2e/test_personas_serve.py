@@ -66,7 +66,8 @@ def server(tmp_path_factory):
 
 @pytest.mark.parametrize("key", BUILT_IN)
 async def test_each_builtin_persona_answers_in_a_serve_session(key, server):
-    from realtime_server import open_client
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "realtime"))
+    from realtime_server import open_client  # the realtime tests' websocket client
 
     client = await open_client(server)
     try:
