@@ -14,6 +14,7 @@ from agent.chat_model import (
     ChatEvent, ChatMessage, ModelDone, TextDelta, ToolCallEvent, ToolCallPending,
     ToolChoice, TurnEndEstimate,
 )
+from agent.answer_opening import answer_processor, digit_tokens
 from agent.call_decision import (
     CallDecider, CallFeatures, ToolChooser, fitted_for,
 )
@@ -99,6 +100,7 @@ class LlamaCppChatModel:
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None
         self._banned: dict[int, float] | None = None
+        self._digit_ids: list[int] | None = None
         # Each user turn's stream opens with a TurnEndEstimate (agent.turn_end_odds).
         self.estimate_turn_end = estimate_turn_end
         self._end_tokens: list[int] | None = None
@@ -131,7 +133,13 @@ class LlamaCppChatModel:
         if self._banned is None:
             banned = {*self._call_tokens(), *code_fence_tokens(self._llm)}
             self._banned = {i: -100.0 for i in sorted(banned)}
+            self._digits()  # another pass over the vocabulary, done when this one is (prefill)
         return self._banned
+
+    def _digits(self) -> list[int]:
+        if self._digit_ids is None:
+            self._digit_ids = digit_tokens(self._llm)
+        return self._digit_ids
 
     def _turn_end_tokens(self) -> list[int]:
         if self._end_tokens is None:
@@ -272,15 +280,17 @@ class LlamaCppChatModel:
                 emit(("text", head, None))
                 self._stream(prompt + head, emit, pace, grammar=self._arguments_grammar(tool))
                 return
-            self._stream(prompt, emit, pace,
-                         logit_bias=self._text_ban() if tools else None)
+            # An answer to the user opens with words, not a digit (agent.answer_opening).
+            first = self._digits() if messages[-1].role == "user" else []
+            ban = answer_processor(list(self._text_ban()) if tools else [], first)
+            self._stream(prompt, emit, pace, logits_processor=[ban])
 
     def _stream(self, prompt: str, emit, pace, *, grammar: Any = None,
-                logit_bias: dict[int, float] | None = None) -> None:
+                logits_processor: list | None = None) -> None:
         """Generate from `prompt`, one piece each time `pace()` says the reader wants one."""
         stream = self._llm.create_completion(
             prompt, max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p,
-            stop=_STOP, grammar=grammar, logit_bias=logit_bias, stream=True,
+            stop=_STOP, grammar=grammar, logits_processor=logits_processor, stream=True,
         )
         try:
             while pace() and (chunk := next(stream, None)) is not None:

@@ -11,6 +11,7 @@ import asyncio
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from agent import (
@@ -80,6 +81,12 @@ class FakeLlama:
         self.requests.append((prompt, kwargs))
         return self._chunks()
 
+    def n_ctx(self) -> int:  # the prompt-fitting check asks for it
+        return 4096
+
+    def tokenize(self, text: bytes, special: bool = False) -> list[int]:
+        return list(range(len(text.split())))  # a word a token is enough to fit prompts
+
     def _chunks(self):
         try:
             for i, piece in enumerate(self.pieces):
@@ -105,6 +112,7 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     model._grammars = {}
     model._call_starts = [91, 151657]  # stand-ins for "{" and "<tool_call>"
     model._banned = {91: -100.0, 151657: -100.0, 73594: -100.0}  # ... and "```"
+    model._digit_ids = [15, 16]  # stand-ins for "0" and "1"
     model.tool_call_threshold = 0.88
     model._last_features = None
     model.estimate_turn_end = False  # reads llama.cpp's logits (tests/agent/test_turn_end_odds.py)
@@ -218,7 +226,8 @@ async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
         assert [e.text for e in events if isinstance(e, TextDelta)] == ["It", " is noon."]
     for prompt, kwargs in llm.requests:
         assert kwargs["grammar"] is None
-        assert kwargs["logit_bias"] == {91: -100.0, 151657: -100.0, 73594: -100.0}
+        # Call openers and fences at every step; a digit only as the answer's first token.
+        assert banned_steps(kwargs) == [{91, 151657, 73594, 15, 16}, {91, 151657, 73594}]
         # The tools stay in the prompt even when calling them is forbidden (stable prefix);
         # the user's turn carries the note that a spoken answer is due, and with "auto" the
         # text continues from exactly the prompt the call decision evaluated (no re-prefill).
@@ -227,10 +236,36 @@ async def test_text_runs_without_a_grammar_and_can_never_open_a_call():
             "<|im_start|>assistant\n"))
 
 
-async def test_without_tools_nothing_is_banned():
+def banned_steps(kwargs: dict, steps: int = 2) -> list[set[int]]:
+    """The token ids the text request's logits processor rules out, step by step."""
+    (process,) = kwargs["logits_processor"]
+    out = []
+    for _ in range(steps):
+        scores = process(np.zeros(1, dtype=np.intc), np.zeros(151_700, dtype=np.float32))
+        out.append({int(i) for i in np.flatnonzero(np.isneginf(scores))})
+    return out
+
+
+async def test_without_tools_no_call_opener_is_banned():
     llm = FakeLlama(["Hello."])
     await collect(fake_model(llm))
-    assert llm.requests[0][1]["logit_bias"] is None and llm.requests[0][1]["grammar"] is None
+    assert banned_steps(llm.requests[0][1]) == [{15, 16}, set()]
+    assert llm.requests[0][1]["grammar"] is None
+
+
+async def test_an_answer_after_a_tool_result_may_open_with_a_digit():
+    call = ToolCall(id="c1", name="get_date_time", arguments={})
+    messages = [ChatMessage(role="system", content="You are terse."),
+                ChatMessage(role="user", content="What time is it?"),
+                ChatMessage(role="assistant", tool_calls=[call]),
+                ChatMessage(role="tool", content='{"time": "15:45"}', tool_call_id="c1",
+                            name="get_date_time")]
+    llm = FakeLlama(["3:45 PM."])
+    model = fake_model(llm)
+    model.wants_tool_call = lambda *a, **k: False
+    events = [e async for e in model.stream(messages, [get_date_time.openai_schema()])]
+    assert events
+    assert banned_steps(llm.requests[0][1]) == [{91, 151657, 73594}] * 2
 
 
 async def test_tool_choice_none_never_asks_for_a_call():
