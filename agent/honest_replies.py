@@ -131,16 +131,35 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
         return None
     schema = next((s for s in schemas if s["function"]["name"] == verdict.offer), None)
     if schema is not None and verdict.tool_covers:
-        # The offered tool can answer this, but the model did not call it: call it when it
-        # needs no arguments (only the model can write them), else ask for what it needs
-        # (most often a booking code or a place is missing).
-        required = (schema["function"].get("parameters") or {}).get("required") or []
+        # The offered tool can answer this, but the model did not call it: call it when its
+        # arguments are plain (none, or the one code the request names), else ask for what
+        # it needs (most often a booking code or a place is missing).
+        arguments = arguments_from_request(schema, text)
         rounds_left = state.get("rounds", 0) < ctx.services.max_tool_rounds
-        if not required and not results and rounds_left:
-            return ToolCall(name=schema["function"]["name"])
+        if arguments is not None and not results and rounds_left:
+            return ToolCall(name=schema["function"]["name"], arguments=arguments)
         return ask_sentence(verdict, schema, language)
     capability = describe_capability(schema) if schema is not None else None
     return gap_sentence(verdict, capability, language)
+
+
+_IDENTIFIER = re.compile(r"\b(?=[A-Za-z-]*\d)(?=\d*[A-Za-z-]|\d{3})[A-Za-z0-9-]{3,12}\b")
+
+
+def arguments_from_request(schema: dict[str, Any], text: str) -> dict[str, str] | None:
+    """Arguments for a call the model missed, when they need no writing: {} for a tool with
+    no required argument; the one booking code, order or flight number the request holds
+    ("SKW123", "sk101", "4471") for a tool with one required string argument. None when it
+    takes more than that: only the model can write those."""
+    params = schema["function"].get("parameters") or {}
+    required = params.get("required") or []
+    if not required:
+        return {}
+    spec = (params.get("properties") or {}).get(required[0], {})
+    codes = set(_IDENTIFIER.findall(text))
+    if len(required) > 1 or spec.get("type", "string") != "string" or len(codes) != 1:
+        return None
+    return {required[0]: codes.pop().upper()}
 
 
 def _offerable(ctx: TurnContext, schema: dict[str, Any], failed: ToolResult | None) -> bool:

@@ -151,6 +151,8 @@ async def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", choices=("dev", "test", "all"), default="all")
     parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--category", action="append", default=None,
+                        help="only records of this category (repeatable)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--threads", type=int, default=None)
@@ -163,7 +165,8 @@ async def main() -> None:
     from agent.llama_chat import LlamaCppChatModel
     from agent.model_cache import ModelStore
 
-    records = load(args.split, args.limit, args.seed)
+    records = [r for r in load(args.split, args.limit, args.seed)
+               if args.category is None or r["category"] in args.category]
     model = LlamaCppChatModel(ModelStore(progress=False).resolve_for_role("llm"),
                               n_threads=args.threads, max_tokens=args.max_tokens)
     con.print(f"model: {model.name}, max_tokens {args.max_tokens}, {len(records)} records")

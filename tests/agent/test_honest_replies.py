@@ -88,6 +88,19 @@ def test_a_covering_tool_asks_for_what_its_call_needs() -> None:
         "To look that up I need the 6-character booking code; could you tell me?")
 
 
+def test_a_missed_call_is_made_only_when_its_arguments_need_no_writing() -> None:
+    from agent.honest_replies import arguments_from_request
+    from tools.airline_desk import airline_desk_tools
+
+    details, status = (t.openai_schema() for t in airline_desk_tools()[:2])
+    assert arguments_from_request(details, "what's booking skw123 like") == {
+        "reservation_id": "SKW123"}
+    assert arguments_from_request(status, "when does sk101 leave") == {"flight_number": "SK101"}
+    assert arguments_from_request(get_date_time.openai_schema(), "what year is it") == {}
+    assert arguments_from_request(details, "where is my booking") is None  # no code: ask
+    assert arguments_from_request(details, "is it skw123 or skw456") is None  # which one?
+
+
 # --------------------------------------------------------------------------- real model
 
 
