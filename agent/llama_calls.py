@@ -33,6 +33,9 @@ def parse_call(text: str) -> ToolCall:
         data = json.loads(body)
     except json.JSONDecodeError as exc:  # only when max_tokens cut the call short
         raise ModelBackendError(f"the model's tool call was cut off: {body[:200]!r}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        # Named, like a cut-off call, rather than a KeyError deep in the stream.
+        raise ModelBackendError(f"the model's tool call names no tool: {body[:200]!r}")
     return ToolCall(name=data["name"], arguments=data.get("arguments") or {})
 
 

@@ -203,3 +203,11 @@ def test_the_filled_call_reports_tokyos_weekday():
     report = clock.func(**call.arguments)
     assert (report.weekday, report.timezone) == ("Saturday", "Asia/Tokyo")
     assert "Saturday" in report.spoken
+
+
+def test_a_call_without_a_tool_name_is_a_named_backend_error():
+    from agent.errors import ModelBackendError
+    from agent.llama_calls import parse_call
+
+    with pytest.raises(ModelBackendError, match="names no tool"):
+        parse_call('{"timezone": "Asia/Tokyo"}')
