@@ -11,7 +11,8 @@ decision is taken outside the model, once `think` has chosen to answer in words:
   or a future event: the reply says it cannot check that and offers what an offered tool can
   do (from that tool's own description), or general help when there is none. When an
   offered tool covers the request after all (the model missed the call), that tool is
-  called if it needs no arguments (the clock), else the reply asks for what it needs.
+  called if its arguments need no writing (none, or the one code the request names), else
+  the reply asks for what it needs.
 
 The model's stream is closed before its first token is spoken and the sentence takes its
 place, so nothing invented is ever voiced, and the turn is faster for it. Each sentence is
@@ -75,8 +76,9 @@ _GENERIC: dict[str, dict[str, str]] = {
 
 async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     """`nodes.think`, then, when it chose to answer in words and the answer cannot be known:
-    the honest sentence replaces the model's answer, or, when an offered tool that needs no
-    arguments covers the request (the clock), that tool is called instead (`next_step`)."""
+    the honest sentence replaces the model's answer, or, when an offered tool covers the
+    request and its arguments need no writing (the clock; a booking code the request
+    names), that tool is called instead (`next_step`)."""
     update = await nodes.think(state, runtime)
     if update.get("route") != "speak":
         return update
