@@ -34,6 +34,7 @@ from langgraph.runtime import Runtime
 from agent import nodes
 from agent.chat_model import TextDelta, ToolCall
 from agent.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
+from agent.persona_identity import introduction
 from agent.state import TurnState
 from agent.turn_context import TurnContext
 from tools import ToolResult
@@ -83,7 +84,10 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     if update.get("route") != "speak":
         return update
     ctx = runtime.context
-    step = await next_step(ctx, state)
+    # The agent's own name is the persona's to say, as a tool's facts are the tool's.
+    step = (None if state.get("tool_results") else
+            introduction(ctx.services.persona, state.get("user_text", "")))
+    step = step or await next_step(ctx, state)
     if step is None:
         return update
     stream, ctx.live_stream = ctx.live_stream, None
