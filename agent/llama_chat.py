@@ -19,9 +19,10 @@ from agent.call_decision import (
     CallDecider, CallFeatures, ToolChooser, fitted_for,
 )
 from agent.chatml_prompt import (
-    arguments_grammar, call_head, render_prompt, render_turn_prompt, system_block, turn_head,
+    arguments_grammar, call_head, render_turn_prompt, system_block, turn_head,
 )
 from agent.errors import ModelBackendError
+from agent.llama_call_readings import CallReadings, _alone_prompt
 from agent.llama_calls import ground_call, parse_call
 from agent.llama_batch import common_prefix, enable_side_sequence, evaluate
 from agent.llama_thread import in_llama_thread
@@ -29,17 +30,14 @@ from agent.model_errors import ModelOverrideError
 from agent.prompt_fitting import check_fits, fit_messages
 from agent.tool_prior import ToolPrior, default_tool_prior
 from agent.turn_end_odds import end_probability, turn_end_tokens, words_prefix
-from agent.tool_routing import (
-    call_probability, call_start_tokens, code_fence_tokens, next_token_probs,
-    tool_name_probabilities,
-)
+from agent.tool_routing import call_start_tokens, code_fence_tokens, next_token_probs
 
 _END = object()
 _STOP = ["<|im_end|>", "<|endoftext|>"]
 _DEFAULT = object()
 
 
-class LlamaCppChatModel:
+class LlamaCppChatModel(CallReadings):
     """Qwen2.5-style ChatML over llama.cpp, with grammar-constrained tool calls.
 
     One model instance serves one generation at a time (llama.cpp contexts are not
@@ -164,53 +162,18 @@ class LlamaCppChatModel:
             return len(self._llm.tokenize(render_turn_prompt(ms, tools).encode("utf-8"),
                                           special=True))
 
-        return fit_messages(messages, self._llm.n_ctx() - self.max_tokens - spare, count)
+        room = self._llm.n_ctx() - self.max_tokens - spare
+        # A token holds at least one byte: a prompt with no more bytes than the room fits
+        # as it is, and the usual turn is not tokenized twice (here and for its readings).
+        if len(render_turn_prompt(messages, tools).encode("utf-8")) <= room:
+            return list(messages)
+        return fit_messages(messages, room, count)
 
     def check_prompt_fits(self, system_prompt: str, tools: Sequence[dict[str, Any]],
                           who: str) -> None:
         """Raise `PromptTooLongError` now if this system prompt leaves no room for a turn."""
         check_fits(self._token_count(system_block(system_prompt, tools)),
                    self._llm.n_ctx() - self.max_tokens, f"{who} on {self.name}")
-
-    def _router(self) -> Any:
-        """A second context over the same (memory-mapped) weights for history-free scores."""
-        if self._router_llm is None:
-            import llama_cpp
-
-            # As large as the main context: it holds the same system prompt (a persona's
-            # lore and tools), and a smaller one made such personas fail on every turn.
-            self._router_llm = llama_cpp.Llama(self._model_path, n_ctx=self._llm.n_ctx(),
-                                               n_threads=self._threads, verbose=False)
-        return self._router_llm
-
-    def call_features(self, messages: Sequence[ChatMessage],
-                      tools: Sequence[dict[str, Any]], prompt: str, *,
-                      with_history: float | None = None,
-                      alone: float | None = None) -> CallFeatures:
-        """The model's call odds with and without history, and the semantic prior, for a
-        conversation whose last message is the user's (`with_history`, `alone`: those odds,
-        when already read)."""
-        if with_history is None:
-            with_history = call_probability(self._llm, prompt, self._call_tokens())
-        if alone is None:
-            alone = with_history
-            if len(messages) >= 3:  # history to discount: score the message on its own too
-                alone = call_probability(self._router(), _alone_prompt(messages, tools),
-                                         self._call_tokens())
-        prior = self.tool_prior()
-        scores = prior.scores(messages[-1].content, tools) if prior is not None else None
-        return CallFeatures(with_history=with_history, alone=alone, prior=scores)
-
-    def wants_tool_call(self, messages: Sequence[ChatMessage],
-                        tools: Sequence[dict[str, Any]], prompt: str, *,
-                        call_odds: tuple[float | None, float | None] = (None, None)) -> bool:
-        """`call_odds`: (with history, alone) where already read (`_turn_readings`)."""
-        if messages[-1].role != "user":  # an answer to a tool result is due
-            return call_probability(self._llm, prompt, self._call_tokens()) \
-                >= self.tool_call_threshold
-        self._last_features = self.call_features(messages, tools, prompt,
-                                                 with_history=call_odds[0], alone=call_odds[1])
-        return self.call_decider.decide(self._last_features)
 
     def _turn_readings(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
                        prompt: str, decide: bool) -> tuple[float, tuple[float | None, ...]]:
@@ -239,16 +202,6 @@ class LlamaCppChatModel:
         return (end_probability(after_words, self._turn_end_tokens()),
                 (float(after_prompt[calls].sum()),
                  None if alone is None else float(alone[calls].sum())))
-
-    def choose_tool(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
-                    prompt: str) -> dict[str, Any]:
-        """The schema of the tool a decided call uses (see `agent.call_decision`)."""
-        if len(tools) == 1:
-            return tools[0]
-        by_name = {t["function"]["name"]: t for t in tools}
-        probs = tool_name_probabilities(self._llm, prompt, list(by_name))
-        prior = self._last_features.prior if self._last_features is not None else None
-        return by_name[self.tool_chooser.choose(probs, prior)]
 
     def _generate(self, messages: Sequence[ChatMessage], prompt: str,
                   tools: Sequence[dict[str, Any]], tool_choice: ToolChoice,
@@ -424,8 +377,3 @@ class LlamaCppChatModel:
         finally:
             stop.set()  # a consumer that stopped early (barge-in) stops the generation
             await asyncio.shield(worker)
-
-
-def _alone_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:
-    """The latest message without the history, as the call decision also scores it."""
-    return render_turn_prompt([messages[0], messages[-1]], tools)

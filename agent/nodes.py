@@ -104,9 +104,8 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # prefix does not change, but the model may only answer.
     answer_only = rounds > svc.max_tool_rounds or state.get("answer_only", False)
     audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
-    # A failing backend (a remote server down or silent) is answered with a spoken apology.
-    stream = apologising(svc.chat_model.stream(state["messages"], schemas,
-                                               tool_choice="none" if answer_only else "auto",
+    choice = "none" if answer_only else "auto"  # a failing backend gets a spoken apology:
+    stream = apologising(svc.chat_model.stream(state["messages"], schemas, tool_choice=choice,
                                                **audio), getattr(svc.chat_model, "name", ""))
     said = bool(state.get("reply_text") or state.get("filler_text"))
     # After a tool round the caller is waiting on this answer: a late one gets a filler.
