@@ -10,6 +10,14 @@ deciders implement the `CallDecider` protocol:
   `CallFeatures.vector`), fitted by bench/fit_call_decision.py on the calibration half of
   bench/data/toolcall_eval.jsonl only (the held-out half is only scored).
 
+- `DescribedCall`: for tools nobody wrote example requests for (anyone's plugin, MCP server
+  or function spec), how close the request is to the tool's own name and description
+  against how close it is to small talk. Fitted by bench/fit_call_decision.py on functions
+  no one here wrote (BFCL's live and executable categories), never on the categories the
+  bench reports; it reads no model odds, so one fit serves every model;
+- `EitherDecision`: a call when the example-backed combiner or, for a tool known by its
+  description only, `DescribedCall` says so.
+
 `choose_tool` then picks the tool of a decided call from the model's name probabilities and
 the prior, because the 0.5B model sends price and news questions to `get_date_time` or
 `get_weather` when left to write the name itself.
@@ -85,6 +93,36 @@ class CallCombiner(BaseModel):
         return self.probability(features) >= self.threshold
 
 
+class DescribedCall(BaseModel):
+    """P(call) = sigmoid(bias + w . [best description cosine, best minus no-tool cosine])
+    over the tools known by description only; call when it clears `threshold`."""
+
+    weights: tuple[float, float]
+    bias: float
+    threshold: float = 0.5
+
+    def probability(self, features: CallFeatures) -> float:
+        prior = features.prior
+        if prior is None or not prior.described_only:
+            return 0.0
+        best = prior.best_described
+        z = self.bias + self.weights[0] * best + self.weights[1] * (best - prior.no_tool)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def decide(self, features: CallFeatures) -> bool:
+        return self.probability(features) >= self.threshold
+
+
+class EitherDecision(BaseModel):
+    """A call when the examples say so, or a described-only tool's description does."""
+
+    examples: CallCombiner
+    described: DescribedCall
+
+    def decide(self, features: CallFeatures) -> bool:
+        return self.examples.decide(features) or self.described.decide(features)
+
+
 class ToolChooser(BaseModel):
     """score(tool) = log P_model(name) + prior_weight * cosine(tool); the best score wins."""
 
@@ -110,25 +148,34 @@ class ToolChooser(BaseModel):
 FITTED_COMBINER = CallCombiner(weights=(0.845, 10.1943, 1.3981), bias=-1.8512, threshold=0.3174,
                                fallback=OddsThreshold(threshold=0.88))
 FITTED_CHOOSER = ToolChooser(prior_weight=29.0)
-DEFAULT_DECIDER: CallDecider = FITTED_COMBINER
+# Fitted by `bench/fit_described_call.py` on BFCL's live and executable categories (never the
+# reported ones); the threshold leaves 85 % of the calibration's irrelevant requests alone.
+# It reads MiniLM only, so every model shares it.
+FITTED_DESCRIBED = DescribedCall(weights=(7.7336, 0.3483), bias=-2.6375, threshold=0.7)
+DEFAULT_DECIDER: CallDecider = EitherDecision(examples=FITTED_COMBINER,
+                                              described=FITTED_DESCRIBED)
 DEFAULT_CHOOSER = FITTED_CHOOSER
 
 # The weights belong to one model's odds (the 1.5B model gives a call a quarter of the 0.5B
 # model's probability), so each packaged model has its own fit, by its GGUF file name.
 FITTED_BY_MODEL: dict[str, tuple[CallDecider, ToolChooser]] = {
-    "qwen2.5-coder-0.5b-instruct-iq4_nl.gguf": (FITTED_COMBINER, FITTED_CHOOSER),
+    "qwen2.5-coder-0.5b-instruct-iq4_nl.gguf": (DEFAULT_DECIDER, FITTED_CHOOSER),
     # The packaged file itself (STEPVOX_LLM_REQUANTIZE=false). Without MiniLM, 0.684 keeps dev
     # recall >= 97 % at 68 % precision.
     "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf": (
-        CallCombiner(weights=(1.6843, 9.7773, 1.5543), bias=-3.9528, threshold=0.2914,
-                     fallback=OddsThreshold(threshold=0.684)),
+        EitherDecision(examples=CallCombiner(weights=(1.6843, 9.7773, 1.5543), bias=-3.9528,
+                                             threshold=0.2914,
+                                             fallback=OddsThreshold(threshold=0.684)),
+                       described=FITTED_DESCRIBED),
         ToolChooser(prior_weight=26.0)),
     # Refitted with the turn note before the words. Its odds give a call far less mass (the
     # fit leans on the prior), so without MiniLM its threshold is tiny: 0.0002 keeps dev
     # recall >= 97 % at 66 % precision.
     "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf": (
-        CallCombiner(weights=(0.1418, 8.6554, 1.59), bias=-0.4026, threshold=0.3495,
-                     fallback=OddsThreshold(threshold=0.0002)),
+        EitherDecision(examples=CallCombiner(weights=(0.1418, 8.6554, 1.59), bias=-0.4026,
+                                             threshold=0.3495,
+                                             fallback=OddsThreshold(threshold=0.0002)),
+                       described=FITTED_DESCRIBED),
         ToolChooser(prior_weight=19.5)),
 }
 

@@ -21,9 +21,11 @@ from agent.cli_history import history_app  # noqa: E402
 from agent.cli_personas import personas_app  # noqa: E402
 from agent.cli_say import say  # noqa: E402
 from agent.cli_serve import serve  # noqa: E402
+from agent.cli_tools_try import tools_try  # noqa: E402
 from tools.cli_app import tools_app  # noqa: E402
 
 app.add_typer(history_app, name="history")
+tools_app.command("try")(tools_try)
 app.add_typer(tools_app, name="tools")
 app.add_typer(personas_app, name="personas")
 from agent.cli_bench import bench_app  # noqa: E402

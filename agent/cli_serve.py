@@ -96,7 +96,11 @@ def load_serving_agent(settings, progress: bool = True, persistent_history: bool
     chat_model = remote_chat_model(settings) if remote else None
     stack = load_embedded_stack(settings, progress=progress, with_llm=not remote)
     stack.persistent_history = persistent_history
-    agent = stack.agent(chat_model)
+    from agent.tool_setup import tools_for
+    from personas import DEFAULT_PERSONA
+
+    # The default persona's tools: the offline built-ins and any installed plugins.
+    agent = stack.agent(chat_model, tools=tools_for(DEFAULT_PERSONA))
     # The realtime segmenter has already cut the speech out; a second VAD pass in the turn
     # would only add latency.
     agent.services.vad = None

@@ -5,10 +5,11 @@ generation; the batch that reads the odds with the turn-end estimate stays there
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent.call_decision import CallFeatures
+from agent.call_report import CallReport, call_report
 from agent.chat_model import ChatMessage
 from agent.chatml_prompt import render_turn_prompt
 from agent.tool_routing import call_probability, tool_name_probabilities
@@ -65,8 +66,23 @@ class CallReadings:
             return tools[0]
         by_name = {t["function"]["name"]: t for t in tools}
         probs = tool_name_probabilities(self._llm, prompt, list(by_name))
+        self._last_names = probs
         prior = self._last_features.prior if self._last_features is not None else None
         return by_name[self.tool_chooser.choose(probs, prior)]
+
+    def learn_tool_examples(self, examples: Mapping[str, Sequence[str]]) -> None:
+        """Example requests of the agent's tools (`ToolRegistry.examples()`), for the prior."""
+        prior = self.tool_prior()
+        if prior is not None and examples:
+            prior.add_examples(examples)
+
+    def last_call_report(self) -> CallReport | None:
+        """How the latest user turn's call decision went (None before one was decided)."""
+        if self._last_features is None:
+            return None
+        report = call_report(self._last_features, self.call_decider)
+        report.name_probabilities = dict(getattr(self, "_last_names", None) or {})
+        return report
 
 
 def _alone_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:

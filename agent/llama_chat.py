@@ -95,6 +95,7 @@ class LlamaCppChatModel(CallReadings):
         # The MiniLM prior loads on first use (prefill does it up front); None = odds only.
         self._prior: Any = tool_prior
         self._last_features: CallFeatures | None = None
+        self._last_names: dict[str, float] = {}  # the model's odds per tool name, last call
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None
         self._banned: dict[int, float] | None = None
@@ -217,7 +218,7 @@ class LlamaCppChatModel(CallReadings):
         code-fence tokens banned, so text can never turn into a call or a fenced pseudo-call.
         """
         with self._lock:
-            self._last_features = None
+            self._last_features, self._last_names = None, {}
             decide = bool(tools) and tool_choice == "auto"
             call_odds: tuple[float | None, ...] = (None, None)
             if self.estimate_turn_end and messages[-1].role == "user":

@@ -1,9 +1,10 @@
 """Which tools an agent built by the CLI offers: the persona decides.
 
-A persona without `allowed_tools` gets the offline built-ins only (the default stays fully
-offline). A persona that names its tools gets them from the StepEval set (`search`,
-`get_weather` use the network; `timbre_rag` searches the built-in audio library) and from
-installed `stepvox.tools` plugins, narrowed to the names it lists.
+A persona without `allowed_tools` gets the offline built-ins and every installed
+`stepvox.tools` plugin: installing a plugin is how a user asks for its tools (with none
+installed the default stays fully offline). A persona that names its tools gets them from
+the StepEval set (`search`, `get_weather` use the network; `timbre_rag` searches the
+built-in audio library) and from installed plugins, narrowed to the names it lists.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import logging
 
 from personas import Persona
 from tools import ToolRegistry, builtin_tools, load_plugins, stepeval_tools
+from tools.plugins import plugin_entry_points
 from tools.builtin_audio_library import builtin_audio_library
 
 log = logging.getLogger(__name__)
@@ -19,13 +21,20 @@ log = logging.getLogger(__name__)
 
 def tools_for(persona: Persona) -> ToolRegistry:
     if persona.allowed_tools is None:
-        return ToolRegistry(builtin_tools())
-    registry = ToolRegistry(stepeval_tools(builtin_audio_library()))
-    report = load_plugins(registry)
-    for error in report.errors:
-        log.warning("tool plugin not loaded: %s", error)
+        # Not stepvox's own entry points: those are desks for its personas (the airline).
+        others = [ep for ep in plugin_entry_points()
+                  if ep.dist is None or ep.dist.name != "stepvox"]
+        return _with_plugins(ToolRegistry(builtin_tools()), others)
+    registry = _with_plugins(ToolRegistry(stepeval_tools(builtin_audio_library())))
     missing = sorted(set(persona.allowed_tools) - set(registry.names))
     if missing:
         log.warning("persona %s names tools that are not installed: %s", persona.name,
                     ", ".join(missing))
     return registry.subset(n for n in registry.names if n in persona.allowed_tools)
+
+
+def _with_plugins(registry: ToolRegistry, entry_points=None) -> ToolRegistry:
+    report = load_plugins(registry, entry_points=entry_points)
+    for error in report.errors:
+        log.warning("tool plugin not loaded: %s", error)
+    return registry

@@ -91,6 +91,9 @@ class VoiceAgent:
             # A persona too long for the model's context fails here, named, not on every turn.
             fits(persona.full_system_prompt(), registry.openai_schemas(),
                  f"persona {persona.name!r}")
+        if (learn := getattr(chat_model, "learn_tool_examples", None)) is not None:
+            # Authors' example requests (`@tool(examples=...)`) teach the call decision.
+            learn(registry.examples())
         memory = memory or InMemoryDialogueStore()
         self._memory_options = MemoryOptions(
             history_token_budget=history_token_budget, audio_dir=audio_dir,

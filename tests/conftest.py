@@ -13,6 +13,8 @@ map it to the real package. So the real top-level packages are imported first, w
 from __future__ import annotations
 
 import importlib
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -47,3 +49,22 @@ def packaged_llama():
     model = llama_cpp.Llama(str(path), n_ctx=1024, verbose=False)
     yield model
     model.close()
+
+
+EXAMPLE_PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "weather_plugin"
+
+
+@pytest.fixture
+def installed_example(tmp_path, monkeypatch):
+    """The example package really installed (pip, offline) into a temporary folder."""
+    source = tmp_path / "src"
+    shutil.copytree(EXAMPLE_PLUGIN, source, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    target = tmp_path / "site"
+    command = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+               "--no-index", "--target", str(target), str(source)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        pytest.skip(f"pip could not build the example offline: {done.stderr[-500:]}")
+    monkeypatch.syspath_prepend(str(target))
+    yield target
+    sys.modules.pop("stepvox_weather_plugin", None)

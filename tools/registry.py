@@ -48,6 +48,10 @@ class ToolRegistry:
     def openai_schemas(self) -> list[dict[str, Any]]:
         return [t.openai_schema() for t in self._tools.values()]
 
+    def examples(self) -> dict[str, tuple[str, ...]]:
+        """The example requests of the tools that have some (`Tool(examples=...)`)."""
+        return {t.name: t.examples for t in self._tools.values() if t.examples}
+
     def subset(self, names: Iterable[str]) -> ToolRegistry:
         """A new registry with only `names`, in the order given (repeats ignored).
 

@@ -8,7 +8,7 @@ contract as `@tool` functions: validation errors, failures and timeouts become r
 from __future__ import annotations
 
 import copy
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import jsonschema
@@ -48,6 +48,7 @@ class SchemaTool(Tool):
         max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
         forbid_extra_arguments: bool = True,
         filler: str | None = None,
+        examples: Sequence[str] = (),
     ) -> None:
         self._set_identity(
             name,
@@ -57,6 +58,7 @@ class SchemaTool(Tool):
             safe_to_repeat=safe_to_repeat,
             max_output_chars=max_output_chars,
             filler=filler,
+            examples=examples,
         )
         schema = copy.deepcopy(parameters) if parameters else {}
         # Some servers omit the object wrapper for tools without parameters.

@@ -13,7 +13,7 @@ import copy
 import inspect
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, overload
 
 from pydantic import BaseModel, ValidationError
@@ -42,6 +42,9 @@ class Tool:
     `max_output_chars` bounds the result text (None: unbounded) so one runaway tool cannot
     flood the context. `filler` is what the agent may say while a slow call runs, a template
     over the arguments ("Let me check the weather in {location}.").
+    `examples` are requests a user might say that need this tool; they teach the call
+    decision what the tool is for (without them it knows the tool by its name and
+    description only; see `agent.tool_prior`).
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class Tool:
         safe_to_repeat: bool = True,
         max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
         filler: str | None = None,
+        examples: Sequence[str] = (),
     ) -> None:
         if not callable(func):
             raise ToolDefinitionError(f"a tool needs a callable, got {func!r}")
@@ -67,6 +71,7 @@ class Tool:
             safe_to_repeat=safe_to_repeat,
             max_output_chars=max_output_chars,
             filler=filler,
+            examples=examples,
         )
         self.func = func
         self._spec = build_arguments_spec(func, _model_name(self.name), doc.args)
@@ -86,6 +91,7 @@ class Tool:
         safe_to_repeat: bool,
         max_output_chars: int | None,
         filler: str | None = None,
+        examples: Sequence[str] = (),
     ) -> None:
         # Shared with tools that are not Python functions (LangChain, MCP, JSON-schema tools).
         if not _NAME_PATTERN.match(name):
@@ -103,6 +109,11 @@ class Tool:
         self.safe_to_repeat = safe_to_repeat
         self.max_output_chars = max_output_chars
         self.filler = filler
+        if isinstance(examples, str) or not all(isinstance(e, str) and e.strip()
+                                                for e in examples):
+            raise ToolDefinitionError(f"examples must be a list of non-empty requests, "
+                                      f"got {examples!r}")
+        self.examples = tuple(e.strip() for e in examples)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the wrapped function directly, so a decorated function stays usable in code."""
@@ -207,6 +218,7 @@ def tool(
     safe_to_repeat: bool = True,
     max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
     filler: str | None = None,
+    examples: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -221,6 +233,7 @@ def tool(
     safe_to_repeat: bool = True,
     max_output_chars: int | None = DEFAULT_MAX_OUTPUT_CHARS,
     filler: str | None = None,
+    examples: Sequence[str] = (),
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a function into a `Tool`; use as `@tool` or `@tool(name=..., timeout_s=...)`."""
 
@@ -234,6 +247,7 @@ def tool(
             safe_to_repeat=safe_to_repeat,
             max_output_chars=max_output_chars,
             filler=filler,
+            examples=examples,
         )
 
     return wrap(func) if func is not None else wrap

@@ -7,7 +7,8 @@ import math
 import pytest
 
 from agent.call_decision import (
-    DEFAULT_DECIDER, FITTED_BY_MODEL, CallCombiner, CallFeatures, OddsThreshold, ToolChooser,
+    DEFAULT_DECIDER, FITTED_BY_MODEL, FITTED_COMBINER, CallCombiner, CallFeatures, OddsThreshold,
+    ToolChooser,
     fitted_for, logit,
 )
 from agent.tool_prior import PriorScores
@@ -100,3 +101,39 @@ def test_each_packaged_model_has_its_own_fit_and_others_get_the_default():
     low = features(0.01, 0.01, PriorScores(by_tool={"search": 0.6}, no_tool=0.4,
                                            call_logit=1.0))
     assert large.decide(low) is True and small.decide(low) is False
+
+
+def described(best: float, no_tool: float = 0.2) -> CallFeatures:
+    return features(0.1, 0.1, PriorScores(by_tool={"get_weather": 0.3, "book_ride": best},
+                                          no_tool=no_tool, call_logit=-3.0,
+                                          by_description={"get_weather": 0.3, "book_ride": best},
+                                          described_only=["book_ride"]))
+
+
+def test_a_tool_known_by_its_description_is_called_when_the_request_matches_it():
+    # A plugin tool with no examples: the example-backed combiner never calls it (its
+    # examples prior is low), the description decision does, and only for a close request.
+    from agent.call_decision import FITTED_DESCRIBED
+
+    assert FITTED_COMBINER.decide(described(0.75)) is False
+    assert FITTED_DESCRIBED.decide(described(0.75)) is True
+    assert DEFAULT_DECIDER.decide(described(0.75)) is True
+    assert DEFAULT_DECIDER.decide(described(0.25)) is False
+
+
+def test_the_description_decision_ignores_tools_that_have_examples():
+    from agent.call_decision import FITTED_DESCRIBED
+
+    with_examples = described(0.9).model_copy(update={"prior": PriorScores(
+        by_tool={"book_ride": 0.9}, no_tool=0.2, by_description={"book_ride": 0.9},
+        described_only=[])})
+    assert FITTED_DESCRIBED.probability(with_examples) == 0.0
+    assert FITTED_DESCRIBED.probability(features(0.9, 0.9, None)) == 0.0
+
+
+def test_every_packaged_model_decides_described_tools_the_same_way():
+    from agent.call_decision import EitherDecision, FITTED_DESCRIBED
+
+    for name in FITTED_BY_MODEL:
+        decider, _ = fitted_for(name)
+        assert isinstance(decider, EitherDecision) and decider.described == FITTED_DESCRIBED

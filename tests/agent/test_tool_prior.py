@@ -48,3 +48,38 @@ def test_a_tool_without_written_examples_is_represented_by_its_description(prior
 def test_only_offered_tools_are_scored(prior):
     scores = prior.scores("what's the weather in oslo", TOOLS[:1])
     assert list(scores.by_tool) == ["search"]
+
+
+def test_a_tool_without_examples_is_known_by_its_name_and_description(prior):
+    ride = {"type": "function", "function": {
+        "name": "bookRide", "description": "Book a taxi ride to a destination.",
+        "parameters": {"type": "object", "properties": {"destination_address": {}}}}}
+    tools = [TOOLS[1], ride]
+    asked = prior.scores("can you get me a cab to the airport", tools)
+    chat = prior.scores("tell me something funny", tools)
+    assert asked.described_only == ["bookRide"]  # get_weather has built-in examples
+    assert asked.best_described == asked.by_description["bookRide"]
+    assert asked.by_description["bookRide"] > chat.by_description["bookRide"] + 0.2
+
+
+def test_an_authors_examples_make_the_tool_example_backed(prior):
+    from agent.tool_prior import ToolPrior
+
+    fresh = ToolPrior(prior.embed)
+    ride = {"type": "function", "function": {"name": "order_cab", "description": "Order.",
+                                             "parameters": {"type": "object"}}}
+    before = fresh.scores("get me a taxi to the station", [ride])
+    fresh.add_examples({"order_cab": ["call me a taxi", "i need a cab to the station"]})
+    after = fresh.scores("get me a taxi to the station", [ride])
+    assert before.described_only == ["order_cab"] and after.described_only == []
+    assert after.by_tool["order_cab"] > before.by_tool["order_cab"] + 0.2
+
+
+def test_description_text_spells_out_names():
+    from agent.tool_prior import description_text, words_of
+
+    assert words_of("getCurrentWeather") == "get current weather"
+    assert words_of("math.hypot") == "math hypot"
+    assert description_text({"name": "book_ride", "description": "Book a ride.",
+                             "parameters": {"properties": {"pickupTime": {}}}}) == \
+        "book ride: Book a ride. pickup time"

@@ -1,4 +1,5 @@
-"""The CLI's agents offer the tools their persona names; the default persona stays offline."""
+"""The CLI's agents offer the tools their persona names; the default persona gets the
+offline built-ins and the plugins the user installed, never stepvox's own persona desks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,13 @@ from personas import DEFAULT_PERSONA, Persona, PersonaLibrary
 
 
 def test_the_default_persona_gets_only_the_offline_builtins():
+    # Nothing but stepvox is installed here: its airline desk is for skyway-agent only.
     assert tools_for(DEFAULT_PERSONA).names == ["get_date_time"]
+
+
+def test_the_default_persona_gets_an_installed_plugin(installed_example):
+    assert tools_for(DEFAULT_PERSONA).names == ["get_date_time", "forecast", "feels_like",
+                                                "what_to_wear"]
 
 
 def test_a_persona_gets_exactly_the_tools_it_names_that_exist():

@@ -1,4 +1,5 @@
-"""Example stepvox tool plugin: two small, offline weather helpers.
+"""Example stepvox tool plugin: a city forecast (Open-Meteo) and two small, offline weather
+helpers.
 
 stepvox finds this package through the `stepvox.tools` entry point in its pyproject.toml,
 which names `provide_tools` below.
@@ -12,6 +13,8 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from tools import Tool, tool
+
+from stepvox_weather_plugin.forecast import forecast
 
 
 @tool(timeout_s=2.0)
@@ -50,4 +53,4 @@ def what_to_wear(
 
 def provide_tools() -> list[Tool]:
     """The entry point: stepvox calls this once when it loads plugins."""
-    return [feels_like, what_to_wear]
+    return [forecast, feels_like, what_to_wear]
