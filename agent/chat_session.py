@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from agent.embedded_stack import load_embedded_stack
+from agent.language_voices import check_asr_language, speech_language
 from agent.events import (
     ApprovalRequestEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent, TranscriptEvent,
     TurnDoneEvent,
@@ -42,13 +43,18 @@ class ChatSession:
         self.user_id = user_id
         # Resolved now: an unknown persona name fails before seconds of model loading.
         self.persona = PersonaLibrary.for_user().get(persona) if persona else None
+        # Likewise an English-only Whisper for a Chinese persona (EnglishOnlyAsrError).
+        check_asr_language(settings.asr_model,
+                           speech_language((self.persona or DEFAULT_PERSONA).language))
 
     async def agent(self) -> VoiceAgent:
         if self._agent is None:
             remote = self.settings.model != "embedded"
             # A Step-Audio backend replaces only the LLM: VAD, ASR and TTS stay embedded.
             chat_model = remote_chat_model(self.settings) if remote else None
-            stack = load_embedded_stack(self.settings, progress=True, with_llm=not remote)
+            language = (self.persona or DEFAULT_PERSONA).language
+            stack = load_embedded_stack(self.settings, progress=True, with_llm=not remote,
+                                        language=language)
             stack.persistent_history = True
             with self.console.status("warming up the models..."):
                 persona = self.persona or DEFAULT_PERSONA

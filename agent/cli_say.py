@@ -51,19 +51,27 @@ async def say_text(text: str, decoder: SpeechDecoder, persona: Persona = DEFAULT
         async for chunk in decoder.synthesize(sentence.text, sentence.style):
             parts.append(chunk.samples.astype(np.float32))
         parts.append(gap)
+    if len(parts) == len(sentences):  # only the gaps: the voice found nothing to say
+        raise typer.BadParameter(f"nothing to say in {text!r}: the voice has no words for it")
     samples = np.concatenate(parts[:-1]) if len(parts) > 1 else gap
     return SpokenText(AudioClip(samples, decoder.sample_rate), sentences, dropped)
 
 
 def _embedded_decoder(persona: Persona):
+    """Piper for English personas; for a zh persona, the Mandarin voice with Piper for the
+    English words inside Chinese text (`agent.language_voices`)."""
     from agent.embedded_stack import model_store
+    from agent.language_voices import decoder_for_language
     from agent.settings import StepvoxSettings
     from speech.piper_decoder import PiperDecoder
 
+    store = model_store(StepvoxSettings())
     voice = persona.voice.id
     if voice and voice.endswith(".onnx") and Path(voice).is_file():
-        return PiperDecoder(voice)
-    return PiperDecoder(Path(model_store(StepvoxSettings()).resolve_for_role("tts")))
+        english = PiperDecoder(voice)
+    else:
+        english = PiperDecoder(Path(store.resolve_for_role("tts")))
+    return decoder_for_language(store, persona.language, english)
 
 
 def say(
@@ -84,7 +92,14 @@ def say(
     except PersonaError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
         raise typer.Exit(1) from None
-    spoken = asyncio.run(say_text(text, _embedded_decoder(persona), persona))
+    from agent.model_errors import ModelError
+
+    try:
+        decoder = _embedded_decoder(persona)
+    except ModelError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
+        raise typer.Exit(1) from None
+    spoken = asyncio.run(say_text(text, decoder, persona))
     for sentence in spoken.sentences:
         tags = render_step_audio(sentence.style) or "(neutral)"
         console.print(f"{escape(tags)} {escape(sentence.text)}")

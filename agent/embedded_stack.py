@@ -68,15 +68,20 @@ def model_store(settings: StepvoxSettings, *, progress: bool = True) -> ModelSto
 
 
 def load_embedded_stack(settings: StepvoxSettings | None = None, *,
-                        progress: bool = True, with_llm: bool = True) -> EmbeddedStack:
+                        progress: bool = True, with_llm: bool = True,
+                        language: str = "en") -> EmbeddedStack:
     """Resolve (join + verify once) and load every model. Raises a `ModelError` naming the
-    package to install when a part is missing."""
+    package to install when a part is missing. `language` is the persona's: "zh" listens for
+    Chinese and speaks with the Mandarin voice (`agent.language_voices`)."""
+    from agent.language_voices import check_asr_language, decoder_for_language, speech_language
     from speech.piper_decoder import PiperDecoder
     from speech.silero_vad import SileroVoiceActivityDetector
     from speech.whisper_asr import WhisperSpeechTokenizer
 
     settings = settings or StepvoxSettings()
     store = model_store(settings, progress=progress)
+    language = speech_language(language)
+    check_asr_language(settings.asr_model, language)
     roles = ("vad", "asr", "llm", "tts") if with_llm else ("vad", "asr", "tts")
     paths = {role: store.resolve_for_role(role) for role in roles}
     load_s: dict[str, float] = {}
@@ -88,10 +93,11 @@ def load_embedded_stack(settings: StepvoxSettings | None = None, *,
         return obj
 
     vad = timed("vad", lambda: SileroVoiceActivityDetector(str(paths["vad"])))
-    tokenizer = timed("asr", lambda: WhisperSpeechTokenizer(paths["asr"],
+    tokenizer = timed("asr", lambda: WhisperSpeechTokenizer(paths["asr"], language=language,
                                                             cpu_threads=settings.threads))
     chat = timed("llm", lambda: LlamaCppChatModel(
         paths["llm"], n_threads=settings.threads, temperature=settings.llm_temperature,
         max_tokens=settings.llm_max_tokens)) if with_llm else None
-    decoder = timed("tts", lambda: PiperDecoder(Path(paths["tts"])))
+    decoder = timed("tts", lambda: decoder_for_language(store, language,
+                                                        PiperDecoder(Path(paths["tts"]))))
     return EmbeddedStack(settings, vad, tokenizer, chat, decoder, load_s)

