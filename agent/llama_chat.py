@@ -24,6 +24,7 @@ from agent.chatml_prompt import (
 from agent.errors import ModelBackendError
 from agent.llama_call_readings import CallReadings, _alone_prompt
 from agent.llama_calls import ground_call, parse_call
+from agent.llama_more_calls import FurtherCalls
 from agent.llama_batch import common_prefix, enable_side_sequence, evaluate
 from agent.llama_thread import in_llama_thread
 from agent.model_errors import ModelOverrideError
@@ -37,7 +38,7 @@ _STOP = ["<|im_end|>", "<|endoftext|>"]
 _DEFAULT = object()
 
 
-class LlamaCppChatModel(CallReadings):
+class LlamaCppChatModel(CallReadings, FurtherCalls):
     """Qwen2.5-style ChatML over llama.cpp, with grammar-constrained tool calls.
 
     One model instance serves one generation at a time (llama.cpp contexts are not
@@ -232,7 +233,12 @@ class LlamaCppChatModel(CallReadings):
                 emit(("pending", tool["function"]["name"], None))
                 head = call_head(tool["function"]["name"])
                 emit(("text", head, None))
-                self._stream(prompt + head, emit, pace, grammar=self._arguments_grammar(tool))
+                written = [head]
+                self._stream(prompt + head, lambda item: (written.append(item[1]), emit(item)),
+                             pace, grammar=self._arguments_grammar(tool))
+                if messages[-1].role == "user":  # more things named, more calls
+                    self._further_calls(prompt, "".join(written), messages[-1].content, tools,
+                                        emit, stop.is_set)
                 return
             # An answer to the user opens with words, not a digit (agent.answer_opening).
             first = self._digits() if messages[-1].role == "user" else []
@@ -360,6 +366,10 @@ class LlamaCppChatModel(CallReadings):
                     continue
                 if kind == "pending":  # the call is decided; its arguments come next
                     yield ToolCallPending(value)
+                    continue
+                if kind == "call_end":  # another call follows this one (agent.llama_more_calls)
+                    yield ToolCallEvent(ground_call(parse_call("".join(buffered)), messages, tools))
+                    buffered = []
                     continue
                 finish = reason or finish
                 if is_call is None and value.strip():

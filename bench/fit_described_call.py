@@ -32,7 +32,8 @@ sys.path.insert(0, str(ROOT))
 
 from agent.call_decision import FITTED_DESCRIBED, CallFeatures, DescribedCall  # noqa: E402
 from agent.logistic import fit_logistic  # noqa: E402
-from agent.tool_prior import ToolPrior  # noqa: E402
+from agent.tool_prior import PriorScores, ToolPrior, description_text  # noqa: E402
+from agent.tool_prior_examples import NO_TOOL_REQUESTS  # noqa: E402
 from bench.bfcl_data import CALIBRATION, REPORTED, load_category, sample  # noqa: E402
 from bench.machine import print_machine  # noqa: E402
 from bench.stats import console, make_table  # noqa: E402
@@ -43,13 +44,29 @@ REPORTED_NEGATIVE = "irrelevance"
 
 
 def scores(prior: ToolPrior, category: str, n: int, seed: int) -> list[CallFeatures]:
+    """The prior's readings for `n` sampled requests of `category`, embedded in batches
+    (the same texts `ToolPrior.scores` embeds one turn at a time; the first few are checked
+    against it, so the fit sees exactly what a turn computes)."""
+    cases = [c for c in sample(load_category(category), n, seed) if c.functions]
+    schemas = [ToolRegistry(tool_from_function_spec(f) for f in c.functions).openai_schemas()
+               for c in cases]
+    queries = prior.embed([c.user_text for c in cases])
+    texts = [description_text(t["function"]) for tools in schemas for t in tools]
+    owners = np.repeat(np.arange(len(cases)), [len(tools) for tools in schemas])
+    described = prior.embed(texts)
+    no_tool = prior.embed(list(NO_TOOL_REQUESTS))
     out = []
-    for case in sample(load_category(category), n, seed):
-        if not case.functions:
-            continue
-        schemas = ToolRegistry(tool_from_function_spec(f) for f in case.functions).openai_schemas()
-        out.append(CallFeatures(with_history=0.0, alone=0.0,
-                                prior=prior.scores(case.user_text, schemas)))
+    for i, (case, tools, query) in enumerate(zip(cases, schemas, queries)):
+        cos = described[owners == i] @ query
+        names = [t["function"]["name"] for t in tools]
+        features = CallFeatures(with_history=0.0, alone=0.0, prior=PriorScores(
+            by_tool=dict(zip(names, map(float, cos))), no_tool=float((no_tool @ query).max()),
+            by_description=dict(zip(names, map(float, cos))), described_only=names))
+        if i < 3:
+            turn = prior.scores(case.user_text, tools)
+            assert abs(turn.best_described - features.prior.best_described) < 1e-4, case.id
+            assert abs(turn.no_tool - features.prior.no_tool) < 1e-4, case.id
+        out.append(features)
     return out
 
 
@@ -98,8 +115,8 @@ def main() -> None:
     p_pos = np.array([fitted.probability(f) for c, v in cal.items()
                       if c != CALIBRATION_NEGATIVE for f in v])
     con.print(f"calibration ROC AUC {auc(p_pos, p_neg):.3f}")
-    table = make_table("category", "set", "n", "calls (fitted)", "calls (in code)",
-                       title="Described-only tools: share of requests that get a call")
+    table = make_table("Described-only tools: share of requests that get a call",
+                       ["category", "set", "n", "calls (fitted)", "calls (in code)"])
     for label, group in (("calibration", cal), ("reported", rep)):
         for category, feats in group.items():
             if not feats:
