@@ -6,7 +6,7 @@
 
 Limits guard against hostile files: a card file over `MAX_CARD_BYTES`, an image over
 `MAX_IMAGE_PIXELS`, or a CHARX whose members unpack to more than `MAX_CHARX_UNPACKED_BYTES`
-is refused with `CardTooLargeError`.
+or holds more than `MAX_CHARX_MEMBERS` members is refused with `CardTooLargeError`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import binascii
 import io
 import json
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from personas.errors import CardFormatError, CardTooLargeError
 MAX_CARD_BYTES = 32 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
 MAX_CHARX_UNPACKED_BYTES = 256 * 1024 * 1024
+MAX_CHARX_MEMBERS = 1_000  # each becomes a file on import: a zip of 20,000 tiny ones is a bomb too
 _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
@@ -101,9 +103,11 @@ def charx_bytes(card: dict[str, Any], assets: dict[str, bytes]) -> bytes:
 def _parse_json(blob: bytes, source: str) -> dict[str, Any]:
     try:
         card = json.loads(blob.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        # ValueError: bad JSON, or a number past 4300 digits; RecursionError: `[[[[...`.
         raise CardFormatError(f"{source}: not a card: the file is neither PNG, CHARX nor "
-                              f"valid JSON ({exc})") from None
+                              f"JSON this reader takes ({type(exc).__name__}: "
+                              f"{str(exc)[:200]})") from None
     if not isinstance(card, dict):
         raise CardFormatError(f"{source}: a card is a JSON object, not a {type(card).__name__}")
     return card
@@ -146,10 +150,15 @@ def _card_from_png(blob: bytes, source: str) -> dict[str, Any]:
 def _card_from_charx(blob: bytes, source: str) -> tuple[dict[str, Any], dict[str, bytes]]:
     try:
         archive = zipfile.ZipFile(io.BytesIO(blob))
-    except zipfile.BadZipFile as exc:
+    # A directory entry may name a zip version past what zipfile reads (NotImplementedError)
+    # or flag a UTF-8 name that is not UTF-8 (UnicodeDecodeError).
+    except (zipfile.BadZipFile, NotImplementedError, UnicodeDecodeError) as exc:
         raise CardFormatError(f"{source}: not a valid CHARX zip ({exc})") from None
     with archive:
         members = archive.infolist()
+        if len(members) > MAX_CHARX_MEMBERS:
+            raise CardTooLargeError(f"{source}: the CHARX holds {len(members)} members; at "
+                                    f"most {MAX_CHARX_MEMBERS} are taken")
         if sum(m.file_size for m in members) > MAX_CHARX_UNPACKED_BYTES:
             raise CardTooLargeError(f"{source}: the CHARX unpacks to more than "
                                     f"{MAX_CHARX_UNPACKED_BYTES / 2**20:.0f} MiB")
@@ -159,6 +168,9 @@ def _card_from_charx(blob: bytes, source: str) -> tuple[dict[str, Any], dict[str
             card = _parse_json(archive.read("card.json"), f"{source} (card.json)")
             assets = {m.filename: archive.read(m) for m in members
                       if m.filename != "card.json" and not m.is_dir()}
-        except (RuntimeError, zipfile.BadZipFile) as exc:  # encrypted or corrupt members
+        # Encrypted (RuntimeError), corrupt (BadZipFile, zlib.error, EOFError, a local
+        # header's name not UTF-8) or packed with a method this zipfile does not read.
+        except (RuntimeError, zipfile.BadZipFile, zlib.error, EOFError, UnicodeDecodeError,
+                NotImplementedError) as exc:
             raise CardFormatError(f"{source}: cannot read the CHARX: {exc}") from None
     return card, assets

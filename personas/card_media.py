@@ -29,13 +29,18 @@ def save_card_media(persona_file: Path, loaded: LoadedCard) -> Path | None:
     if loaded.image is None and not loaded.assets:
         return None
     folder = media_folder(persona_file)
-    folder.mkdir(parents=True, exist_ok=True)
-    if loaded.image is not None:
-        (folder / "image.png").write_bytes(loaded.image)
-    for name, data in loaded.assets.items():
-        target = folder / "assets" / _safe_member(name)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if loaded.image is not None:
+            (folder / "image.png").write_bytes(loaded.image)
+        for name, data in loaded.assets.items():
+            target = folder / "assets" / _safe_member(name)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+    except OSError as exc:
+        # Names the file system refuses: `a` and `a/b` both (one file, one folder), a name
+        # past 255 bytes; or a full disk.
+        raise CardFormatError(f"cannot store the card's assets in {folder}: {exc}") from None
     return folder
 
 

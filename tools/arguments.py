@@ -34,6 +34,15 @@ def parse_arguments(tool_name: str, arguments: dict[str, Any] | str | None) -> d
                 f"position {exc.pos}): {_echo(exc.doc, raw=True)}. Send a JSON object such as "
                 f'{{"name": value}}.',
             ) from exc
+        except (ValueError, RecursionError) as exc:
+            # JSON past what Python parses: a number of over 4300 digits, or nesting past
+            # the recursion limit. Still the model's mistake, so still a ToolArgumentsError.
+            raise ToolArgumentsError(
+                tool_name,
+                f"The arguments for tool {tool_name!r} could not be read "
+                f"({'nested too deeply' if isinstance(exc, RecursionError) else exc}). "
+                f'Send a flat JSON object such as {{"name": value}}.',
+            ) from None
     if not isinstance(arguments, dict):
         raise ToolArgumentsError(
             tool_name,

@@ -112,6 +112,10 @@ class SessionLimits(BaseModel):
     max_frame_s: float = 2.0  # audio in one append
     max_audio_speed: float = 4.0  # audio seconds per wall second, after the burst
     audio_burst_s: float = 10.0
+    # Client events per second, after a burst: a browser sending 128-sample frames at
+    # 48 kHz sends ~375 a second; a flood of events past this is answered, not handled.
+    max_events_per_s: float = Field(500.0, gt=0)
+    event_burst: int = Field(2_000, ge=1)
     max_session_s: float = 1800.0
     max_text_chars: int = 4_000
     max_queued_events: int = 2_000  # a client this far behind is too slow and is closed
@@ -171,7 +175,8 @@ class ItemTruncate(_Strict):
     event_id: str | None = None
     item_id: str
     content_index: int = Field(0, ge=0)
-    audio_end_ms: int = Field(ge=0)
+    # Bounded: JSON integers have no limit, and 10**400 ms does not fit a float.
+    audio_end_ms: int = Field(ge=0, le=86_400_000)
 
 
 class ResponseCancel(_Strict):

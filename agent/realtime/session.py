@@ -29,6 +29,7 @@ from agent.realtime.controller import RealtimeController
 from agent.realtime.controller_events import ControllerEvent, ReplyFinished
 from agent.realtime.event_mapping import EventMapper
 from agent.realtime.persona_agents import PersonaAgents
+from agent.realtime.rate_limits import TokenBucket
 from agent.realtime.stats import RealtimeStats
 from agent.realtime.turn_end_policy import TurnEndPolicy
 from agent.realtime.protocol import (
@@ -58,7 +59,8 @@ class RealtimeSession:
         self.id = f"sess_{uuid.uuid4().hex[:16]}"
         self.config = SessionConfig()
         self.started = time.monotonic()
-        self.audio_s = 0.0
+        self.events = TokenBucket(limits.max_events_per_s, limits.event_burst)
+        self.audio = TokenBucket(limits.max_audio_speed, limits.audio_burst_s)
         self.pending_text: list[str] = []
         self.out: asyncio.Queue[dict | None] = asyncio.Queue(limits.max_queued_events)
         self.overflowed = False
@@ -159,6 +161,12 @@ class RealtimeSession:
             if time.monotonic() - self.started > self.limits.max_session_s:
                 await self._expire()
                 return
+            if not self.events.take():
+                self.send(error_event(
+                    "rate_limit_exceeded", "events are arriving faster than "
+                    f"{self.limits.max_events_per_s:g} a second; this one was dropped",
+                    kind="rate_limit_error"))
+                continue
             text = message.get("text")
             if text is None:
                 self.send(error_event("binary_not_supported", "send JSON text messages; audio "
@@ -189,14 +197,23 @@ class RealtimeSession:
             pass
 
     async def _handle(self, text: str) -> None:
-        if len(text) > self.limits.max_message_bytes:
+        # Bytes, not characters: 512 Ki CJK characters are 1.5 MiB.
+        size = len(text) if len(text) * 4 <= self.limits.max_message_bytes else len(
+            text.encode("utf-8", "surrogatepass"))
+        if size > self.limits.max_message_bytes:
             self.send(error_event("message_too_large", f"a message may hold at most "
-                                  f"{self.limits.max_message_bytes} bytes, got {len(text)}"))
+                                  f"{self.limits.max_message_bytes} bytes, got {size}"))
             return
         try:
             raw = json.loads(text)
         except json.JSONDecodeError as exc:
             self.send(error_event("invalid_json", f"message is not JSON: {exc}"))
+            return
+        except (ValueError, RecursionError) as exc:
+            # JSON, but past what Python parses: a number of over 4300 digits (ValueError),
+            # or `[[[[...` nested past the recursion limit.
+            self.send(error_event("invalid_json", "message is JSON this server does not read: "
+                                  f"{exc if isinstance(exc, ValueError) else 'nested too deeply'}"))
             return
         if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
             self.send(error_event("invalid_event", "an event is a JSON object with a 'type'"))
@@ -254,9 +271,7 @@ class RealtimeSession:
                                   f"{self.limits.max_frame_s:g} s of audio, got {seconds:.2f} s; "
                                   "send smaller frames", event_id=event.event_id))
             return
-        allowed = self.limits.audio_burst_s + self.limits.max_audio_speed * (
-            time.monotonic() - self.started)
-        if self.audio_s + seconds > allowed:
+        if not self.audio.take(seconds):
             self.send(error_event("rate_limit_exceeded", "audio is arriving faster than "
                                   f"{self.limits.max_audio_speed:g}x real time; frame dropped",
                                   kind="rate_limit_error", event_id=event.event_id))
@@ -266,7 +281,6 @@ class RealtimeSession:
         except SpeechError as exc:
             self.send(error_event("invalid_audio_format", str(exc), event_id=event.event_id))
             return
-        self.audio_s += seconds
         await self.controller.push_audio(samples)
 
     async def _commit(self, event: AudioCommit) -> None:
