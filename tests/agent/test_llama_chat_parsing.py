@@ -119,6 +119,9 @@ def fake_model(llm: FakeLlama) -> LlamaCppChatModel:
     # The real decision reads llama.cpp's logits; the fake script says what the model does.
     model.wants_tool_call = lambda messages, tools, prompt, **_: bool(llm.pieces) and \
         llm.pieces[0].lstrip()[:1] in ("{", "<")
+    # Further calls read the real model's odds too (tests/agent/test_more_calls.py); the
+    # scripted fake ends its turn after one call.
+    model._further_calls = lambda *args, **kwargs: None
     return model
 
 
