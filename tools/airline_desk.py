@@ -3,18 +3,25 @@
 They work over the demo airline's booking database, `tools/data/skyway_bookings.json`,
 which ships with stepvox: SkyWay is fictional, so this small database is its real data,
 not a stand-in for an outside service. `airline_desk_tools()` loads it into memory and
-returns five tools sharing that one copy:
+returns seven tools sharing that one copy:
 
 - `get_reservation_details`, `get_flight_status`, `search_direct_flights` only read;
-- `cancel_reservation` and `add_checked_bag` change the booking, so they ask for the
-  caller's consent first (`requires_approval`) and must not be retried blindly
-  (`safe_to_repeat=False`).
+- `cancel_reservation`, `add_checked_bag` and `rebook_flight` change the booking, so they
+  ask for the caller's consent first (`requires_approval`), must not be retried blindly
+  (`safe_to_repeat=False`), and take the caller's surname: a change happens only when it
+  matches a passenger on the booking (SkyWay identifies callers by code and surname);
+- `transfer_to_human` queues the call for a human agent (recorded in the database).
+
+`open_airline_desk()` gives the same tools with the database itself, which scenario
+evaluations (`stepvox eval scenarios`) start from given records and compare afterwards.
 
 The rules applied are SkyWay's policy (the persona's lore): checked bags cost 35 euros
 for a passenger's first and 60 for the second; a booking may be cancelled with a full
 refund when it was made in the last 24 hours, SkyWay cancelled one of its flights, it is
 a business or Flex booking, or it is insured and the reason is health or weather. Trips
-that have already been partly flown go to a human agent.
+that have already been partly flown go to a human agent. A flight change keeps the route
+and costs 45 euros, free on Flex fares more than 24 hours before departure and free when
+SkyWay cancelled the flight being replaced.
 
 Dates in the file are relative to the day it is loaded (see its "about" field), so the
 demo never goes stale. The module depends only on the tool system.
@@ -23,17 +30,20 @@ demo never goes stale. The module depends only on the tool system.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
+from dataclasses import dataclass
+from datetime import date as Date, datetime, timezone
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field
 
+from tools.airline_changes import hand_off, rebook, snapshot
 from tools.airline_desk_service import AirlineDesk
 from tools.airline_records import (
     DEFAULT_DATA_PATH, BaggageUpdate, CancelReason, BookingNotFoundError, CancellationRefusedError,
-    CancellationResult, FlightOption, FlightSearchResult, FlightSegment, FlightStatus,
-    ReservationDetails, _load,
+    CancellationResult, ChangeRefusedError, FlightOption, FlightSearchResult, FlightSegment,
+    FlightStatus, HandoffResult, IdentityNotConfirmedError, RebookingResult, ReservationDetails,
+    _aware, _load, _load_data,
 )
 from tools.tool import Tool
 
@@ -42,19 +52,30 @@ __all__ = [
     "BookingNotFoundError",
     "CancellationRefusedError",
     "CancellationResult",
+    "ChangeRefusedError",
     "DEFAULT_DATA_PATH",
+    "AirlineDeskSession",
     "FlightOption",
     "FlightSearchResult",
     "FlightSegment",
     "FlightStatus",
+    "HandoffResult",
+    "IdentityNotConfirmedError",
+    "RebookingResult",
     "ReservationDetails",
     "airline_desk_tools",
+    "open_airline_desk",
 ]
 
 
 # The booking code argument, the same in every tool that takes one.
 ReservationId = Annotated[
     str, Field(min_length=1, description="The 6-character booking code, e.g. 'SKW123'.")
+]
+# The caller's surname, as they said it: required by every tool that changes a booking.
+LastName = Annotated[
+    str, Field(min_length=1, description="The caller's surname as they said it, e.g. 'de Vries'. "
+               "Ask for it; never take it from the booking details.")
 ]
 
 
@@ -75,7 +96,35 @@ def airline_desk_tools(
     again from the file. `clock` gives "now" (tests pass a fixed one); relative dates in
     the file are resolved against it at load time.
     """
-    desk = AirlineDesk(_load(data_path or DEFAULT_DATA_PATH, clock()), clock)
+    return open_airline_desk(data_path, clock=clock).tools
+
+
+@dataclass
+class AirlineDeskSession:
+    """The desk's tools and the one in-memory database they share."""
+
+    tools: list[Tool]
+    desk: AirlineDesk
+    load_day: Date
+
+    def snapshot(self) -> dict[str, Any]:
+        """The database now, as plain nested data keyed by record id."""
+        with self.desk.lock:
+            return snapshot(self.desk, self.load_day)
+
+
+def open_airline_desk(
+    data: Path | dict | None = None, *, clock: Callable[[], datetime] = _utc_now
+) -> AirlineDeskSession:
+    """The desk over `data`: a database file (default: the shipped demo database) or its
+    records as a dict (a scenario's initial database). Same rules as `airline_desk_tools`."""
+    now = clock()
+    db = _load_data(data, now) if isinstance(data, dict) else _load(data or DEFAULT_DATA_PATH, now)
+    desk = AirlineDesk(db, clock)
+    return AirlineDeskSession(_desk_tools(desk), desk, _aware(now).date())
+
+
+def _desk_tools(desk: AirlineDesk) -> list[Tool]:
 
     def get_reservation_details(
         reservation_id: ReservationId,
@@ -115,6 +164,7 @@ def airline_desk_tools(
 
     def cancel_reservation(
         reservation_id: ReservationId,
+        last_name: LastName,
         reason: Annotated[
             CancelReason,
             Field(description="Why the caller cancels: 'change_of_plan', 'airline_cancelled', "
@@ -127,10 +177,11 @@ def airline_desk_tools(
         Get the caller's explicit yes before calling.
         """
         with desk.lock:
-            return desk.cancel(reservation_id, reason)
+            return desk.cancel(reservation_id, last_name, reason)
 
     def add_checked_bag(
         reservation_id: ReservationId,
+        last_name: LastName,
         count: Annotated[
             int, Field(ge=1, le=10, description="How many checked bags to add (23 kg each), e.g. 1.")
         ] = 1,
@@ -140,12 +191,54 @@ def airline_desk_tools(
         Get the caller's explicit yes to the fee before calling.
         """
         with desk.lock:
-            return desk.add_bags(reservation_id, count)
+            return desk.add_bags(reservation_id, last_name, count)
+
+    def rebook_flight(
+        reservation_id: ReservationId,
+        last_name: LastName,
+        new_flight_number: Annotated[
+            str, Field(min_length=1, description="The SkyWay flight to move to, e.g. 'SK641'.")
+        ],
+        new_date: Annotated[
+            str, Field(min_length=1, description="Date of the new flight as YYYY-MM-DD, or 'today' / 'tomorrow'.")
+        ],
+    ) -> RebookingResult:
+        """Move a SkyWay booking to another flight on the same route: 45 euros, free on Flex fares.
+
+        Search the direct flights first. Get the caller's explicit yes to the fee before calling.
+        """
+        with desk.lock:
+            return rebook(desk, reservation_id, last_name, new_flight_number, new_date)
+
+    def transfer_to_human(
+        topic: Annotated[
+            str, Field(min_length=1, description="What the caller needs, in a few words, e.g. 'partly flown trip refund'.")
+        ],
+        reservation_id: Annotated[
+            str | None, Field(description="The booking code, if the caller gave one.")
+        ] = None,
+    ) -> HandoffResult:
+        """Transfer the caller to a human SkyWay agent, when they ask for a person or need what you cannot do."""
+        with desk.lock:
+            return hand_off(desk, topic, reservation_id)
 
     return [
-        Tool(get_reservation_details, timeout_s=5.0),
-        Tool(get_flight_status, timeout_s=5.0),
-        Tool(search_direct_flights, timeout_s=5.0),
-        Tool(cancel_reservation, timeout_s=5.0, requires_approval=True, safe_to_repeat=False),
-        Tool(add_checked_bag, timeout_s=5.0, requires_approval=True, safe_to_repeat=False),
+        Tool(get_reservation_details, timeout_s=5.0, examples=[
+            "What's on my booking SKW456?", "Can you check my reservation, the code is SKW123?"]),
+        Tool(get_flight_status, timeout_s=5.0, examples=[
+            "Is flight SK512 on time?", "What's the status of SK330 tomorrow?"]),
+        Tool(search_direct_flights, timeout_s=5.0, examples=[
+            "Are there flights from Amsterdam to Barcelona on Friday?",
+            "What other flights go from Rome to Amsterdam?"]),
+        Tool(cancel_reservation, timeout_s=5.0, requires_approval=True, safe_to_repeat=False,
+             examples=["Please cancel my booking SKW123, my surname is de Vries.",
+                       "I want to cancel reservation SKW456, name Berger."]),
+        Tool(add_checked_bag, timeout_s=5.0, requires_approval=True, safe_to_repeat=False,
+             examples=["Add a checked bag to booking SKW123, surname de Vries.",
+                       "I need one more suitcase on SKW456, my name is Berger."]),
+        Tool(rebook_flight, timeout_s=5.0, requires_approval=True, safe_to_repeat=False,
+             examples=["Move my booking SKW864 to flight SK641 instead, surname Nowak.",
+                       "Can you change me to the later flight SK641?"]),
+        Tool(transfer_to_human, timeout_s=5.0, examples=[
+            "I want to speak to a real person.", "Put me through to a human agent, please."]),
     ]

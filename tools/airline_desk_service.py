@@ -10,7 +10,8 @@ from datetime import date as Date, datetime, timedelta
 from tools.airline_records import (
     BAG_FEES_EUR, BaggageUpdate, BookingNotFoundError, CancellationRefusedError,
     CancellationResult, FREE_CANCELLATION_HOURS, FlightOption, FlightSearchResult,
-    FlightSegment, FlightStatus, INSURED_REASONS, MAX_BAGS_PER_PASSENGER, REFUND_NOTE,
+    FlightSegment, FlightStatus, INSURED_REASONS, IdentityNotConfirmedError,
+    MAX_BAGS_PER_PASSENGER, REFUND_NOTE,
     ReservationDetails, _Database, _FLOWN, _Flight, _Reservation, _aware, _compact,
     _spoken_date,
 )
@@ -39,6 +40,21 @@ class AirlineDesk:
             f"characters, like '{example}'; ask the caller to read the code from the confirmation "
             "e-mail again, letter by letter."
         )
+
+    def confirmed(self, reservation_id: str, last_name: str) -> _Reservation:
+        """The booking, once the caller's surname matched one of its passengers: SkyWay
+        identifies callers by booking code and surname before any change."""
+        res = self.reservation(reservation_id)
+        said = _name_key(last_name)
+        names = {_name_key(p.last_name) for p in res.passengers}
+        names |= {_name_key(f"{p.first_name} {p.last_name}") for p in res.passengers}
+        if not said or said not in names:
+            raise IdentityNotConfirmedError(
+                f"The surname {last_name!r} does not match a passenger on booking "
+                f"{res.reservation_id}, so nothing was changed. Ask the caller to spell the "
+                "surname on the booking; never read the passengers' names out to them."
+            )
+        return res
 
     def flight(self, flight_number: str, day: Date) -> _Flight:
         number = _compact(flight_number)
@@ -160,8 +176,8 @@ class AirlineDesk:
     def _flown(self, flight: _Flight) -> bool:
         return flight.status in _FLOWN or flight.date < self._today()  # type: ignore[operator]
 
-    def cancel(self, reservation_id: str, reason: str) -> CancellationResult:
-        res = self.reservation(reservation_id)
+    def cancel(self, reservation_id: str, last_name: str, reason: str) -> CancellationResult:
+        res = self.confirmed(reservation_id, last_name)
         code = res.reservation_id
         if res.status == "cancelled":
             raise CancellationRefusedError(f"Booking {code} is already cancelled; nothing was changed.")
@@ -202,8 +218,8 @@ class AirlineDesk:
             return f"travel insurance covers {reason}"
         return None
 
-    def add_bags(self, reservation_id: str, count: int) -> BaggageUpdate:
-        res = self.reservation(reservation_id)
+    def add_bags(self, reservation_id: str, last_name: str, count: int) -> BaggageUpdate:
+        res = self.confirmed(reservation_id, last_name)
         code = res.reservation_id
         if res.status == "cancelled":
             raise ValueError(f"Booking {code} is cancelled; bags cannot be added to it.")
@@ -228,3 +244,8 @@ class AirlineDesk:
             note=f"{count} checked bag(s) of up to 23 kg added for {fee} euros, "
                  "charged to the booking's original payment method.",
         )
+
+
+def _name_key(name: str) -> str:
+    # "de Vries", "De-Vries" and "devries" are one surname as heard on a phone line.
+    return "".join(ch for ch in name.lower() if ch.isalnum())

@@ -18,6 +18,10 @@ DEFAULT_DATA_PATH = Path(__file__).parent / "data" / "skyway_bookings.json"
 BAG_FEES_EUR = (35, 60)
 MAX_BAGS_PER_PASSENGER = len(BAG_FEES_EUR)
 FREE_CANCELLATION_HOURS = 24
+# Changing a flight: free on Flex fares up to this many hours before departure, else this fee;
+# always free when SkyWay cancelled the flight being replaced.
+FREE_CHANGE_HOURS = 24
+CHANGE_FEE_EUR = 45
 INSURED_REASONS = frozenset({"health", "weather"})
 REFUND_NOTE = "The refund goes back to the original payment method within 7 working days."
 
@@ -32,6 +36,14 @@ class BookingNotFoundError(LookupError):
 
 class CancellationRefusedError(ValueError):
     """The booking cannot be cancelled under the policy; the message says why."""
+
+
+class IdentityNotConfirmedError(PermissionError):
+    """The surname the caller gave is not a passenger's on the booking: nothing changes."""
+
+
+class ChangeRefusedError(ValueError):
+    """The flight change is not possible (route, seats, flown); the message says why."""
 
 
 # --- the stored records (what the JSON file holds) -------------------------------------
@@ -84,12 +96,21 @@ class _Reservation(BaseModel):
     bag_fees_paid_eur: int = 0
     flights: list[_Segment] = Field(min_length=1)
     cancel_reason: str | None = None
+    change_fees_paid_eur: int = 0
+
+
+class _Handoff(BaseModel):
+    """A call passed to a human agent: what it is about, and the booking if one was named."""
+
+    topic: str
+    reservation_id: str | None = None
 
 
 class _Database(BaseModel):
     airports: list[_Airport]
     flights: list[_Flight]
     reservations: list[_Reservation]
+    handoffs: list[_Handoff] = Field(default_factory=list)
 
 
 # --- what the tools return -------------------------------------------------------------
@@ -165,6 +186,24 @@ class CancellationResult(BaseModel):
     note: str
 
 
+class RebookingResult(BaseModel):
+    """What `rebook_flight` returns when the booking was moved to another flight."""
+
+    reservation_id: str
+    old_flight: str  # "SK101 on 2026-12-01"
+    new_flight: str
+    fee_eur: int
+    note: str
+
+
+class HandoffResult(BaseModel):
+    """What `transfer_to_human` returns."""
+
+    queued: bool
+    position: int  # callers ahead in the queue, counting this one
+    note: str
+
+
 class BaggageUpdate(BaseModel):
     """What `add_checked_bag` returns."""
 
@@ -187,16 +226,22 @@ def _load(path: Path, now: datetime) -> _Database:
         raise FileNotFoundError(f"cannot read the SkyWay booking database {str(path)!r}: {exc}") from exc
     except json.JSONDecodeError as exc:
         raise ValueError(f"the SkyWay booking database {str(path)!r} is not valid JSON: {exc}") from exc
+    return _load_data(raw, now, str(path))
+
+
+def _load_data(raw: dict, now: datetime, source: str = "(given data)") -> _Database:
+    """Check database records given as plain data (a scenario's initial database) and turn
+    relative dates into absolute ones."""
     try:
         db = _Database.model_validate(raw)
     except ValidationError as exc:
-        raise ValueError(f"the SkyWay booking database {str(path)!r} is malformed: {exc}") from exc
+        raise ValueError(f"the SkyWay booking database {source!r} is malformed: {exc}") from exc
     now = _aware(now)
     today = now.date()
     for item in [*db.flights, *(s for r in db.reservations for s in r.flights)]:
         if item.date is None:
             if item.day_offset is None:
-                raise ValueError(f"flight {item.flight_number} in {str(path)!r} has neither date nor day_offset")
+                raise ValueError(f"flight {item.flight_number} in {source!r} has neither date nor day_offset")
             item.date = today + timedelta(days=item.day_offset)
     for res in db.reservations:
         if res.booked_at is None:

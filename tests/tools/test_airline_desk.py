@@ -10,13 +10,17 @@ import pytest
 import tools.airline_desk as airline_desk
 from personas import PersonaLibrary
 from tools import ToolRegistry, builtin_tools
-from tools.airline_desk import DEFAULT_DATA_PATH, airline_desk_tools
+from tools.airline_desk import DEFAULT_DATA_PATH, airline_desk_tools, open_airline_desk
 
 # Wednesday 25 November 2026, 09:00 UTC. Relative dates in the file resolve against it.
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 TODAY = NOW.date()
 NAMES = ["get_reservation_details", "get_flight_status", "search_direct_flights",
-         "cancel_reservation", "add_checked_bag"]
+         "cancel_reservation", "add_checked_bag", "rebook_flight", "transfer_to_human"]
+# The tools the shipped skyway-agent persona lists (rebooking and hand-off are newer).
+PERSONA_NAMES = NAMES[:5]
+SURNAMES = {"SKW123": "de Vries", "SKW456": "Berger", "SKW789": "Rossi", "SKW246": "Lindqvist",
+            "SKW357": "Okafor", "SKW864": "Nowak", "SKW975": "Martin"}
 
 
 def day(offset: int) -> str:
@@ -51,8 +55,10 @@ def test_schemas_names_required_arguments_and_descriptions():
         "get_reservation_details": ["reservation_id"],
         "get_flight_status": ["flight_number"],
         "search_direct_flights": ["origin", "destination", "date"],
-        "cancel_reservation": ["reservation_id", "reason"],
-        "add_checked_bag": ["reservation_id"],
+        "cancel_reservation": ["reservation_id", "last_name", "reason"],
+        "add_checked_bag": ["reservation_id", "last_name"],
+        "rebook_flight": ["reservation_id", "last_name", "new_flight_number", "new_date"],
+        "transfer_to_human": ["topic"],
     }
     for t in tools:
         assert t.description and len(t.description) > 20
@@ -66,7 +72,8 @@ def test_schemas_names_required_arguments_and_descriptions():
 def test_only_the_writing_tools_need_approval_and_must_not_be_repeated():
     flags = {t.name: (t.requires_approval, t.safe_to_repeat) for t in airline_desk_tools()}
     assert flags["cancel_reservation"] == flags["add_checked_bag"] == (True, False)
-    for name in NAMES[:3]:
+    assert flags["rebook_flight"] == (True, False)
+    for name in [*NAMES[:3], "transfer_to_human"]:
         assert flags[name] == (False, True)
 
 
@@ -89,7 +96,7 @@ def test_persona_tools_all_exist():
     mia = PersonaLibrary().get("skyway-agent")
     available = {t.name for t in airline_desk_tools() + builtin_tools()}
     assert mia.allowed_tools and set(mia.allowed_tools) <= available
-    assert set(NAMES) <= set(mia.allowed_tools)
+    assert set(PERSONA_NAMES) <= set(mia.allowed_tools)
 
 
 # --- reading -------------------------------------------------------------------------------
@@ -172,7 +179,8 @@ async def test_search_errors(desk):
     ],
 )
 async def test_cancellation_allowed_by_each_rule(desk, reservation_id, reason, rule, refund):
-    done = await ok(desk, "cancel_reservation", {"reservation_id": reservation_id, "reason": reason})
+    done = await ok(desk, "cancel_reservation", {"reservation_id": reservation_id,
+                                                 "last_name": SURNAMES[reservation_id], "reason": reason})
     assert done["status"] == "cancelled" and rule in done["rule"] and done["refund_eur"] == refund
     assert "7 working days" in done["note"]
     after = await ok(desk, "get_reservation_details", {"reservation_id": reservation_id})
@@ -180,23 +188,23 @@ async def test_cancellation_allowed_by_each_rule(desk, reservation_id, reason, r
 
 
 async def test_cancellation_refused_without_a_rule(desk):
-    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW864", "reason": "change_of_plan"})
+    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW864", "last_name": "Nowak", "reason": "change_of_plan"})
     assert "SKW864" in message and "cannot be cancelled" in message and "no travel insurance" in message
     assert (await ok(desk, "get_reservation_details", {"reservation_id": "SKW864"}))["status"] == "confirmed"
 
 
 async def test_insurance_only_covers_health_and_weather(desk):
-    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW357", "reason": "change_of_plan"})
+    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW357", "last_name": "Okafor", "reason": "change_of_plan"})
     assert "health or weather" in message
 
 
 async def test_claimed_airline_cancellation_is_checked_against_the_flights(desk):
-    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW864", "reason": "airline_cancelled"})
+    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW864", "last_name": "Nowak", "reason": "airline_cancelled"})
     assert "has not cancelled" in message
 
 
 async def test_partly_flown_trip_goes_to_a_human(desk):
-    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW975", "reason": "health"})
+    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW975", "last_name": "Martin", "reason": "health"})
     assert "already been flown" in message and "human agent" in message
 
 
@@ -205,14 +213,14 @@ async def test_booking_24_hours_old_is_no_longer_free():
     clock = {"now": NOW}
     desk = ToolRegistry(airline_desk_tools(clock=lambda: clock["now"]))
     clock["now"] = NOW + timedelta(hours=22)
-    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW123", "reason": "change_of_plan"})
+    message = await error(desk, "cancel_reservation", {"reservation_id": "SKW123", "last_name": "de Vries", "reason": "change_of_plan"})
     assert "more than 24 hours" in message
 
 
 async def test_cancelling_twice_is_refused_and_frees_seats(desk):
     before = await ok(desk, "search_direct_flights", {"origin": "MUC", "destination": "LIS", "date": day(5)})
-    await ok(desk, "cancel_reservation", {"reservation_id": "SKW456", "reason": "change_of_plan"})
-    again = await error(desk, "cancel_reservation", {"reservation_id": "SKW456", "reason": "change_of_plan"})
+    await ok(desk, "cancel_reservation", {"reservation_id": "SKW456", "last_name": "Berger", "reason": "change_of_plan"})
+    again = await error(desk, "cancel_reservation", {"reservation_id": "SKW456", "last_name": "Berger", "reason": "change_of_plan"})
     assert "already cancelled" in again
     after = await ok(desk, "search_direct_flights", {"origin": "MUC", "destination": "LIS", "date": day(5)})
     assert after["flights"][0]["seats_left"]["economy"] == before["flights"][0]["seats_left"]["economy"] + 2
@@ -222,26 +230,26 @@ async def test_cancelling_twice_is_refused_and_frees_seats(desk):
 
 
 async def test_add_checked_bags_prices_first_and_second_bags(desk):
-    one = await ok(desk, "add_checked_bag", {"reservation_id": "SKW123", "count": 1})
+    one = await ok(desk, "add_checked_bag", {"reservation_id": "SKW123", "last_name": "de Vries", "count": 1})
     assert (one["bags_added"], one["checked_bags"], one["fee_eur"]) == (1, 1, 35)
-    two = await ok(desk, "add_checked_bag", {"reservation_id": "SKW123"})  # count defaults to 1
+    two = await ok(desk, "add_checked_bag", {"reservation_id": "SKW123", "last_name": "de Vries"})  # count defaults to 1
     assert (two["checked_bags"], two["fee_eur"]) == (2, 60)
     # two passengers with one bag: the other passenger's first bag, then a second bag
-    family = await ok(desk, "add_checked_bag", {"reservation_id": "SKW456", "count": 2})
+    family = await ok(desk, "add_checked_bag", {"reservation_id": "SKW456", "last_name": "Berger", "count": 2})
     assert (family["checked_bags"], family["fee_eur"]) == (3, 35 + 60)
     res = await ok(desk, "get_reservation_details", {"reservation_id": "SKW456"})
     assert (res["checked_bags"], res["bag_fees_paid_eur"]) == (3, 35 + 35 + 60)
 
 
 async def test_add_checked_bag_refusals(desk):
-    full = await error(desk, "add_checked_bag", {"reservation_id": "SKW357", "count": 1})
+    full = await error(desk, "add_checked_bag", {"reservation_id": "SKW357", "last_name": "Okafor", "count": 1})
     assert "no more" in full and "human agent" in full
-    too_many = await error(desk, "add_checked_bag", {"reservation_id": "SKW456", "count": 4})
+    too_many = await error(desk, "add_checked_bag", {"reservation_id": "SKW456", "last_name": "Berger", "count": 4})
     assert "at most 3 more" in too_many
-    await ok(desk, "cancel_reservation", {"reservation_id": "SKW123", "reason": "change_of_plan"})
-    cancelled = await error(desk, "add_checked_bag", {"reservation_id": "SKW123", "count": 1})
+    await ok(desk, "cancel_reservation", {"reservation_id": "SKW123", "last_name": "de Vries", "reason": "change_of_plan"})
+    cancelled = await error(desk, "add_checked_bag", {"reservation_id": "SKW123", "last_name": "de Vries", "count": 1})
     assert "cancelled" in cancelled
-    unknown = await error(desk, "add_checked_bag", {"reservation_id": "NOPE42", "count": 1})
+    unknown = await error(desk, "add_checked_bag", {"reservation_id": "NOPE42", "last_name": "Smith", "count": 1})
     assert "NOPE42" in unknown
 
 
@@ -257,9 +265,9 @@ async def test_add_checked_bag_refusals(desk):
         ("get_flight_status", {"flight_number": ["SK101"]}, "flight_number"),
         ("search_direct_flights", {"origin": "AMS", "destination": "BCN"}, "date"),
         ("cancel_reservation", {"reservation_id": "SKW123"}, "reason"),
-        ("cancel_reservation", {"reservation_id": "SKW123", "reason": "bored"}, "reason"),
-        ("add_checked_bag", {"reservation_id": "SKW123", "count": "two"}, "count"),
-        ("add_checked_bag", {"reservation_id": "SKW123", "count": 0}, "count"),
+        ("cancel_reservation", {"reservation_id": "SKW123", "last_name": "de Vries", "reason": "bored"}, "reason"),
+        ("add_checked_bag", {"reservation_id": "SKW123", "last_name": "de Vries", "count": "two"}, "count"),
+        ("add_checked_bag", {"reservation_id": "SKW123", "last_name": "de Vries", "count": 0}, "count"),
         ("add_checked_bag", '{"reservation_id": "SKW123", "count": 1', "add_checked_bag"),
         ("get_reservation_details", {"reservation_id": "SKW123", "surname": "x"}, "surname"),
     ],
@@ -270,7 +278,7 @@ async def test_bad_arguments_become_error_results(desk, name, arguments, mention
 
 
 async def test_refused_write_changes_nothing(desk):
-    await error(desk, "cancel_reservation", {"reservation_id": "SKW123", "reason": "sometime"})
+    await error(desk, "cancel_reservation", {"reservation_id": "SKW123", "last_name": "de Vries", "reason": "sometime"})
     assert (await ok(desk, "get_reservation_details", {"reservation_id": "SKW123"}))["status"] == "confirmed"
 
 
@@ -279,8 +287,8 @@ async def test_refused_write_changes_nothing(desk):
 
 async def test_writes_are_shared_within_one_factory_call_only():
     first = ToolRegistry(airline_desk_tools(clock=lambda: NOW))
-    await ok(first, "cancel_reservation", {"reservation_id": "SKW123", "reason": "change_of_plan"})
-    await ok(first, "add_checked_bag", {"reservation_id": "SKW456", "count": 1})
+    await ok(first, "cancel_reservation", {"reservation_id": "SKW123", "last_name": "de Vries", "reason": "change_of_plan"})
+    await ok(first, "add_checked_bag", {"reservation_id": "SKW456", "last_name": "Berger", "count": 1})
     assert (await ok(first, "get_reservation_details", {"reservation_id": "SKW123"}))["status"] == "cancelled"
     assert (await ok(first, "get_reservation_details", {"reservation_id": "SKW456"}))["checked_bags"] == 2
     second = ToolRegistry(airline_desk_tools(clock=lambda: NOW))
@@ -330,3 +338,79 @@ def test_broken_database_fails_at_load_with_the_path(tmp_path):
     bad.write_text(json.dumps({"airports": [], "flights": [], "reservations": [{"reservation_id": "X"}]}))
     with pytest.raises(ValueError, match="malformed"):
         airline_desk_tools(bad)
+
+
+# --- identity, rebooking, hand-off, snapshot -------------------------------------------------
+
+
+@pytest.mark.parametrize("said", ["de Vries", "DE VRIES", "De-Vries", "devries", "Anna de Vries"])
+async def test_surname_as_heard_confirms_the_caller(desk, said):
+    done = await ok(desk, "cancel_reservation", {"reservation_id": "SKW123", "last_name": said,
+                                                 "reason": "change_of_plan"})
+    assert done["status"] == "cancelled"
+
+
+@pytest.mark.parametrize("tool,extra", [("cancel_reservation", {"reason": "change_of_plan"}),
+                                        ("add_checked_bag", {"count": 1}),
+                                        ("rebook_flight", {"new_flight_number": "SK641", "new_date": day(6)})])
+async def test_wrong_surname_changes_nothing(desk, tool, extra):
+    message = await error(desk, tool, {"reservation_id": "SKW864", "last_name": "Smith", **extra})
+    assert "IdentityNotConfirmedError" in message and "Smith" in message and "nothing was changed" in message
+    assert "Nowak" not in message  # the passengers' names are never given away
+    res = await ok(desk, "get_reservation_details", {"reservation_id": "SKW864"})
+    assert (res["status"], res["checked_bags"], res["flights"][0]["flight_number"]) == ("confirmed", 0, "SK101")
+
+
+async def test_rebooking_basic_fare_costs_the_change_fee():
+    session = open_airline_desk(clock=lambda: NOW)
+    desk = ToolRegistry(session.tools)
+    done = await ok(desk, "rebook_flight", {"reservation_id": "SKW864", "last_name": "Nowak",
+                                            "new_flight_number": "sk 641", "new_date": day(6)})
+    assert (done["fee_eur"], done["new_flight"]) == (45, f"SK641 on {day(6)}")
+    after = session.snapshot()
+    assert after["reservations"]["SKW864"]["flights"] == ["SK641 day+6"]
+    assert after["reservations"]["SKW864"]["change_fees_paid_eur"] == 45
+    assert after["flights"]["SK641 day+6"]["seats_left"]["economy"] == 26
+    assert after["flights"]["SK101 day+3"]["seats_left"]["economy"] == 32
+
+
+async def test_rebooking_is_free_on_flex_and_after_a_skyway_cancellation(desk):
+    flex = await ok(desk, "rebook_flight", {"reservation_id": "SKW456", "last_name": "Berger",
+                                            "new_flight_number": "SK223", "new_date": day(13)})
+    assert flex["fee_eur"] == 0 and flex["old_flight"] == f"SK221 on {day(12)}"  # the return leg
+    cancelled = await ok(desk, "rebook_flight", {"reservation_id": "SKW789", "last_name": "Rossi",
+                                                 "new_flight_number": "SK332", "new_date": day(2)})
+    assert cancelled["fee_eur"] == 0 and "No change fee" in cancelled["note"]
+
+
+async def test_rebooking_refusals(desk):
+    route = await error(desk, "rebook_flight", {"reservation_id": "SKW864", "last_name": "Nowak",
+                                                "new_flight_number": "SK512", "new_date": day(4)})
+    assert "CDG" in route and "Nothing was changed" in route
+    full = await error(desk, "rebook_flight", {"reservation_id": "SKW864", "last_name": "Nowak",
+                                               "new_flight_number": "SK103", "new_date": day(2)})
+    assert "no economy seats" in full
+    flown = await error(desk, "rebook_flight", {"reservation_id": "SKW975", "last_name": "Martin",
+                                                "new_flight_number": "SK641", "new_date": day(6)})
+    assert "already on SK641" in flown  # the outbound leg was flown; the return is unchanged
+    missing = await error(desk, "rebook_flight", {"reservation_id": "SKW864", "last_name": "Nowak",
+                                                  "new_flight_number": "SK641", "new_date": day(7)})
+    assert "no flight SK641" in missing
+
+
+async def test_transfer_to_human_is_recorded():
+    session = open_airline_desk(clock=lambda: NOW)
+    desk = ToolRegistry(session.tools)
+    first = await ok(desk, "transfer_to_human", {"topic": " refund for a flown trip ", "reservation_id": "skw975"})
+    assert first["queued"] and first["position"] == 1
+    assert session.snapshot()["handoffs"] == {"1": {"topic": "refund for a flown trip", "reservation_id": "SKW975"}}
+    await error(desk, "transfer_to_human", {"topic": "x", "reservation_id": "NOPE42"})
+
+
+def test_open_airline_desk_takes_records_as_data():
+    data = json.loads(DEFAULT_DATA_PATH.read_text())
+    data["reservations"] = data["reservations"][:1]
+    session = open_airline_desk(data, clock=lambda: NOW)
+    assert list(session.snapshot()["reservations"]) == ["SKW123"]
+    with pytest.raises(ValueError, match="malformed"):
+        open_airline_desk({"airports": []}, clock=lambda: NOW)
