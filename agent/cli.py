@@ -30,6 +30,7 @@ app.add_typer(tools_app, name="tools")
 app.add_typer(personas_app, name="personas")
 from agent.cli_bench import bench_app  # noqa: E402
 app.add_typer(bench_app, name="bench")
+from agent.evals.cli import eval_app; app.add_typer(eval_app, name="eval")  # noqa: E402,E702
 app.command("say")(say)
 app.command("serve")(serve)
 console = Console()

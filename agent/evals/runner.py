@@ -1,0 +1,193 @@
+"""Running scenarios: a simulated caller phones a `VoiceAgent` over a fresh copy of the
+scenario's database; the trace, the end state and the policy rules decide the outcome.
+
+The Python API is what the CLI uses:
+
+    runner = ScenarioRunner(AgentBackend(chat_model), caller="scripted")
+    results = await runner.run(load_scenarios("examples/skyway_scenarios"), trials=4)
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.chat_model import ChatModel
+from agent.events import (
+    ApprovalRequestEvent, AudioChunkEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent,
+)
+from agent.evals.callers import Caller, make_caller
+from agent.evals.database import ScenarioDatabase, open_database
+from agent.evals.format import Scenario, ScenarioFormatError
+from agent.evals.policy import check_policy
+from agent.evals.scoring import Score, score_call
+from agent.evals.trace import ApprovalAsk, CallTrace, CallTurn, ToolCallRecord
+from agent.voice_agent import VoiceAgent
+from personas import PersonaLibrary
+from speech.protocols import SpeechDecoder, SpeechTokenizer
+from tools import ToolRegistry, builtin_tools
+
+
+@dataclass
+class AgentBackend:
+    """The models the agent under test runs on. `decoder` and `tokenizer` are needed only
+    for voice runs: the caller's words go through the TTS and the agent hears them through
+    its ASR. `caller_model` plays an LLM caller (default: the agent's own model)."""
+
+    chat_model: ChatModel
+    label: str = "agent"
+    decoder: SpeechDecoder | None = None
+    tokenizer: SpeechTokenizer | None = None
+    caller_model: ChatModel | None = None
+
+
+class TrialResult(BaseModel):
+    scenario: str
+    trial: int
+    tags: list[str]
+    backend: str
+    caller: str
+    voice: bool
+    score: Score
+    trace: CallTrace
+    wall_s: float
+
+    @property
+    def success(self) -> bool:
+        return self.score.success
+
+    @property
+    def tool_errors(self) -> int:
+        """Calls the tools answered with an error (refusals included; declines are not)."""
+        return sum(1 for c in self.trace.calls if c.is_error and not c.declined)
+
+
+class ScenarioRunner:
+    def __init__(self, backend: AgentBackend, *, caller: str = "scripted", voice: bool = False,
+                 personas: PersonaLibrary | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        if voice and (backend.decoder is None or backend.tokenizer is None):
+            raise ValueError("voice runs need the backend's decoder (TTS) and tokenizer (ASR)")
+        self.backend = backend
+        self.caller_kind = caller
+        self.voice = voice
+        self.personas = personas or PersonaLibrary.for_user()
+        self.clock = clock
+
+    async def run(self, scenarios: Sequence[Scenario], trials: int = 1,
+                  on_result: Callable[[TrialResult], None] | None = None) -> list[TrialResult]:
+        """Every scenario `trials` times (trial-major, so an interrupted run has whole
+        passes); `on_result` sees each result as it comes (progress, JSON lines)."""
+        if trials < 1:
+            raise ValueError(f"trials must be at least 1, got {trials}")
+        results = []
+        for trial in range(trials):
+            for scenario in scenarios:
+                result = await self.run_trial(scenario, trial)
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+        return results
+
+    async def run_trial(self, scenario: Scenario, trial: int = 0) -> TrialResult:
+        started = time.perf_counter()
+        database = open_database(scenario.database, self.clock())
+        start = database.snapshot()
+        caller = make_caller(self.caller_kind, scenario.caller,
+                             self.backend.caller_model or self.backend.chat_model)
+        agent = self._agent(scenario, database)
+        try:
+            trace = await self._call(agent, caller, scenario, database)
+        finally:
+            await agent.aclose()
+        end = database.snapshot()
+        violations = check_policy(trace, scenario, start)
+        return TrialResult(
+            scenario=scenario.name, trial=trial, tags=scenario.tags, backend=self.backend.label,
+            caller=self.caller_kind, voice=self.voice,
+            score=score_call(scenario, trace, start, end, violations), trace=trace,
+            wall_s=time.perf_counter() - started)
+
+    def _agent(self, scenario: Scenario, database: ScenarioDatabase) -> VoiceAgent:
+        persona = self._persona(scenario)
+        offered = ToolRegistry([*builtin_tools(), *database.tools])
+        if scenario.tools is not None:
+            missing = sorted(set(scenario.tools) - set(offered.names))
+            if missing:
+                raise ScenarioFormatError(f"scenario {scenario.name!r} names tools its database "
+                                          f"adapter does not give: {', '.join(missing)}")
+            persona = persona.model_copy(update={"allowed_tools": list(scenario.tools)})
+        return VoiceAgent(
+            self.backend.chat_model, tools=offered, persona=persona, learn_facts=False,
+            decoder=self.backend.decoder if self.voice else None,
+            tokenizer=self.backend.tokenizer if self.voice else None)
+
+    def _persona(self, scenario: Scenario):
+        """A library persona by name, or a persona file next to the scenario (a team's own
+        bot need not be installed in the user's persona library to be tested)."""
+        if scenario.persona.endswith((".yaml", ".yml", ".json")):
+            from personas.persona_files import load_persona
+
+            base = scenario.source.parent if scenario.source is not None else Path.cwd()
+            return load_persona(base / scenario.persona)
+        return self.personas.get(scenario.persona)
+
+    async def _call(self, agent: VoiceAgent, caller: Caller, scenario: Scenario,
+                    database: ScenarioDatabase) -> CallTrace:
+        approval_tools = {t.name for t in database.tools if t.requires_approval}
+        trace = CallTrace(greeting=await agent.greeting())
+        conversation = uuid.uuid4().hex
+        agent_said, pending = trace.greeting, False
+        for index in range(scenario.max_turns):
+            try:
+                words = await caller.next_utterance(agent_said, pending)
+                if words is None:
+                    trace.ended_by = caller.end_reason
+                    return trace
+                turn = await self._turn(agent, conversation, index, words, approval_tools)
+            except Exception as exc:  # noqa: BLE001 - a crash is a failed call, reported
+                trace.ended_by, trace.error = "error", f"{type(exc).__name__}: {exc}"
+                return trace
+            trace.turns.append(turn)
+            agent_said, pending = turn.agent_text, turn.approval is not None
+        trace.ended_by = "turn_limit"
+        return trace
+
+    async def _turn(self, agent: VoiceAgent, conversation: str, index: int, words: str,
+                    approval_tools: set[str]) -> CallTurn:
+        kwargs: dict = {"conversation_id": conversation, "synthesize": self.voice}
+        if self.voice:
+            speech = await agent.say(words)  # the caller's voice: the same TTS
+            kwargs.update(audio=speech.astype(np.float32), sample_rate=agent.sample_rate)
+        started = time.perf_counter()
+        heard, text, first_audio = words, "", None
+        calls: list[ToolCallRecord] = []
+        approval = None
+        async for event in agent.stream(None if self.voice else words, **kwargs):
+            if isinstance(event, TranscriptEvent):
+                heard = event.text
+            elif isinstance(event, ToolResultEvent):
+                r = event.result
+                declined = r.is_error and "did not approve running" in r.content
+                calls.append(ToolCallRecord(
+                    turn=index, name=r.name, arguments=dict(r.arguments), content=r.content,
+                    requires_approval=r.name in approval_tools, declined=declined,
+                    is_error=r.is_error))
+            elif isinstance(event, ApprovalRequestEvent):
+                approval = ApprovalAsk(tool=event.tool, arguments=dict(event.arguments),
+                                       question=event.question)
+            elif isinstance(event, AudioChunkEvent) and first_audio is None:
+                first_audio = (time.perf_counter() - started) * 1000
+            elif isinstance(event, TurnDoneEvent):
+                text = event.reply.text
+        return CallTurn(index=index, caller_text=words, heard=heard, agent_text=text,
+                        tool_calls=calls, approval=approval,
+                        latency_ms=(time.perf_counter() - started) * 1000,
+                        first_audio_ms=first_audio)

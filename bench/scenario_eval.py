@@ -1,0 +1,136 @@
+"""Whole simulated calls to the SkyWay desk (or any scenario folder): pass^1 and pass^k per
+profile, policy violations, turns, tool errors and turn latency, with a per-tag breakdown.
+
+Runs `agent.evals.ScenarioRunner`, the runner behind `stepvox eval scenarios`, `--trials`
+times per scenario for each profile, writes one JSON line per trial to
+bench/data/scenario_eval/<profile>-<caller>.jsonl (the traces, for reading failures), and
+prints the markdown table that bench/README.md "Customer-service scenarios" carries.
+pass^1 is estimated from all trials; pass^k only when k <= trials. Asserts nothing.
+
+    nice -n 10 .venv/bin/python bench/scenario_eval.py [--profiles default quality] \
+        [--trials 4] [--caller scripted|llm] [--only PATTERN] [--scenarios PATH]
+    .venv/bin/python bench/scenario_eval.py --report bench/data/scenario_eval/*.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fnmatch
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from agent.evals import load_scenarios, pass_hat_k  # noqa: E402
+from agent.evals.report import read_jsonl, summarise, write_jsonl  # noqa: E402
+from agent.evals.runner import TrialResult  # noqa: E402
+from bench.machine import print_machine  # noqa: E402
+
+DEFAULT_SCENARIOS = ROOT / "examples" / "skyway_scenarios"
+OUT = ROOT / "bench" / "data" / "scenario_eval"
+
+
+def markdown(label: str, results: list[TrialResult], k_values: list[int]) -> list[str]:
+    rows, run = summarise(results)
+    trials = min(s.trials for s in rows)
+    cells = [label, results[0].caller, str(run.scenarios), str(trials)]
+    for k in k_values:
+        cells.append(f"{100 * statistics.fmean(pass_hat_k(s.successes, s.trials, k) for s in rows):.1f} %"
+                     if k <= trials else "not run")
+    cells += [str(run.violations), str(run.approval_write_violations),
+              str(sum(s.tool_errors for s in rows)),
+              f"{statistics.fmean(s.mean_turns for s in rows):.1f}",
+              "" if run.mean_turn_latency_ms is None else f"{run.mean_turn_latency_ms / 1000:.1f} s"]
+    return ["| " + " | ".join(cells) + " |"]
+
+
+def by_tag(results: list[TrialResult]) -> list[str]:
+    tags = sorted({t for r in results for t in r.tags})
+    lines = ["| tag | scenarios | pass^1 |", "|---|---|---|"]
+    for tag in tags:
+        mine = [r for r in results if tag in r.tags]
+        names = {r.scenario for r in mine}
+        lines.append(f"| {tag} | {len(names)} | {100 * sum(r.success for r in mine) / len(mine):.0f} % |")
+    return lines
+
+
+def header(k_values: list[int]) -> list[str]:
+    cols = ["profile", "caller", "scenarios", "trials", *(f"pass^{k}" for k in k_values),
+            "policy violations", "of which approval/identity on writes", "tool errors",
+            "turns (mean)", "turn latency (mean)"]
+    return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+
+
+def report(files: list[Path], k_values: list[int]) -> None:
+    lines = header(k_values)
+    everything = []
+    for file in files:
+        results = read_jsonl(file)
+        if results:
+            everything.extend(results)
+            lines += markdown(results[0].backend, results, k_values)
+    print("\n".join(lines))
+    for file in files:
+        results = read_jsonl(file)
+        if results:
+            print(f"\n{results[0].backend}, {results[0].caller} caller, by tag:\n")
+            print("\n".join(by_tag(results)))
+            failed = sorted({r.scenario for r in results if not r.success})
+            print(f"\nfailed at least once ({len(failed)}): {', '.join(failed)}")
+
+
+async def run(args: argparse.Namespace) -> list[Path]:
+    from agent.evals.backends import load_backend
+    from agent.evals.runner import ScenarioRunner
+    from agent.settings import StepvoxSettings
+
+    scenarios = load_scenarios(args.scenarios)
+    if args.only:
+        scenarios = [s for s in scenarios if fnmatch.fnmatch(s.name, args.only)
+                     or any(fnmatch.fnmatch(t, args.only) for t in s.tags)]
+    OUT.mkdir(parents=True, exist_ok=True)
+    written = []
+    for profile in args.profiles:
+        settings = StepvoxSettings(profile=profile)
+        backend = load_backend(settings)
+        runner = ScenarioRunner(backend, caller=args.caller)
+        path = OUT / f"{profile}-{args.caller}.jsonl"
+        started = time.perf_counter()
+        with path.open("w", encoding="utf-8") as out:
+            def progress(result: TrialResult) -> None:
+                write_jsonl(result, out)
+                print(f"{profile} trial {result.trial + 1} {result.scenario}: "
+                      f"{'ok' if result.success else 'FAILED ' + '; '.join(result.score.reasons())[:200]}"
+                      f" ({result.wall_s:.0f} s)", flush=True)
+
+            await runner.run(scenarios, trials=args.trials, on_result=progress)
+        print(f"{profile}: {len(scenarios)} scenarios x {args.trials} in "
+              f"{time.perf_counter() - started:.0f} s -> {path}", flush=True)
+        written.append(path)
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scenarios", type=Path, default=DEFAULT_SCENARIOS)
+    parser.add_argument("--profiles", nargs="+", default=["default", "quality"])
+    parser.add_argument("--trials", type=int, default=4)
+    parser.add_argument("--caller", choices=["scripted", "llm"], default="scripted")
+    parser.add_argument("--only", help="scenario name or tag pattern (fnmatch)")
+    parser.add_argument("--report", nargs="+", type=Path, help="only print the tables of these JSONL files")
+    args = parser.parse_args()
+    k_values = [1, 4]
+    print_machine()
+    if args.report:
+        report(args.report, k_values)
+        return
+    files = asyncio.run(run(args))
+    report(files, k_values)
+
+
+if __name__ == "__main__":
+    main()
