@@ -9,7 +9,11 @@ pass^1 is estimated from all trials; pass^k only when k <= trials. Asserts nothi
 
     nice -n 10 .venv/bin/python bench/scenario_eval.py [--profiles default quality] \
         [--trials 4] [--caller scripted|llm] [--only PATTERN] [--scenarios PATH]
-    .venv/bin/python bench/scenario_eval.py --report bench/data/scenario_eval/*.jsonl
+    .venv/bin/python bench/scenario_eval.py --report bench/data/scenario_eval/*.jsonl [--rescore]
+
+`--rescore` re-checks the policy rules on the stored traces with the rules as they are now
+(the database, call and reply checks are kept as stored): how a fixed false alarm in a rule
+is corrected without rerunning hours of calls. The stored traces are the evidence either way.
 """
 
 from __future__ import annotations
@@ -65,17 +69,39 @@ def header(k_values: list[int]) -> list[str]:
     return ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
 
 
-def report(files: list[Path], k_values: list[int]) -> None:
+def rescored(results: list[TrialResult], scenarios_path: Path) -> list[TrialResult]:
+    from datetime import datetime, timezone
+
+    from agent.evals.database import open_database
+    from agent.evals.policy import check_policy
+
+    by_name = {s.name: s for s in load_scenarios(scenarios_path)}
+    out = []
+    for r in results:
+        scenario = by_name[r.scenario]
+        start = open_database(scenario.database, datetime.now(timezone.utc)).snapshot()
+        violations = check_policy(r.trace, scenario, start)
+        score = r.score.model_copy(update={"violations": violations})
+        others = (score.database_diffs or score.missing_calls or score.forbidden_calls_made
+                  or score.unsaid or score.wrongly_said)
+        score.success = r.trace.error is None and not others and not violations
+        out.append(r.model_copy(update={"score": score}))
+    return out
+
+
+def report(files: list[Path], k_values: list[int], rescore_from: Path | None = None) -> None:
     lines = header(k_values)
-    everything = []
+    loaded = {}
     for file in files:
         results = read_jsonl(file)
+        if results and rescore_from is not None:
+            results = rescored(results, rescore_from)
+        loaded[file] = results
         if results:
-            everything.extend(results)
             lines += markdown(results[0].backend, results, k_values)
     print("\n".join(lines))
     for file in files:
-        results = read_jsonl(file)
+        results = loaded[file]
         if results:
             print(f"\n{results[0].backend}, {results[0].caller} caller, by tag:\n")
             print("\n".join(by_tag(results)))
@@ -122,11 +148,13 @@ def main() -> None:
     parser.add_argument("--caller", choices=["scripted", "llm"], default="scripted")
     parser.add_argument("--only", help="scenario name or tag pattern (fnmatch)")
     parser.add_argument("--report", nargs="+", type=Path, help="only print the tables of these JSONL files")
+    parser.add_argument("--rescore", action="store_true",
+                        help="with --report: re-check the policy rules on the stored traces")
     args = parser.parse_args()
     k_values = [1, 4]
     print_machine()
     if args.report:
-        report(args.report, k_values)
+        report(args.report, k_values, args.scenarios if args.rescore else None)
         return
     files = asyncio.run(run(args))
     report(files, k_values)

@@ -132,8 +132,10 @@ def resolve_rule(name: str) -> PolicyRule:
 
 
 def _same_arguments(asked: dict[str, Any], ran: dict[str, Any]) -> bool:
-    keys = set(asked) | set(ran)
-    return all(same_value(asked.get(k), ran.get(k)) for k in keys)
+    # The tool's result lists the validated arguments, defaults filled in (`count: 1`), so
+    # only what the caller was asked about must match; a value asked about and changed is
+    # still caught.
+    return all(same_value(value, ran.get(key)) for key, value in asked.items())
 
 
 def _record(table: dict[str, Any], key: str) -> dict[str, Any] | None:

@@ -165,6 +165,15 @@ def test_write_without_matching_question_or_clear_yes_is_a_violation(ask, answer
     assert violation.turn == 1 and why in violation.message
 
 
+def test_defaults_filled_in_after_the_question_are_not_a_different_call():
+    # Seen on the 0.5B model: asked about {reservation_id, last_name}; the result lists count=1.
+    asked = ASK.model_copy(update={"arguments": {"reservation_id": "SKW123", "last_name": "de Vries"}})
+    ran = cancel_record(1, arguments={"reservation_id": "SKW123", "last_name": "de Vries", "count": 1})
+    trace = CallTrace(greeting="Hi", turns=[turn(0, "Add a bag, de Vries.", approval=asked),
+                                            turn(1, "Yes, please go ahead.", calls=[ran])])
+    assert approval_before_write(trace, scenario(), {}, {}) == []
+
+
 def test_declined_call_needs_no_approval_record():
     trace = CallTrace(greeting="Hi", turns=[turn(0, "No.", calls=[cancel_record(0, declined=True)])])
     assert approval_before_write(trace, scenario(), {}, {}) == []
