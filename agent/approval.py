@@ -25,11 +25,15 @@ def interpret_consent(text: str) -> bool:
     return bool(_YES.search(text)) and not _NO.search(text)
 
 
-def ask_approval(call: Any, tool: Any) -> bool:
+def ask_approval(call: Any, tool: Any, *, led_by: list[str] | None = None) -> bool:
     """`dispatch_calls`' approver: pauses the graph until the user answers (the node re-runs
-    on resume and `interrupt` then returns the answer)."""
-    return bool(interrupt({"call_id": call.id, "tool": call.name,
-                           "arguments": dict(call.arguments)}))
+    on resume and `interrupt` then returns the answer). `led_by`: the tools whose output
+    asked for this call rather than the user (`agent.tool_provenance`); the question says so,
+    because a user who did not ask for it must know where it came from to refuse it."""
+    request = {"call_id": call.id, "tool": call.name, "arguments": dict(call.arguments)}
+    if led_by is not None:
+        request["led_by"] = list(led_by)
+    return bool(interrupt(request))
 
 
 def approval_question(request: dict[str, Any]) -> str:
@@ -38,4 +42,8 @@ def approval_question(request: dict[str, Any]) -> str:
     details = ", ".join(f"{k.replace('_', ' ')} {str(v).replace('_', ' ')}"
                         for k, v in request.get("arguments", {}).items())
     what = f"{action}, {details}" if details else action
+    if "led_by" in request:
+        where = " and ".join(n.replace("_", " ") for n in request["led_by"]) or "a tool"
+        return (f"The result of {where} asks me to {what}. You did not ask for that, so I "
+                "have not done it. Shall I do it anyway? Please say yes or no.")
     return f"Before I go ahead: {what}. Shall I do that? Please say yes or no."

@@ -15,7 +15,6 @@ from collections.abc import AsyncIterator
 
 from langgraph.runtime import Runtime
 
-from agent.approval import ask_approval
 from agent.audio_search_actions import apply_audio_search
 from agent.backend_apology import apologising
 from agent.chat_model import (
@@ -29,6 +28,7 @@ from agent.events import (
 from agent.history_prompt import tool_records
 from agent.prompt_assembly import build_prompt
 from agent.state import TurnState
+from agent.tool_provenance import guarded_dispatch, tool_messages
 from agent.turn_context import TurnContext
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
@@ -36,7 +36,7 @@ from speech.phrase_cache import FIXED_PHRASES
 from speech.style import Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from speech.style_tags import render_step_audio
-from tools import ToolResult, dispatch_calls, filler_sentence
+from tools import ToolResult, filler_sentence
 
 _STAGE_DIRECTION = re.compile(r"\*[^*\n]+\*")
 NO_ANSWER = "Sorry, I don't have an answer to that."
@@ -201,10 +201,11 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             runtime.stream_writer(event)
 
     # Concurrent, each call with its own timeout; unknown tools and malformed calls become
-    # error results; a tool that requires approval first asks the user (the graph pauses, see
-    # agent.approval). Cancelling this node (barge-in) cancels every running call.
-    results = await dispatch_calls(ctx.services.tools, calls, approve=ask_approval,
-                                   on_slow=fill_silence, slow_after_s=filler_delay_s(ctx))
+    # error results; a tool that requires approval, or a side-effect call led by tool output,
+    # first asks the user (the graph pauses: agent.approval, agent.tool_provenance).
+    # Cancelling this node (barge-in) cancels every running call.
+    results = await guarded_dispatch(ctx.services, calls, state["messages"],
+                                     on_slow=fill_silence, slow_after_s=filler_delay_s(ctx))
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
         async for event in apply_audio_search(ctx, result):  # play a clip / switch voice
@@ -212,10 +213,8 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     messages = list(state["messages"])
     messages.append(ChatMessage(role="assistant", content=state.get("filler_text", ""),
                                 tool_calls=calls))
-    for result in results:
-        content = f"ERROR: {result.content}" if result.is_error else result.content
-        messages.append(ChatMessage(role="tool", content=content, tool_call_id=result.call_id,
-                                    name=result.name))
+    messages.extend(tool_messages(results, ctx.services.injection_defence,
+                                  ctx.services.tools.names))
     preamble = state.get("preamble", "") or state.get("filler_text", "")
     reply = " ".join([state.get("reply_text", ""), *fillers]).strip()
     return {"messages": messages, "pending_calls": [], "filler_text": "", "preamble": preamble,

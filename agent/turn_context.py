@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from agent.answer_waits import AnswerWaits
 from agent.chat_model import ChatEvent, ChatModel
 from agent.settings import FILLER_AFTER_S
+from agent.tool_provenance import InjectionDefence
 from memory import DialogueStore
 from personas import Persona
 from speech.audio import AudioClip
@@ -71,6 +72,8 @@ class TurnServices:
     folder: SummaryFolder | None = None  # writes running summaries after turns
     facts: CallerFacts | None = None  # long-term facts per user (SQL stores only)
     audio_archive: TurnAudioArchive | None = None  # keeps turn audio as WAV files
+    # Prompt-injection defences for tool output (agent.tool_provenance).
+    injection_defence: InjectionDefence = field(default_factory=InjectionDefence)
 
 
 @dataclass(slots=True)
