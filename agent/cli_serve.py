@@ -58,6 +58,7 @@ def serve(
 
     import uvicorn
 
+    from agent.language_voices import LanguageVoices
     from agent.model_catalog import UnknownProfileError
     from agent.realtime.persona_agents import PersonaAgents
     from agent.realtime.protocol import SessionLimits
@@ -75,7 +76,10 @@ def serve(
     limits = SessionLimits(max_session_s=max_session_s)
     config = RealtimeServerConfig(token=token, limits=limits, vad=vad, max_sessions=max_sessions,
                                   warm_up=warm_up, metrics=metrics)
-    app = create_app(PersonaAgents(agent, library), config)
+    # A session that picks a zh persona (小跃) gets Whisper listening for Chinese and the
+    # Mandarin voice, sharing the loaded models (agent/language_voices.py).
+    voices = LanguageVoices(settings)
+    app = create_app(PersonaAgents(agent, library, voices=voices), config)
     shown = "localhost" if is_loopback(host) else host
     err.print(f"stepvox realtime on http://{shown}:{port}/ "
               f"(websocket ws://{shown}:{port}/v1/realtime{'?token=...' if token else ''}"

@@ -31,6 +31,11 @@ SCRIPT = [
 ]
 
 _HUMAN_CLIP = Path(__file__).resolve().parents[2] / "shared/testdata/audio/whisper/jfk.flac"
+# One exchange in Mandarin with the built-in 小跃: the question is spoken by the Mandarin voice,
+# heard by Whisper listening for Chinese, answered by the same LLM and spoken in Mandarin.
+CHINESE_PERSONA = "xiaoyue"
+CHINESE_QUESTION = "法国的首都是哪里？"
+CHINESE_LABEL = f"synthesized (Mandarin, {CHINESE_PERSONA}): {CHINESE_QUESTION!r}"
 
 
 async def run_demo(settings: StepvoxSettings, console: Console,
@@ -69,7 +74,41 @@ async def _run(session: ChatSession, console: Console,
                       f"first audio {first:.0f} ms[/]")
         marks.append(reply.timings_ms)
         replies.append((label, reply))
+    chinese = await _chinese_exchange(session, agent, console, out_dir, len(inputs) + 1)
+    if chinese is not None:
+        marks.append(chinese.timings_ms)
+        replies.append((CHINESE_LABEL, chinese))
     console.print()
     console.print(timings_table(marks, title=f"Per-stage latency over {len(marks)} turns "
                                 "(ms from the end of the user's speech)"))
     return replies
+
+
+async def _chinese_exchange(session: ChatSession, agent, console: Console, out_dir: Path,
+                            turn: int) -> Reply | None:
+    """小跃 on the loaded models: the Mandarin voice is added and Whisper told to listen for
+    Chinese. Skipped, with the reason shown, when the models cannot do it (tiny.en, the
+    Mandarin voice not installed)."""
+    from agent.language_voices import LanguageVoices
+    from agent.model_errors import ModelError
+    from personas import PersonaLibrary
+
+    persona = PersonaLibrary.for_user().get(CHINESE_PERSONA)
+    try:
+        chinese = LanguageVoices(session.settings).agent_speaking(agent.for_persona(persona))
+    except ModelError as exc:
+        console.print(f"\n[yellow]Chinese exchange skipped:[/] {escape(str(exc))}")
+        return None
+    await chinese.warm_up()  # 小跃's prompt, like the English persona's, before the caller
+    question = write_wav(out_dir / f"user-{turn:02d}.wav",
+                         AudioClip(await chinese.say(CHINESE_QUESTION), chinese.sample_rate))
+    console.print(f"\n[dim]turn {turn}: {escape(CHINESE_LABEL)} <- {question}[/]")
+    console.print(f"[bold green]{escape(persona.name)}[/]: {escape(persona.greeting_text())}")
+    reply = await chinese.arespond(audio=question, conversation_id=uuid.uuid4().hex)
+    console.print(f"[bold]you[/] (heard): {escape(reply.transcript)}")
+    console.print(f"[bold green]{escape(persona.name)}[/]: {escape(reply.text)}")
+    out = write_wav(out_dir / f"reply-{turn:02d}.wav", AudioClip(reply.audio, reply.sample_rate))
+    first = reply.timings_ms.get("tts_first_audio", float("nan"))
+    console.print(f"[dim]-> {out} ({reply.audio_duration_s:.1f} s); end of speech -> "
+                  f"first audio {first:.0f} ms[/]")
+    return reply

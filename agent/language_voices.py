@@ -71,3 +71,73 @@ def decoder_for_language(store: ModelStore, language: str, english):
     from speech.script_routing import BilingualDecoder
 
     return BilingualDecoder(mandarin_decoder(store), english, primary="zh")
+
+
+def whisper_listening_for(tokenizer, language: str):
+    """The loaded Whisper, listening for `language`.
+
+    The packaged Whisper base is multilingual, so a Chinese session on a server (or a demo)
+    loaded for English shares the loaded model instead of loading it twice: a shallow copy
+    shares the CTranslate2 model and its one-decode-at-a-time lock, and gets its own
+    language and its own decode prompt (the prompt holds the language token). An
+    English-only model raises `EnglishOnlyAsrError`. Anything that is not a
+    `WhisperSpeechTokenizer` (a remote or test transcriber) is returned as it is."""
+    import copy
+
+    from speech.whisper_asr import WhisperSpeechTokenizer
+
+    if not isinstance(tokenizer, WhisperSpeechTokenizer) or tokenizer.language == language:
+        return tokenizer
+    if not tokenizer._model.model.is_multilingual:
+        raise EnglishOnlyAsrError(tokenizer.model_name, language)
+    listening = copy.copy(tokenizer)
+    listening.language = language
+    listening._decode_setup = None  # rebuilt with this language's token on first use
+    return listening
+
+
+class LanguageVoices:
+    """Turns an agent loaded for English into one that speaks and hears a persona's language,
+    sharing every loaded model; the Mandarin voice is loaded on first use, once.
+
+    Used where one process serves several personas: `stepvox serve` (a realtime session
+    picks 小跃 with `session.update`) and `stepvox demo` (its Chinese exchange)."""
+
+    def __init__(self, settings=None, *, store: ModelStore | None = None) -> None:
+        import threading
+
+        self._settings = settings
+        self._store = store
+        self._mandarin = None
+        self._lock = threading.Lock()
+
+    def mandarin(self):
+        """The Mandarin voice (loaded and verified on the first call; ~1 s here)."""
+        with self._lock:
+            if self._mandarin is None:
+                if self._store is None:
+                    from agent.embedded_stack import model_store
+                    from agent.settings import StepvoxSettings
+
+                    self._store = model_store(self._settings or StepvoxSettings(),
+                                              progress=False)
+                self._mandarin = mandarin_decoder(self._store)
+            return self._mandarin
+
+    def agent_speaking(self, agent, language: str | None = None):
+        """`agent` (a `VoiceAgent`) as its persona's language needs it: for "zh", Whisper
+        listening for Chinese and the bilingual Mandarin + English voice; for English (and
+        languages without a voice of their own) the agent itself. Raises
+        `EnglishOnlyAsrError` when the loaded Whisper is tiny.en, a `ModelError` naming the
+        package when the Mandarin voice is not installed."""
+        from speech.script_routing import BilingualDecoder
+
+        language = speech_language(language or agent.persona.language)
+        if language != "zh":
+            return agent
+        svc = agent.services
+        tokenizer = whisper_listening_for(svc.tokenizer, language)
+        decoder = svc.decoder
+        if decoder is not None and not isinstance(decoder, BilingualDecoder):
+            decoder = BilingualDecoder(self.mandarin(), decoder, primary="zh")
+        return agent.with_services(tokenizer=tokenizer, decoder=decoder)

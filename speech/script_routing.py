@@ -112,6 +112,11 @@ class BilingualDecoder:
                                    for d in (mandarin, english))
         self.fallbacks_logged: set[str] = set()
 
+    def for_session(self) -> BilingualDecoder:
+        """The same loaded voices with a fresh record of the fallbacks logged: a server
+        gives each session one, so each session is told once."""
+        return BilingualDecoder(self.mandarin, self.english, primary=self.primary)
+
     def _mandarin_style(self, style: Style | None) -> tuple[Style | None, str | None]:
         """The style the Mandarin voice gets, and the fallback to report (None: none)."""
         if style is None or style.language in _MANDARIN or style.language == Language.ENGLISH:

@@ -63,6 +63,7 @@ _ALIASES: dict[str, str] = {key: key for key in _KINDS} | {
     kind.chinese.lower(): kind.key for kind in _KINDS.values()
 } | {
     "广东话": "cantonese", "mandarin": "chinese", "普通话": "chinese", "hum": "singing",
+    "悄悄话": "whisper", "耳语": "whisper", "轻声": "quiet",
     "humming": "singing", "sing": "singing", "singing": "singing", "whispering": "whisper",
     "soft": "quiet", "calm": "neutral", "laugh": "laughter", "laughs": "laughter",
     "laughing": "laughter", "笑声": "laughter", "sighs": "sigh", "叹气": "sigh",

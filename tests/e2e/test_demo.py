@@ -29,14 +29,19 @@ CANNOT = re.compile(r"\b(can't|cannot|can not|don't have|do not have|unable|no a
 def demo_replies(tmp_path_factory):
     import asyncio
 
-    from agent.demo import SCRIPT, run_demo
+    from agent.demo import CHINESE_LABEL, SCRIPT, run_demo
     from agent.settings import StepvoxSettings
 
     out = tmp_path_factory.mktemp("demo-out")
     console = Console(record=True, width=160)
     replies = asyncio.run(run_demo(StepvoxSettings(), console, out))
     assert len(replies) >= len(SCRIPT)
-    return {question: reply for question, (_, reply) in zip(SCRIPT, replies)}, out
+    by_question = {question: reply for question, (_, reply) in zip(SCRIPT, replies)}
+    by_question.update({label: reply for label, reply in replies if label == CHINESE_LABEL})
+    return by_question, out
+
+
+HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_every_turn_is_heard_and_spoken(demo_replies):
@@ -74,3 +79,26 @@ def test_live_weather_without_a_source_is_declined_honestly(demo_replies):
     assert not reply.tool_results, "no weather tool is offered by default"
     assert CANNOT.search(reply.text), reply.text
     assert not WEATHER_FACTS.search(reply.text), reply.text
+
+
+def test_the_chinese_exchange_is_heard_and_answered_in_mandarin(demo_replies):
+    """小跃 is asked, by the Mandarin voice, "法国的首都是哪里？" (where is France's capital):
+    Whisper must hear the question, the reply must name 巴黎 (Paris) and be spoken by the
+    Mandarin voice, which Whisper listening for Chinese hears as Chinese naming 巴黎 again."""
+    from agent.demo import CHINESE_LABEL, CHINESE_QUESTION
+    from agent.embedded_stack import model_store
+    from agent.settings import StepvoxSettings
+    from speech.audio import AudioClip
+    from speech.character_error_rate import character_error_rate
+    from speech.whisper_asr import WhisperSpeechTokenizer
+
+    replies, out = demo_replies
+    assert CHINESE_LABEL in replies, "the demo ran no Chinese exchange"
+    reply = replies[CHINESE_LABEL]
+    assert character_error_rate(CHINESE_QUESTION, reply.transcript) <= 0.3, reply.transcript
+    assert "巴黎" in reply.text, reply.text
+    assert reply.sample_rate == 24000 and reply.audio_duration_s > 0.5
+    whisper_zh = WhisperSpeechTokenizer(
+        model_store(StepvoxSettings(), progress=False).resolve("whisper-base"), language="zh")
+    heard = whisper_zh.transcribe_sync(AudioClip(reply.audio, reply.sample_rate)).text
+    assert len(HAN.findall(heard)) >= 2 and "巴黎" in heard, heard
