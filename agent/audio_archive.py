@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -39,15 +41,38 @@ class TurnAudioArchive:
                 "assistant": str(folder / f"{stem}-reply.wav")}
 
     async def write(self, path: str, samples: np.ndarray, sample_rate: int) -> bool:
-        """Write one file; False (logged) when it cannot be written: the turn stays stored."""
+        """Write one file; False (logged) when it cannot be written: the turn stays stored,
+        only its audio is lost, and no partial file is left under the stored path."""
         try:
             await asyncio.to_thread(_write_wav, Path(path), samples, sample_rate)
             return True
         except (OSError, ValueError, RuntimeError) as exc:
-            log.warning("could not keep turn audio %s: %s", path, exc)
+            # libsndfile says only "System error." on a full disk: the free space says why.
+            log.warning("could not keep turn audio %s (%s free on its disk): %s: %s; the "
+                        "turn is stored without it", path, _free_space(Path(path)),
+                        type(exc).__name__, exc)
             return False
 
 
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, np.clip(samples, -1.0, 1.0), sample_rate, subtype="PCM_16")
+    # Written beside and renamed into place: a write cut short (disk full, process killed)
+    # never leaves a truncated WAV under the path the history names.
+    partial = path.with_name(path.name + ".part")
+    try:
+        sf.write(partial, np.clip(samples, -1.0, 1.0), sample_rate, subtype="PCM_16",
+                 format="WAV")
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _free_space(path: Path) -> str:
+    for folder in (path.parent, *path.parents):
+        if folder.exists():
+            try:
+                return f"{shutil.disk_usage(folder).free:,} bytes"
+            except OSError:
+                break
+    return "unknown"

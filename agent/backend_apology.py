@@ -5,7 +5,8 @@ should hear that something went wrong rather than a dead line, and the conversat
 go on. `apologising` wraps a backend's event stream for the turn graph: a `ModelBackendError`
 (every backend's named failure: unreachable, timed out, HTTP error, cut stream) is logged
 with what to fix and replaced by an apology the `speak` node says like any reply, so the
-turn ends normally and is kept in the history. Other exceptions are bugs and propagate.
+turn ends normally and is kept in the history (the next prompt leaves the apology out:
+`without_apology`). Other exceptions are bugs and propagate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,14 @@ from agent.errors import ModelBackendError
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, I can't answer right now. Please try again in a moment."
+
+
+def without_apology(text: str) -> str:
+    """A stored reply as the next prompt should show it: the words the model said before it
+    failed, without the apology. Kept in the prompt, the apology is what a small model says
+    next (the packaged 0.5B repeated it word for word to the following question, through
+    llama.cpp's server: tests/faults/test_llm_server_faults.py)."""
+    return text.removesuffix(APOLOGY).strip() if text.endswith(APOLOGY) else text
 
 
 async def apologising(stream: AsyncIterator[ChatEvent], model_name: str = "",

@@ -67,6 +67,10 @@ class CallerMemory:
         except Exception as exc:  # a database outage must not cost the caller their answer
             log.warning("could not record the conversation's user: %s", exc)
 
+    def forget(self, conversation_id: str) -> None:
+        """The conversation has ended: stop remembering that it was recorded."""
+        self._started.discard(conversation_id)
+
     async def learn(self, user_id: str | None, transcript: str) -> None:
         name = spoken_name(transcript)
         if self._store is not None and user_id and name:

@@ -84,10 +84,13 @@ def serve(
     err.print(f"stepvox realtime on http://{shown}:{port}/ "
               f"(websocket ws://{shown}:{port}/v1/realtime{'?token=...' if token else ''}"
               f"{f', metrics http://{shown}:{port}/metrics' if metrics else ''})")
-    # Messages a little over the limit get an `error` event; far over it, the websocket
-    # layer closes the connection (1009) before buffering them.
+    # Messages over the limit get an `error` event and the session goes on; past 16 MiB
+    # the websocket layer closes the connection (1009) before buffering them. (1 MiB of
+    # "é" is 3 MiB JSON-escaped: a 2 MiB cap closed the socket in issue #22's acceptance
+    # check, tests/faults/test_acceptance_serve.py.)
     uvicorn.run(app, host=host, port=port, ws="websockets-sansio",
-                ws_max_size=4 * limits.max_message_bytes, log_level="info")
+                ws_max_size=max(16 * 1024 * 1024, 4 * limits.max_message_bytes),
+                log_level="info")
 
 
 def load_serving_agent(settings, progress: bool = True, persistent_history: bool = True):

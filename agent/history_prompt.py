@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from agent.backend_apology import without_apology
 from agent.chat_model import ChatMessage, ToolCall
 from memory import DialogueTurn, ToolCallRecord
 from tools import ToolResult
@@ -18,8 +19,13 @@ def history_messages(turns: Sequence[DialogueTurn]) -> list[ChatMessage]:
             out.append(ChatMessage(role="user", content=turn.text))
             continue
         answer = turn.text
+        if turn.tool_calls and turn.preamble:
+            answer = answer.removeprefix(turn.preamble).strip()
+        # A reply that failed: its words before the failure; only an apology: no message, so
+        # the unanswered question stands and is answered with the next one.
+        spoken = without_apology(answer)
+        only_apology, answer = bool(answer) and not spoken, spoken
         if turn.tool_calls:
-            answer = turn.text.removeprefix(turn.preamble).strip() if turn.preamble else answer
             out.append(ChatMessage(role="assistant", content=turn.preamble, tool_calls=[
                 ToolCall(id=c.id, name=c.name, arguments=c.arguments) for c in turn.tool_calls
             ]))
@@ -27,7 +33,8 @@ def history_messages(turns: Sequence[DialogueTurn]) -> list[ChatMessage]:
                 content = f"ERROR: {c.result}" if c.is_error else c.result
                 out.append(ChatMessage(role="tool", content=content, tool_call_id=c.id,
                                        name=c.name))
-        out.append(ChatMessage(role="assistant", content=answer))
+        if not only_apology:
+            out.append(ChatMessage(role="assistant", content=answer))
     return out
 
 

@@ -18,6 +18,7 @@ from langgraph.types import Command
 from agent.approval import approval_question, interpret_consent
 from agent.caller_memory import CallerMemory
 from agent.chat_model import AnticipatingChatModel, ChatModel
+from agent.conversation_locks import ConversationLocks
 from agent.events import (
     ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
@@ -113,8 +114,8 @@ class VoiceAgent:
                                   database_url=self.callers.database_url)
         self._history = memory  # the real store (a speculative copy of the agent has an overlay)
         # Turns of one conversation run one after another: each reads the history the
-        # previous one wrote.
-        self._locks: dict[str, asyncio.Lock] = {}
+        # previous one wrote. A lock lives only while a turn holds or awaits it.
+        self._locks = ConversationLocks()
         self._voice_styles: dict = {}  # conversation id -> voice chosen by audio search
         # Conversations of this agent that saw turns and have not ended -> their user.
         self._open: dict[str, str | None] = {}
@@ -145,7 +146,7 @@ class VoiceAgent:
         conversation locks, so its turns neither wait behind nor block this agent's."""
         clone = copy.copy(self)
         clone.services = dataclasses.replace(self.services, **changes)
-        clone._locks = {}
+        clone._locks = ConversationLocks()
         return clone
 
     @property
@@ -182,14 +183,13 @@ class VoiceAgent:
         ctx = TurnContext(services=self.services, conversation_id=conversation_id, audio=clip,
                           clock=clock, synthesize=synthesize, voice_styles=self._voice_styles,
                           user_id=user_id)
-        lock = self._locks.setdefault(conversation_id, asyncio.Lock())
         transcript, chunks, results = "", [], []
         sentences: dict[int, str] = {}
         voiced: set[int] = set()  # sentences whose audio reached the caller
         config = {"configurable": {"thread_id": conversation_id}}
         if self.services.folder is not None:
             self.services.folder.preempt()  # the caller must not wait behind a summary
-        async with lock:
+        async with self._locks.hold(conversation_id):
             graph, checkpointer = await self._graphs.get()
             await self.callers.start(conversation_id, user_id, self.persona)
             self._open[conversation_id] = user_id
@@ -293,10 +293,14 @@ class VoiceAgent:
         have the model note lasting facts about the caller for later conversations. Returns
         the facts stored. Failures are logged, never raised: the caller has hung up."""
         user_id = self._open.pop(conversation_id, None)
+        # What this agent kept per conversation goes with it: a long-running server ends
+        # many thousands of conversations.
+        self._voice_styles.pop(conversation_id, None)
+        self.callers.forget(conversation_id)
         store = self.callers.store
         if store is None:
             return []
-        async with self._locks.setdefault(conversation_id, asyncio.Lock()):
+        async with self._locks.hold(conversation_id):
             try:
                 if user_id is None:
                     user_id = (await store.conversation(conversation_id)).user_id

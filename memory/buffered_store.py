@@ -6,8 +6,8 @@ outage is logged once, a background task retries with backoff, and the turns are
 the database is back. Turns that still cannot be written when the store closes, or that
 overflow `max_pending_turns`, are reported as lost in the log, never dropped silently.
 
-Reads during an outage answer from the last history read for that conversation plus the
-waiting turns, so the conversation keeps its thread.
+Reads during an outage answer from the last history read for that conversation, the turns
+written since, and the waiting turns, so the conversation keeps its thread.
 
 Known limit: when a commit reached the database but its acknowledgement was lost with the
 connection, the retry writes that block a second time.
@@ -30,7 +30,7 @@ _OUTAGE = (DatabaseUnavailableError, ConnectionError, TimeoutError)
 class BufferedDialogueStore:
     def __init__(self, primary: DialogueStore, *, retry_interval_s: float = 1.0,
                  max_retry_interval_s: float = 30.0, max_pending_turns: int = 10_000,
-                 cached_conversations: int = 1_000) -> None:
+                 cached_conversations: int = 1_000, cached_turns: int = 200) -> None:
         self.primary = primary
         self.retry_interval_s = retry_interval_s
         self.max_retry_interval_s = max_retry_interval_s
@@ -40,6 +40,7 @@ class BufferedDialogueStore:
         self._pending: OrderedDict[str, list[list[DialogueTurn]]] = OrderedDict()
         self._last_read: OrderedDict[str, list[DialogueTurn]] = OrderedDict()
         self._cached_conversations = cached_conversations
+        self._cached_turns = cached_turns  # per conversation, the newest
         self._flush_lock = asyncio.Lock()
         self._retry_task: asyncio.Task[None] | None = None
         self._outage_logged = False
@@ -55,6 +56,7 @@ class BufferedDialogueStore:
         if conversation_id not in self._pending:
             try:
                 await self.primary.append(conversation_id, block)
+                self._remember_written(conversation_id, block)
                 return
             except _OUTAGE as exc:
                 self._note_outage(exc)
@@ -110,6 +112,7 @@ class BufferedDialogueStore:
                     except _OUTAGE as exc:
                         self._note_outage(exc)
                         return False
+                    self._remember_written(conversation_id, blocks[0])
                     written += len(blocks.pop(0))
                 del self._pending[conversation_id]
             if written or self._outage_logged:
@@ -152,10 +155,20 @@ class BufferedDialogueStore:
                       oldest_id)
 
     def _remember_read(self, conversation_id: str, turns: list[DialogueTurn]) -> None:
-        self._last_read[conversation_id] = turns
+        self._last_read[conversation_id] = [t.model_copy(deep=True)
+                                            for t in turns[-self._cached_turns:]]
         self._last_read.move_to_end(conversation_id)
         while len(self._last_read) > self._cached_conversations:
             self._last_read.popitem(last=False)
+
+    def _remember_written(self, conversation_id: str, block: list[DialogueTurn]) -> None:
+        # The outage copy must hold the turns written since the last read, or a database
+        # that goes down between two turns makes the next prompt forget the previous turn
+        # (found by stopping a real PostgreSQL server: tests/faults/test_database_restart.py).
+        known = self._last_read.get(conversation_id)
+        if known is not None:
+            known.extend(t.model_copy(deep=True) for t in block)
+            del known[:-self._cached_turns]
 
     def _note_outage(self, exc: BaseException) -> None:
         if not self._outage_logged:  # once per outage: a log line per turn would flood

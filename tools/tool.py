@@ -24,6 +24,7 @@ from tools.errors import ToolArgumentsError, ToolDefinitionError
 from tools.json_schema import clean_parameters_schema
 from tools.result import ToolResult, describe_exception, render_content
 from tools.signature_model import build_arguments_spec
+from tools.tool_threads import run_sync_tool
 from tools.untrusted_output import DEFAULT_MAX_OUTPUT_CHARS
 
 __all__ = ["Tool", "ToolResult", "tool"]
@@ -187,7 +188,8 @@ class Tool:
         kwargs = self._spec.call_kwargs(arguments)
         if self._is_async:
             return await self.func(**kwargs)
-        value = await asyncio.to_thread(self.func, **kwargs)
+        # Own daemon threads, not the loop's executor: a hung tool must not starve it.
+        value = await run_sync_tool(self.func, **kwargs)
         # A sync callable may still hand back an awaitable (e.g. a wrapper around a coroutine).
         return await value if inspect.isawaitable(value) else value
 
