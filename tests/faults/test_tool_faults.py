@@ -17,7 +17,7 @@ import pytest
 from agent import VoiceAgent
 from agent.chat_model import ToolCall
 from fakes import RecordingDecoder, ScriptedChatModel
-from tools import tool
+from tools import Tool, tool
 
 APOLOGY = "Sorry, I can't look that up right now."
 FILLER = "One moment, please."
@@ -108,3 +108,35 @@ async def test_hung_sync_tools_do_not_starve_the_worker_threads():
         assert reply.text.endswith(APOLOGY)
     async with asyncio.timeout(5):
         assert await asyncio.to_thread(lambda: "still served") == "still served"
+
+
+@pytest.mark.embedded
+async def test_the_embedded_model_apologises_for_a_hung_and_a_failing_tool(tmp_path, monkeypatch):
+    """The same faults on the real offline stack (Qwen2.5 0.5B in llama.cpp, Piper): the
+    spoken apology is stepvox's own sentence for a failed lookup (`agent.honest_replies`),
+    not left to the small model."""
+    from embedded_gate import require_embedded
+
+    require_embedded()
+    from agent.embedded_stack import load_embedded_stack
+
+    monkeypatch.setenv("STEPVOX_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    # The same functions, with example requests so the call decision knows them.
+    hangs = Tool(flight_status.func, timeout_s=1.0,
+                 examples=["what's the status of flight LH 401", "is my flight on time"])
+    raises = Tool(baggage_rules.func, examples=["how much baggage can I take on Lufthansa",
+                                                "baggage allowance of Air France"])
+    agent = load_embedded_stack(progress=False).agent(tools=[hangs, raises], learn_facts=False)
+    try:
+        for question, failure in (("What's the status of flight LH 401?", "timed out"),
+                                  ("How much baggage can I take on Lufthansa?",
+                                   "ConnectionError")):
+            reply = await agent.arespond(question, conversation_id="c1")
+            [result] = reply.tool_results
+            assert result.is_error and failure in result.content
+            assert "Sorry, I" in reply.text and len(reply.audio) > reply.sample_rate // 2
+        after = await agent.arespond("Thanks. Can you say hello?", conversation_id="c1")
+        assert after.text.strip() and not after.tool_results
+        assert len(await agent.services.memory.history("c1")) == 6
+    finally:
+        await agent.aclose()
