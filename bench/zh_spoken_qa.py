@@ -175,6 +175,8 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in argv or "--help" in argv:
+        print(__doc__)  # this bench's own two flags; the options below are spoken_qa.py's
     own = {flag: flag in argv for flag in ("--text-in", "--no-tools")}
     argv = [a for a in argv if a not in own]
     if "--data" not in argv:
