@@ -116,15 +116,17 @@ async def run(args: argparse.Namespace) -> list[Path]:
 
     scenarios = load_scenarios(args.scenarios)
     if args.only:
-        scenarios = [s for s in scenarios if fnmatch.fnmatch(s.name, args.only)
-                     or any(fnmatch.fnmatch(t, args.only) for t in s.tags)]
+        patterns = args.only.split(",")
+        scenarios = [s for s in scenarios if any(fnmatch.fnmatch(s.name, p)
+                                                 or any(fnmatch.fnmatch(t, p) for t in s.tags)
+                                                 for p in patterns)]
     OUT.mkdir(parents=True, exist_ok=True)
     written = []
     for profile in args.profiles:
         settings = StepvoxSettings(profile=profile)
         backend = load_backend(settings)
         runner = ScenarioRunner(backend, caller=args.caller)
-        path = OUT / f"{profile}-{args.caller}.jsonl"
+        path = OUT / f"{profile}-{args.caller}{args.out_suffix}.jsonl"
         started = time.perf_counter()
         with path.open("w", encoding="utf-8") as out:
             def progress(result: TrialResult) -> None:
@@ -146,7 +148,8 @@ def main() -> None:
     parser.add_argument("--profiles", nargs="+", default=["default", "quality"])
     parser.add_argument("--trials", type=int, default=4)
     parser.add_argument("--caller", choices=["scripted", "llm"], default="scripted")
-    parser.add_argument("--only", help="scenario name or tag pattern (fnmatch)")
+    parser.add_argument("--only", help="scenario name or tag patterns (fnmatch), comma-separated")
+    parser.add_argument("--out-suffix", default="", help="appended to the JSONL file name")
     parser.add_argument("--report", nargs="+", type=Path, help="only print the tables of these JSONL files")
     parser.add_argument("--rescore", action="store_true",
                         help="with --report: re-check the policy rules on the stored traces")
