@@ -44,7 +44,12 @@ async def run_sync_tool(func: Callable[..., Any], /, **kwargs: Any) -> Any:
         finally:
             _slots.release()
 
-    threading.Thread(target=work, daemon=True, name=f"stepvox-tool-{getattr(func, '__name__', 'call')}").start()
+    name = f"stepvox-tool-{getattr(func, '__name__', 'call')}"
+    try:
+        threading.Thread(target=work, daemon=True, name=name).start()
+    except BaseException:  # no thread (the OS's limit): the slot was never used
+        _slots.release()
+        raise
     return await done
 
 

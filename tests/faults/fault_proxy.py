@@ -47,6 +47,7 @@ class FaultProxy:
                                         name="fault-proxy")
         self._server: asyncio.base_events.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._released = asyncio.Event()  # set when the proxy closes: stalls end
         self.port = free_port()  # kept across go_down / come_up
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -58,7 +59,7 @@ class FaultProxy:
 
     def __exit__(self, *exc) -> None:
         self.go_down()
-        self._run(self._cancel_connections())
+        self._run(self._end_connections())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
@@ -105,12 +106,16 @@ class FaultProxy:
             _reset(writer)
         self._writers.clear()
 
-    async def _cancel_connections(self) -> None:
-        """Stalled connections wait forever: end them before the loop closes."""
+    async def _end_connections(self) -> None:
+        """Stalled connections wait until now: let them end before the loop closes (a
+        cancelled connection handler is logged by asyncio as an error)."""
+        self._released.set()
         tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
@@ -160,7 +165,9 @@ class FaultProxy:
                 if faults.cut_after is not None:
                     _reset(writer)
                     return
-                await asyncio.Event().wait()  # stalled: silent and open until reset
+                await self._released.wait()  # stalled: silent and open until the end
+                _reset(writer)
+                return
             body += len(data)
             writer.write(data)
             await writer.drain()

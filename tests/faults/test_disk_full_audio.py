@@ -74,7 +74,8 @@ async def test_a_full_disk_loses_only_the_audio(full_disk, tmp_path, caplog):
         for turn in turns:  # nothing truncated under the names the history keeps
             assert turn.audio_path and not Path(turn.audio_path).exists()
         assert sorted(p.name for p in mount.rglob("*") if p.is_file()) == ["filler"]
-        lost = [r.getMessage() for r in caplog.records if "could not keep turn audio" in r.getMessage()]
+        lost = [r.getMessage() for r in caplog.records
+                if "could not keep turn audio" in r.getMessage()]
         assert len(lost) == 2 and all("bytes free" in m for m in lost), lost
 
         again = await agent.arespond(audio=utterance(), sample_rate=16_000, conversation_id="c1")
