@@ -65,6 +65,7 @@ __all__ = [
     "ReservationDetails",
     "airline_desk_tools",
     "open_airline_desk",
+    "scenario_desk",
 ]
 
 
@@ -74,7 +75,10 @@ ReservationId = Annotated[
 ]
 # The caller's surname, as they said it: required by every tool that changes a booking.
 LastName = Annotated[
-    str, Field(min_length=1, description="The caller's surname as they said it, e.g. 'de Vries'. "
+    # The example is no passenger's name: the 0.5B model once copied the example ('de Vries',
+    # SKW123's passenger) into a call the caller had given no surname for, and the desk let
+    # it through (bench/README.md, "Customer-service scenarios").
+    str, Field(min_length=1, description="The caller's surname as they said it, e.g. 'Smith'. "
                "Ask for it; never take it from the booking details.")
 ]
 
@@ -200,8 +204,9 @@ def _desk_tools(desk: AirlineDesk) -> list[Tool]:
             str, Field(min_length=1, description="The SkyWay flight to move to, e.g. 'SK641'.")
         ],
         new_date: Annotated[
-            str, Field(min_length=1, description="Date of the new flight as YYYY-MM-DD, or 'today' / 'tomorrow'.")
-        ],
+            str | None, Field(description="Date of the new flight as YYYY-MM-DD, or 'today' / "
+                              "'tomorrow'. Omit for the flight's next departure.")
+        ] = None,
     ) -> RebookingResult:
         """Move a SkyWay booking to another flight on the same route: 45 euros, free on Flex fares.
 
@@ -242,3 +247,10 @@ def _desk_tools(desk: AirlineDesk) -> list[Tool]:
         Tool(transfer_to_human, timeout_s=5.0, examples=[
             "I want to speak to a real person.", "Put me through to a human agent, please."]),
     ]
+
+
+def scenario_desk(data: dict | None, now: datetime) -> AirlineDeskSession:
+    """The database adapter for scenario evaluations (`stepvox eval scenarios`): the desk
+    over the scenario's records (None: the shipped database) with the clock stopped at
+    `now`, so every turn of a simulated call sees the same day."""
+    return open_airline_desk(data, clock=lambda: now)
