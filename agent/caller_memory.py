@@ -66,6 +66,8 @@ class CallerMemory:
                                                  persona=persona.name)
         except Exception as exc:  # a database outage must not cost the caller their answer
             log.warning("could not record the conversation's user: %s", exc)
+            # Tried again next turn: filed under no user, `history delete --user` would miss it.
+            self._started.discard(conversation_id)
 
     def forget(self, conversation_id: str) -> None:
         """The conversation has ended: stop remembering that it was recorded."""

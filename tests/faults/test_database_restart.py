@@ -214,3 +214,24 @@ async def test_the_server_is_stopped_and_started_mid_conversation(private_cluste
         assert fourth.text == "I remember 6 earlier turns." and len(stored()) == 8
     finally:
         await agent.aclose()
+
+
+async def test_a_conversation_begun_during_the_outage_is_filed_under_its_user(schema):
+    """Its user must be recorded once the database is back, or `stepvox history delete
+    --user` would leave the conversation behind."""
+    with FaultProxy(5432) as proxy:
+        agent, store = agent_on(url_for(schema, proxy.port), counting_model())
+        try:
+            proxy.go_down()
+            first = await agent.arespond("Hello, it's Ann.", conversation_id="c1", user_id="ann")
+            assert first.text == "I remember 0 earlier turns."
+            proxy.come_up()
+            for _ in range(200):
+                if store.pending_turns == 0:
+                    break
+                await asyncio.sleep(0.05)
+            await agent.arespond("I need a taxi.", conversation_id="c1")
+            assert [c.id for c in await store.primary.conversations(user_id="ann")] == ["c1"]
+            assert len(stored_texts(schema, "c1")) == 4
+        finally:
+            await agent.aclose()
