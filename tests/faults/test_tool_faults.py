@@ -31,9 +31,13 @@ async def flight_status(flight: str) -> str:
     return "on time"
 
 
+seat_map_started: list[str] = []  # one entry per call that really ran
+
+
 @tool(timeout_s=0.3)
 def seat_map(flight: str) -> str:
     """The free seats on a flight."""
+    seat_map_started.append(flight)
     release_threads.wait()  # a blocking client library that never returns
     return "12A"
 
@@ -100,12 +104,18 @@ async def test_hung_sync_tools_do_not_starve_the_worker_threads():
     default executor has threads must not stop the rest of the agent's threaded work
     (ASR, VAD, audio archiving run in `asyncio.to_thread`)."""
     default_workers = min(32, (os.cpu_count() or 1) + 4)
-    agent, _ = agent_with(apologetic_model("seat_map", {"flight": "LH 401"}))
+
+    def call_then_apologise(messages, tools, tool_choice):
+        if messages[-1].role == "tool":
+            return APOLOGY
+        return ToolCall(name="seat_map", arguments={"flight": f"LH {len(seat_map_started)}"})
+
+    agent, _ = agent_with(ScriptedChatModel([call_then_apologise]))
+    before = len(seat_map_started)
     for i in range(default_workers + 2):
-        agent.services.chat_model.replies[:] = [
-            ToolCall(name="seat_map", arguments={"flight": f"LH {i}"}), APOLOGY]
         reply = await agent.arespond("Which seats are free?", conversation_id=f"c{i}")
         assert reply.text.endswith(APOLOGY)
+    assert len(seat_map_started) - before == default_workers + 2  # each one hung in a thread
     async with asyncio.timeout(5):
         assert await asyncio.to_thread(lambda: "still served") == "still served"
 
