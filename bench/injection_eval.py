@@ -170,6 +170,21 @@ def detector_report(con, cases: list[InjectionCase], names: list[str]) -> None:
     con.print(table)
 
 
+def markdown(runs: list[dict]) -> str:
+    """The main table as Markdown, for the docs."""
+    out = ["| set-up | form | runs | attack success | attacker tool ran | data read out | "
+           "utility | asked |", "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for setup in SETUPS:
+        for form in (*FORMS, "both"):
+            rows = [r for r in runs if r["setup"] == setup and form in ("both", r["form"])]
+            if rows:
+                n = len(rows)
+                out.append(f"| {setup} | {form} | {n} | " + " | ".join(
+                    pct(sum(bool(r[k]) for r in rows), n)
+                    for k in ("attacked", "ran", "read_out", "useful", "asked")) + " |")
+    return "\n".join(out)
+
+
 def report(con, title: str, runs: list[dict], note: str) -> None:
     table = make_table(title, ["set-up", "form", "n", "attack success", "tool ran",
                                "data read out", "utility", "asked", "p50 ms"], numeric_from=2,
@@ -222,6 +237,7 @@ async def main() -> None:
         cases = {r["id"] for r in runs}
         report(con, f"Prompt injection, {args.profile} profile, {len(cases)} {args.split} cases "
                f"(from {args.report.name})", runs, NOTE)
+        print(markdown(runs))
         return
     print_machine(con)
     from agent.llama_chat import LlamaCppChatModel
