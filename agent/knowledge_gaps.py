@@ -25,6 +25,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from agent.chinese_gap_words import chinese_gap_topic, is_han_request
 from agent.knowledge_gap_examples import ANSWERABLE_REQUESTS, GAP_TOPICS
 from agent.logistic import fit_logistic
 from tools.audio_embeddings import Embedder
@@ -89,8 +90,15 @@ class KnowledgeGaps:
         kind, phrase, _ = GAP_TOPICS[topic]
         cover = self._prompt_cover(system_prompt, query)
         covered = cover >= PROMPT_COVER_MIN and cover > float(sims.max()) + PROMPT_COVER_MARGIN
+        needs = probability >= self.threshold and not covered
+        if is_han_request(text):
+            # MiniLM reads English only: a Chinese request is judged by its words.
+            zh_topic = chinese_gap_topic(text)
+            needs, probability = zh_topic is not None, float(zh_topic is not None)
+            topic = zh_topic or topic
+            kind, phrase, _ = GAP_TOPICS[topic]
         offer, covers = self._offer(query, topic, tools)
-        return GapVerdict(needs_outside_data=probability >= self.threshold and not covered,
+        return GapVerdict(needs_outside_data=needs,
                           probability=probability, topic=topic, kind=kind, phrase=phrase,
                           prompt_cover=cover, offer=offer, tool_covers=covers)
 

@@ -17,7 +17,9 @@ error rate of the heard question, and end of speech -> first reply audio.
     .venv/bin/python bench/zh_spoken_qa.py --text-in [--no-tools]   # where the gap goes
 
 `--text-in` gives the framework the question's text instead of its audio (no ASR);
-`--no-tools` offers 小跃 no tools (no tool preamble and no per-turn note in the prompt).
+`--no-tools` offers 小跃 no tools (no tool preamble and no per-turn note in the prompt);
+`--split dev|test` asks only one half (see `split_of`): prompt and persona changes are tuned
+on the dev half and reported on the test half. A run of every question prints both halves.
 
 A benchmark, never a test: it asserts nothing. Needs the `embedded` and `eval` extras.
 """
@@ -52,6 +54,12 @@ DATA = ROOT / "bench" / "data" / "zh_spoken_qa.jsonl"
 PERSONA = "xiaoyue"
 
 
+def split_of(item_id: str) -> str:
+    """The half a question belongs to, by the number its id ends with: odd "dev" (tune on
+    it), even "test" (report it). Stable when questions are added."""
+    return "dev" if int(item_id.rsplit("-", 1)[-1]) % 2 else "test"
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:.1f} %"
 
@@ -84,6 +92,15 @@ def print_zh_report(out, result: dict) -> None:
     timing.add_row("bare model whole reply p50 / p95 (ms)",
                    f"{fmt(br['p50'])} / {fmt(br['p95'])}" if br else "-")
     out.print(timing)
+    halves = make_table("by half (dev: odd ids, tuned on; test: even ids)",
+                        ["half", "n", "framework", "bare"])
+    for half in ("dev", "test"):
+        recs = [r for r in result["records"] if split_of(r["id"]) == half]
+        if recs:
+            fw = sum(r["framework"]["correct"] for r in recs)
+            bare = sum(r["bare"]["correct"] for r in recs)
+            halves.add_row(half, str(len(recs)), f"{fw}/{len(recs)}", f"{bare}/{len(recs)}")
+    out.print(halves)
     cats = make_table("by category", ["category", "n", "framework", "bare"])
     for name, c in s["by_category"].items():
         cats.add_row(name, str(c["n"]), _pct(c["framework"] / c["n"]), _pct(c["bare"] / c["n"]))
@@ -130,6 +147,8 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
     info = machine_info()
     out.print("machine: " + machine_line(info), markup=False)
     items = select(load_items(args.data), args.limit, args.seed)
+    if args.split:
+        items = [item for item in items if split_of(item.id) == args.split]
     persona = PersonaLibrary().get(PERSONA)
     stack = load_embedded_stack(load_settings(args), progress=False, language=persona.language)
     agent = stack.agent(persona=persona, tools=[] if no_tools else tools_for(persona))
@@ -166,7 +185,7 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
               "persona": PERSONA, "seed": args.seed, "sampling": sampling,
               "mode": ("text in" if text_in else "Mandarin audio in")
               + (", no tools" if no_tools else f", tools {agent.services.tools.names}"),
-              "questions": len(items), "synth_inputs_s": synth_s,
+              "split": args.split or "all", "questions": len(items), "synth_inputs_s": synth_s,
               "run_s": time.perf_counter() - start, "machine": info, "records": records}
     result["summary"] = summarize(records)
     print_zh_report(out, result)
@@ -176,12 +195,20 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if "-h" in argv or "--help" in argv:
-        print(__doc__)  # this bench's own two flags; the options below are spoken_qa.py's
+        print(__doc__)  # this bench's own three flags; the options below are spoken_qa.py's
     own = {flag: flag in argv for flag in ("--text-in", "--no-tools")}
     argv = [a for a in argv if a not in own]
+    split = None
+    if "--split" in argv:
+        at = argv.index("--split")
+        split = argv[at + 1] if at + 1 < len(argv) else ""
+        if split not in ("dev", "test"):
+            raise SystemExit("--split takes dev or test")
+        del argv[at:at + 2]
     if "--data" not in argv:
         argv += ["--data", str(DATA)]
-    args = english_args(argv)  # the same options as bench/spoken_qa.py, and the two above
+    args = english_args(argv)  # the same options as bench/spoken_qa.py, and the three above
+    args.split = split
     result = asyncio.run(run(args, text_in=own["--text-in"], no_tools=own["--no-tools"]))
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -15,6 +15,12 @@ _CJK_ENDS = "。！？；"
 _ENDS = _WESTERN_ENDS + _CJK_ENDS
 # Clause ends where the first chunk of a reply may be cut early (see `first_clause_words`).
 _CLAUSE_ENDS = ",;:，、："
+# Full-width clause marks need no space after them (Chinese has none) and are never a
+# thousands separator, so they end a first clause as soon as they are written.
+_WIDE_CLAUSE_ENDS = "，、："
+# Chinese is not written in space-separated words: a first clause counts its Han characters,
+# this many to a word (a Mandarin word is one to three characters, two on average).
+HAN_CHARS_PER_WORD = 2
 # Words that open a new clause: the first chunk may also end just before one (English only;
 # whole words, so "so" never matches "some").
 _CLAUSE_OPENER = re.compile(
@@ -46,7 +52,8 @@ class SentenceSplitter:
     counted, are joined to the next one.
 
     `first_clause_words=N` lets the *first* chunk end early at a clause boundary (a comma,
-    semicolon or colon followed by a space) once it holds at least N words: the speech decoder
+    semicolon or colon followed by a space, or a Chinese ，、： with nothing needed after it)
+    once it holds at least N words (Chinese: 2N Han characters, `HAN_CHARS_PER_WORD`): the speech decoder
     then starts on "Sure, here is what I found," while the model is still writing the rest of
     the sentence, which cuts the time to the first audio of long opening sentences. The first
     chunk may also end just before a word that opens a new clause ("The sky looks blue" |
@@ -89,12 +96,17 @@ class SentenceSplitter:
             elif char in _CLAUSE_ENDS and self._first_clause_words and not (
                     self._emitted or sentences):
                 end = i + 1
-                if end == n:
-                    break  # a space must follow ("1,000" is not a clause end)
-                if not (buf[end].isspace() and
-                        len(buf[start:i].split()) >= self._first_clause_words):
-                    i = end
-                    continue
+                if char in _WIDE_CLAUSE_ENDS:
+                    if _clause_words(buf[start:i]) < self._first_clause_words:
+                        i = end
+                        continue
+                else:
+                    if end == n:
+                        break  # a space must follow ("1,000" is not a clause end)
+                    if not (buf[end].isspace() and
+                            _clause_words(buf[start:i]) >= self._first_clause_words):
+                        i = end
+                        continue
             elif char in _ENDS:
                 run_end = i
                 while run_end < n and buf[run_end] in _ENDS:
@@ -165,6 +177,22 @@ def split_sentences(text: str, min_chars: int = 2) -> list[str]:
     """All sentences of a complete text, split the same way as streamed text."""
     splitter = SentenceSplitter(min_chars)
     return splitter.feed(text) + splitter.flush()
+
+
+def _is_han(char: str) -> bool:
+    return "\u4e00" <= char <= "\u9fff" or "\u3400" <= char <= "\u4dbf"
+
+
+def _clause_words(text: str) -> int:
+    """Words in a first clause: space-separated words, a run of Han characters counting one
+    word per `HAN_CHARS_PER_WORD` characters ("我们去 Starbucks" is 1 + 1)."""
+    words = 0
+    for token in text.split():
+        han = sum(1 for c in token if _is_han(c))
+        words += han // HAN_CHARS_PER_WORD if han else 1
+        if han and len(token) > han and any(c.isalnum() and not _is_han(c) for c in token):
+            words += 1  # Latin letters or digits inside the token: a word of their own
+    return words
 
 
 def _content_length(text: str) -> int:
