@@ -17,20 +17,28 @@ from tools.airline_records import (
 
 
 def rebook(desk: AirlineDesk, reservation_id: str, last_name: str, new_flight_number: str,
-           new_date: str) -> RebookingResult:
-    """Move the booking's flight on the new flight's route to the new flight."""
+           new_date: str | None) -> RebookingResult:
+    """Move the booking's flight on the new flight's route to the new flight (its next run
+    from today when no date is given: callers name a flight more often than a date)."""
     res = desk.confirmed(reservation_id, last_name)
     code = res.reservation_id
     if res.status == "cancelled":
         raise ChangeRefusedError(f"Booking {code} is cancelled; it cannot be changed. Nothing was changed.")
-    day = desk._date(new_date)
     number = _compact(new_flight_number)
-    new = next((f for f in desk.db.flights
-                if f.flight_number.upper() == number and f.date == day), None)
+    runs = sorted((f for f in desk.db.flights if f.flight_number.upper() == number),
+                  key=lambda f: f.date)
+    if new_date is None or not new_date.strip():
+        new = next((f for f in runs if f.date >= desk._today()), None)
+        when = "from today on"
+    else:
+        day = desk._date(new_date)
+        new = next((f for f in runs if f.date == day), None)
+        when = f"on {day.isoformat()}"
     if new is None:
         raise ChangeRefusedError(
-            f"SkyWay has no flight {new_flight_number} on {day.isoformat()}. Search the direct "
+            f"SkyWay has no flight {new_flight_number} {when}. Search the direct "
             "flights on the route first. Nothing was changed.")
+    day = new.date
     flights = desk._flights_of(res)
     index = next((i for i, f in enumerate(flights)
                   if (f.origin, f.destination) == (new.origin, new.destination)), None)

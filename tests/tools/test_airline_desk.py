@@ -57,7 +57,7 @@ def test_schemas_names_required_arguments_and_descriptions():
         "search_direct_flights": ["origin", "destination", "date"],
         "cancel_reservation": ["reservation_id", "last_name", "reason"],
         "add_checked_bag": ["reservation_id", "last_name"],
-        "rebook_flight": ["reservation_id", "last_name", "new_flight_number", "new_date"],
+        "rebook_flight": ["reservation_id", "last_name", "new_flight_number"],
         "transfer_to_human": ["topic"],
     }
     for t in tools:
@@ -396,6 +396,10 @@ async def test_rebooking_refusals(desk):
     missing = await error(desk, "rebook_flight", {"reservation_id": "SKW864", "last_name": "Nowak",
                                                   "new_flight_number": "SK641", "new_date": day(7)})
     assert "no flight SK641" in missing
+    # without a date: the flight's next run
+    moved = await ok(desk, "rebook_flight", {"reservation_id": "SKW864", "last_name": "Nowak",
+                                             "new_flight_number": "SK641"})
+    assert moved["new_flight"] == f"SK641 on {day(6)}"
 
 
 async def test_transfer_to_human_is_recorded():
