@@ -302,16 +302,23 @@ class VoiceAgent:
             return []
         async with self._locks.hold(conversation_id):
             try:
-                if user_id is None:
-                    user_id = (await store.conversation(conversation_id)).user_id
-                await store.end_conversation(conversation_id)
-                if self.services.facts is None or not user_id:
-                    return []
-                turns = await self.services.memory.history(conversation_id)
-                return await self.services.facts.learn(user_id, conversation_id, turns)
-            except Exception as exc:
-                log.warning("could not end conversation %s: %s", conversation_id, exc)
+                return await self._learn_at_end(store, conversation_id, user_id)
+            finally:
+                if (forget := getattr(self._history, "forget", None)) is not None:
+                    forget(conversation_id)  # a buffered store's copy of the conversation
+
+    async def _learn_at_end(self, store, conversation_id: str, user_id: str | None) -> list[str]:
+        try:
+            if user_id is None:
+                user_id = (await store.conversation(conversation_id)).user_id
+            await store.end_conversation(conversation_id)
+            if self.services.facts is None or not user_id:
                 return []
+            turns = await self.services.memory.history(conversation_id)
+            return await self.services.facts.learn(user_id, conversation_id, turns)
+        except Exception as exc:
+            log.warning("could not end conversation %s: %s", conversation_id, exc)
+            return []
 
     async def aclose(self) -> None:
         """End the conversations this agent took part in (facts are learnt from them), write

@@ -100,6 +100,11 @@ class BufferedDialogueStore:
     async def save_summary(self, conversation_id: str, text: str, through_seq: int) -> None:
         await self.primary.save_summary(conversation_id, text, through_seq)
 
+    def forget(self, conversation_id: str) -> None:
+        """The conversation has ended: drop its outage copy (turns still waiting are kept and
+        written), so the copies are bounded by the conversations in progress."""
+        self._last_read.pop(conversation_id, None)
+
     async def flush(self) -> bool:
         """Write every waiting turn, oldest first; True when none is left waiting."""
         async with self._flush_lock:

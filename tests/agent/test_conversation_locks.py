@@ -61,3 +61,23 @@ async def test_a_cancelled_waiter_does_not_pin_the_lock():
     release.set()
     await held
     assert len(locks) == 0 and "c" not in locks
+
+
+async def test_ended_conversations_leave_no_outage_copy_in_a_buffered_store(tmp_path):
+    """`BufferedDialogueStore` keeps a copy of each conversation to answer from during an
+    outage; an ended conversation's copy goes (its waiting turns, if any, are still written)."""
+    from memory import BufferedDialogueStore, SqlDialogueStore
+
+    store = BufferedDialogueStore(SqlDialogueStore(tmp_path / "history.sqlite3"))
+    agent = VoiceAgent(ScriptedChatModel(["Hi."]), decoder=RecordingDecoder(), tools=[],
+                       memory=store, learn_facts=False)
+    try:
+        for i in range(50):
+            await agent.arespond("Hello.", conversation_id=f"caller-{i}")
+        assert len(store._last_read) == 50
+        for i in range(50):
+            await agent.end_conversation(f"caller-{i}")
+        assert len(store._last_read) == 0 and len(agent._locks) == 0
+        assert len(await store.history("caller-7")) == 2  # the history itself is untouched
+    finally:
+        await agent.aclose()
