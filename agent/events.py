@@ -9,7 +9,7 @@ from agent.chat_model import ToolCall
 from speech.protocols import AudioChunk
 
 if TYPE_CHECKING:
-    from agent.reply import Reply
+    from agent.turn.reply import Reply
     from tools import ToolResult
 
 

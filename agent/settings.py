@@ -7,7 +7,7 @@ from pathlib import Path
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from agent.model_catalog import DEFAULT_PROFILE, llm_for_profile
+from agent.models.catalog import DEFAULT_PROFILE, llm_for_profile
 
 
 # A turn that called a tool says a filler ("Let me check the time.") if its answer has not

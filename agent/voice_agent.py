@@ -15,22 +15,22 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from langgraph.types import Command
 
-from agent.approval import approval_question, interpret_consent
-from agent.caller_memory import CallerMemory
+from agent.turn.approval import approval_question, interpret_consent
+from agent.recall.caller import CallerMemory
 from agent.chat_model import AnticipatingChatModel, ChatModel
 from agent.conversation_locks import ConversationLocks
 from agent.events import (
     ApprovalRequestEvent, AudioChunkEvent, SentenceEvent, ToolResultEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
-from agent.history_prompt import tool_records
-from agent.honest_replies import warm_up as warm_up_honesty
-from agent.memory_setup import MemoryOptions, memory_services
-from agent.nodes import say_fixed, transcribe
-from agent.prompt_assembly import build_prompt
-from agent.reply import Reply
+from agent.recall.history_prompt import tool_records
+from agent.honesty.replies import warm_up as warm_up_honesty
+from agent.setup.memory import MemoryOptions, memory_services
+from agent.turn.nodes import say_fixed, transcribe
+from agent.turn.prompt import build_prompt
+from agent.turn.reply import Reply
 from agent.settings import FILLER_AFTER_S
-from agent.turn_context import StageClock, TurnContext, TurnServices
-from agent.turn_graphs import TurnGraphs
+from agent.turn.context import StageClock, TurnContext, TurnServices
+from agent.turn.graphs import TurnGraphs
 from memory import DialogueStore, DialogueTurn, InMemoryDialogueStore
 from personas import DEFAULT_PERSONA, Persona
 from speech.audio import AudioClip, AudioSource, load_audio
@@ -38,6 +38,7 @@ from speech.protocols import SpeechDecoder, SpeechTokenizer, VoiceActivityDetect
 from tools import Tool, ToolRegistry, builtin_tools
 
 if TYPE_CHECKING:
+    from agent.setup.embedded_stack import EmbeddedStack
     from agent.settings import StepvoxSettings
     from memory.user_facts import Embed
 
@@ -80,7 +81,7 @@ class VoiceAgent:
         packaged MiniLM when installed, else keyword recall; or your own `Embed`).
         `filler_after_s`: after a tool call, a filler is spoken if the answer has not
         started this long after the call was decided (0: always, at once); when the recent
-        tool turns' answers all came later than that, at once (`agent.answer_waits`)."""
+        tool turns' answers all came later than that, at once (`agent.turn.waits`)."""
         if filler_after_s < 0:
             raise ValueError(f"filler_after_s must be >= 0, got {filler_after_s}")
         registry = tools if isinstance(tools, ToolRegistry) else ToolRegistry(
@@ -123,9 +124,17 @@ class VoiceAgent:
     @classmethod
     def embedded(cls, settings: StepvoxSettings | None = None, **kwargs) -> VoiceAgent:
         """The offline default: Silero VAD, Whisper, Qwen2.5 0.5B on llama.cpp, Piper."""
-        from agent.embedded_stack import load_embedded_stack
+        from agent.setup.embedded_stack import load_embedded_stack
 
-        return load_embedded_stack(settings, **kwargs).agent()
+        return cls.from_stack(load_embedded_stack(settings, **kwargs))
+
+    @classmethod
+    def from_stack(cls, stack: EmbeddedStack, chat_model: ChatModel | None = None,
+                   **kwargs) -> VoiceAgent:
+        """An agent on the models of a loaded stack (`load_embedded_stack`); its settings
+        fill what `kwargs` leave out."""
+        options = stack.agent_options(chat_model, **kwargs)
+        return cls(options.pop("chat_model"), **options)
 
     def for_persona(self, persona: Persona) -> VoiceAgent:
         """Another agent speaking as `persona` that shares this one's models, tools, history
@@ -363,7 +372,7 @@ class VoiceAgent:
         prefill = getattr(svc.chat_model, "prefill", None)
         if prefill is not None:
             await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
-        await warm_up_honesty(svc.chat_model)  # the "can't know" detector (agent.honest_replies)
+        await warm_up_honesty(svc.chat_model)  # the "can't know" detector (agent.honesty.replies)
         if svc.facts is not None:
             await svc.facts.warm_up()  # loads the embedding model (seconds) before a caller
         await self.say("Hello.")

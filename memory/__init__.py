@@ -1,5 +1,8 @@
 """Dialogue history as text: in memory, or in SQLite / PostgreSQL with `SqlDialogueStore`;
-context windows with a running summary; long-term facts; LangGraph checkpoints."""
+context windows with a running summary; long-term facts; LangGraph checkpoints.
+
+Imports nothing else of stepvox.
+"""
 
 from memory.buffered_store import BufferedDialogueStore
 from memory.context_window import ContextBudgetError, ContextWindow, ContextWindowBuilder

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from memory.dialogue import DialogueTurn
+from memory.dialogue import DialogueTurn, StoredSummary  # noqa: F401 - re-exported
 
 
 class ConversationInfo(BaseModel):
@@ -18,13 +18,6 @@ class ConversationInfo(BaseModel):
     turn_count: int = 0
 
 
-class StoredSummary(BaseModel):
-    """A running summary of a conversation's turns up to and including `through_seq`."""
-
-    conversation_id: str
-    text: str
-    through_seq: int
-    created_at: datetime
 
 
 class ConversationExport(BaseModel):

@@ -15,6 +15,16 @@ from typing import Any, Literal, Protocol, runtime_checkable
 from pydantic import BaseModel, Field
 
 
+class StoredSummary(BaseModel):
+    """A running summary of a conversation's turns up to and including `through_seq`."""
+
+    conversation_id: str
+    text: str
+    through_seq: int
+    created_at: datetime
+
+
+
 class ToolCallRecord(BaseModel):
     """One tool call of an assistant turn and what it returned."""
 
@@ -102,8 +112,6 @@ class InMemoryDialogueStore:
         return summaries[-1] if summaries else None
 
     async def save_summary(self, conversation_id: str, text: str, through_seq: int) -> None:
-        from memory.conversation_records import StoredSummary  # it imports this module
-
         self._summaries[conversation_id].append(StoredSummary(
             conversation_id=conversation_id, text=text, through_seq=through_seq,
             created_at=datetime.now(UTC)))

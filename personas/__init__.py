@@ -1,4 +1,7 @@
-"""Personas: who the agent is, what it knows and how it sounds; character cards in and out."""
+"""Personas: who the agent is, what it knows and how it sounds; character cards in and out.
+
+May import speech (style tags); never agent, tools or memory.
+"""
 
 from personas.errors import (
     CardFieldError, CardFormatError, CardSpecError, CardTooLargeError, CharacterCardError,

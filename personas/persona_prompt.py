@@ -7,7 +7,7 @@
     5. triggered lore         (entries fired by the recent messages, in insertion order)
     6. example dialogues
     7. speaking rules         (spoken-output rules, then the style-tag protocol if any)
-    -- then the history and the new user turn, as separate messages (agent.history_prompt).
+    -- then the history and the new user turn, as separate messages (agent.recall.history_prompt).
 
 Role-play models stay in character best when identity comes first and examples come last
 before the conversation; the order never changes, so prompts are comparable across personas.

@@ -4,7 +4,7 @@ Step-Audio writes style as tags opening the text (`(高兴1)(粤语)(快速1)tex
 Step-Audio-EditX adds paralinguistic tags in square brackets (`[Laughter]`). `Style` is the
 decoder-neutral form of those tags: the parser (`speech.style_tags`) reads tags into it, the
 renderers write it back in each decoder's format, and embedded decoders map it onto their own
-controls (`speech.piper_style`).
+controls (`speech.piper.style`).
 
 Speed, pitch and volume are *levels* (-5..5), like Step-Audio's comparative tags (快速1, 快速2):
 each decoder decides what one level means physically.

@@ -42,8 +42,8 @@ def packaged_llama():
     (callers gate on the embedded extra with `embedded_gate.require_embedded`)."""
     import llama_cpp
 
-    from agent.model_cache import ModelStore
-    from agent.model_catalog import DEFAULT_MODELS
+    from agent.models.cache import ModelStore
+    from agent.models.catalog import DEFAULT_MODELS
 
     path = ModelStore(progress=False).resolve(DEFAULT_MODELS["llm"])
     model = llama_cpp.Llama(str(path), n_ctx=1024, verbose=False)

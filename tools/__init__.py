@@ -5,10 +5,10 @@ Depends on nothing else in stepvox, so the agent, personas and servers can all u
 
 from __future__ import annotations
 
-from tools.audio_embeddings import minilm_embedder
-from tools.audio_library import AudioEntry, AudioHit, AudioLibrary, index_audio_folder
-from tools.call_references import UnresolvedReferenceError, references_in, resolve_references
-from tools.datetime_tool import DateTimeReport, get_date_time, make_get_date_time
+from tools.builtin.audio_embeddings import minilm_embedder
+from tools.builtin.audio_library import AudioEntry, AudioHit, AudioLibrary, index_audio_folder
+from tools.calls.references import UnresolvedReferenceError, references_in, resolve_references
+from tools.builtin.datetime import DateTimeReport, get_date_time, make_get_date_time
 from tools.dispatch import dispatch_calls, filler_sentence
 from tools.errors import (
     DuplicateToolError,
@@ -17,30 +17,30 @@ from tools.errors import (
     ToolError,
     UnknownToolError,
 )
-from tools.function_specs import tool_from_function_spec, tool_from_nestful_spec
-from tools.langchain_tools import from_langchain
-from tools.mcp_tools import McpServerConfig, McpToolError, McpToolset
-from tools.openai_calls import OpenAIStreamCalls, parse_openai_message
-from tools.parsed_call import MalformedToolCall, ParsedReply, ParsedToolCall
+from tools.adapters.function_specs import tool_from_function_spec, tool_from_nestful_spec
+from tools.adapters.langchain import from_langchain
+from tools.adapters.mcp import McpServerConfig, McpToolError, McpToolset
+from tools.calls.openai import OpenAIStreamCalls, parse_openai_message
+from tools.calls.parsed import MalformedToolCall, ParsedReply, ParsedToolCall
 from tools.plugins import ENTRY_POINT_GROUP, PluginLoadError, PluginReport, load_plugins
 from tools.registry import ToolRegistry
 from tools.result import ToolResult
 from tools.result_messages import tool_result_message
-from tools.schema_formats import (
+from tools.schemas.formats import (
     openai_tools,
     qwen_tools_block,
     render_tool_schemas,
     step_audio_schema_message,
     step_audio_schema_turn,
 )
-from tools.schema_tool import SchemaTool
-from tools.text_call_parser import parse_text_calls
-from tools.text_call_stream import StreamEnd, TextCallStream
-from tools.timbre_rag_tool import AudioSearchResult, make_timbre_rag
+from tools.schemas.schema_tool import SchemaTool
+from tools.calls.text_parser import parse_text_calls
+from tools.calls.text_stream import StreamEnd, TextCallStream
+from tools.builtin.timbre_rag import AudioSearchResult, make_timbre_rag
 from tools.tool import Tool, tool
 from tools.untrusted_output import as_untrusted_data, bound_text, defuse_control_tokens
-from tools.weather_tool import WeatherReport, get_weather, make_get_weather
-from tools.web_search import make_search, search
+from tools.builtin.weather import WeatherReport, get_weather, make_get_weather
+from tools.builtin.web_search import make_search, search
 
 
 def builtin_tools() -> list[Tool]:
@@ -119,3 +119,9 @@ __all__ = [
     "tool_from_nestful_spec",
     "tool_result_message",
 ]
+
+# Old module names (before the package redesign) still import, with a warning.
+from tools.moved_modules import install as _install_moved  # noqa: E402
+from tools.moved import MOVED as _MOVED  # noqa: E402
+
+_install_moved(_MOVED)

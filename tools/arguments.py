@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from tools.errors import ToolArgumentsError
-from tools.json_schema import describe_type, schema_at
+from tools.schemas.json_schema import describe_type, schema_at
 
 _MAX_ECHO = 80  # long inputs are cut so a bad call does not flood the context
 

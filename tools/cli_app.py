@@ -14,7 +14,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from tools.audio_library import AudioLibrary, index_audio_folder
+from tools.builtin.audio_library import AudioLibrary, index_audio_folder
 from tools.plugins import load_plugins
 from tools.registry import ToolRegistry
 
@@ -29,8 +29,8 @@ def _registry(include_network: bool, audio_library: Path | None) -> ToolRegistry
     # Imported here: `tools/__init__` imports this module's siblings, not this module.
     from tools import builtin_tools, make_timbre_rag, stepeval_tools
 
-    from tools.audio_embeddings import minilm_embedder
-    from tools.builtin_audio_library import builtin_audio_library
+    from tools.builtin.audio_embeddings import minilm_embedder
+    from tools.builtin.audio_library_files import builtin_audio_library
 
     # Meaning-based search when the packaged MiniLM is installed, keywords otherwise.
     # Without a library of the user's, timbre_rag searches the one stepvox ships (as an

@@ -15,7 +15,7 @@ import inspect
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from tools.parsed_call import MalformedToolCall, ParsedToolCall
+from tools.calls.parsed import MalformedToolCall, ParsedToolCall
 from tools.registry import ToolRegistry
 from tools.result import ToolResult
 from tools.tool import Tool

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tools.errors import DuplicateToolError, ToolError
-from tools.langchain_tools import from_langchain, is_langchain_tool
+from tools.adapters.langchain import from_langchain, is_langchain_tool
 from tools.registry import ToolRegistry
 from tools.tool import Tool
 

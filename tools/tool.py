@@ -19,11 +19,11 @@ from typing import Any, overload
 from pydantic import BaseModel, ValidationError
 
 from tools.arguments import parse_arguments, validation_message
-from tools.docstrings import parse_docstring
+from tools.schemas.docstrings import parse_docstring
 from tools.errors import ToolArgumentsError, ToolDefinitionError
-from tools.json_schema import clean_parameters_schema
+from tools.schemas.json_schema import clean_parameters_schema
 from tools.result import ToolResult, describe_exception, render_content
-from tools.signature_model import build_arguments_spec
+from tools.schemas.signature_model import build_arguments_spec
 from tools.tool_threads import run_sync_tool
 from tools.untrusted_output import DEFAULT_MAX_OUTPUT_CHARS
 
@@ -45,7 +45,7 @@ class Tool:
     over the arguments ("Let me check the weather in {location}.").
     `examples` are requests a user might say that need this tool; they teach the call
     decision what the tool is for (without them it knows the tool by its name and
-    description only; see `agent.tool_prior`).
+    description only; see `agent.tool_choice.prior`).
     """
 
     def __init__(

@@ -1,6 +1,9 @@
 """Scenario evaluations: whole simulated calls to a customer-service agent, scored on the
 database it leaves behind, the tools it called and the policy it kept (`stepvox eval
-scenarios`). See docs/scenario-evals.md."""
+scenarios`). See docs/scenario-evals.md.
+
+May import the rest of agent but the realtime server.
+"""
 
 from agent.evals.callers import Caller, LlmCaller, ScriptedCaller
 from agent.evals.database import DatabaseAdapter, ScenarioDatabase

@@ -11,11 +11,11 @@ from agent.settings import StepvoxSettings
 def load_chat_model(settings: StepvoxSettings):
     """The LLM `settings` describe: the packaged one for its profile, or a remote server."""
     if settings.model != "embedded":
-        from agent.chat_session import remote_chat_model
+        from agent.cli.chat_session import remote_chat_model
 
         return remote_chat_model(settings)
-    from agent.embedded_stack import model_store
-    from agent.llama_chat import LlamaCppChatModel
+    from agent.models.store import model_store
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
 
     path = model_store(settings, progress=False).resolve_for_role("llm")
     return LlamaCppChatModel(path, n_threads=settings.threads,
@@ -27,7 +27,7 @@ def load_backend(settings: StepvoxSettings, *, voice: bool = False,
                  caller_settings: StepvoxSettings | None = None) -> AgentBackend:
     label = settings.model if settings.model != "embedded" else f"embedded/{settings.profile}"
     if voice:
-        from agent.embedded_stack import load_embedded_stack
+        from agent.setup.embedded_stack import load_embedded_stack
 
         remote = settings.model != "embedded"
         stack = load_embedded_stack(settings, progress=False, with_llm=not remote)

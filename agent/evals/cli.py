@@ -1,5 +1,5 @@
 """`stepvox eval scenarios PATH`: run customer-service scenarios with a simulated caller,
-print a results table and write JSON lines. Registered on the main app by `agent.cli`;
+print a results table and write JSON lines. Registered on the main app by `agent.cli.main`;
 models load inside the command, so `stepvox --help` stays fast."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ def scenarios(
     latency per scenario. Exit 0 when the run completed, whatever the scores (a bench),
     1 when a scenario file is wrong."""
     from agent.evals.format import ScenarioFormatError, load_scenarios
-    from agent.model_errors import ModelError
+    from agent.models.errors import ModelError
 
     # A table piped to a file or a test keeps its columns readable (rich would wrap at 80).
     console = Console(width=None if sys.stdout.isatty() else 200)

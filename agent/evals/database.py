@@ -4,7 +4,7 @@ An adapter is any function `adapter(data, now) -> ScenarioDatabase`: given the s
 initial records (None: the adapter's own default data) and the moment the call happens,
 it returns the tools under test, sharing one fresh copy of the records, and a way to read
 those records back as plain nested data after the call. The SkyWay desk's adapter is
-`tools.airline_desk:scenario_desk`; the clinic example's is in examples/clinic_desk.
+`skyway_desk.desk:scenario_desk`; the clinic example's is in examples/clinic_desk.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agent.approval import interpret_consent
+from agent.turn.approval import interpret_consent
 from agent.evals.format import PolicyRuleSpec, Scenario, ScenarioFormatError
 from agent.evals.trace import CallTrace
 

@@ -32,13 +32,13 @@ from agent.realtime.controller_events import (
     BackchannelIgnored, ControllerEvent, ConversationState, Emit, ReplyEvent, ReplyFinished,
     ReplyStarted, ReplyTruncated, SpeculationEvent, StateChanged, TurnEndPredicted,
 )
-from agent.realtime.early_asr import EarlyTranscription
+from agent.realtime.turn_taking.early_asr import EarlyTranscription
 from agent.realtime.played_history import PlayedHistoryStore
 from agent.realtime.reply_state import ReplyState
-from agent.realtime.semantic_turns import SemanticTurnEnd
-from agent.realtime.speculative_turns import SpeculativeTurns
-from agent.realtime.speculation import Speculation, commit_or_rerun
-from agent.realtime.turn_end_policy import TurnEndPolicy
+from agent.realtime.turn_taking.semantic import SemanticTurnEnd
+from agent.realtime.turn_taking.speculative import SpeculativeTurns
+from agent.realtime.turn_taking.speculation import Speculation, commit_or_rerun
+from agent.realtime.turn_taking.policy import TurnEndPolicy
 from agent.voice_agent import VoiceAgent
 from memory import DialogueTurn
 from speech.audio import AudioClip

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from personas import PersonaError, PersonaLibrary, PersonaNotFoundError
 
-from agent.language_voices import LanguageVoices
-from agent.model_errors import ModelError
+from agent.setup.language_voices import LanguageVoices
+from agent.models.errors import ModelError
 from agent.voice_agent import VoiceAgent
 
 

@@ -76,7 +76,7 @@ class TurnDetection(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     # semantic_vad: as server_vad, but the model's estimate that the words so far are a
-    # finished turn shortens or lengthens the silence (agent.realtime.turn_end_policy);
+    # finished turn shortens or lengthens the silence (agent.realtime.turn_taking.policy);
     # it comes from the speculative run, so it needs `speculative` and a backend that
     # sends it (the embedded one), else the silence rule applies unchanged.
     type: Literal["semantic_vad", "server_vad", "none"] = "semantic_vad"

@@ -14,7 +14,7 @@ from agent.events import (
     AudioChunkEvent, SentenceEvent, TextDeltaEvent, TranscriptEvent, TurnDoneEvent, TurnEvent,
 )
 from agent.realtime.playback import PlaybackTracker
-from agent.realtime.speculation import Speculation
+from agent.realtime.turn_taking.speculation import Speculation
 from speech.audio import AudioClip
 
 # stage name -> the reply timing it is measured at ("end_of_speech_detected" is the wait itself)

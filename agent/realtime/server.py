@@ -115,7 +115,7 @@ def create_app(agents: PersonaAgents | VoiceAgent,
             return
         nonlocal vad_model
         if config.vad == "silero" and vad_model is None:
-            from agent.realtime.shared_vad import SileroModel
+            from agent.realtime.turn_taking.shared_vad import SileroModel
 
             vad_model = SileroModel()
         await ws.accept()

@@ -31,7 +31,7 @@ from agent.realtime.event_mapping import EventMapper
 from agent.realtime.persona_agents import PersonaAgents
 from agent.realtime.rate_limits import TokenBucket
 from agent.realtime.stats import RealtimeStats
-from agent.realtime.turn_end_policy import TurnEndPolicy
+from agent.realtime.turn_taking.policy import TurnEndPolicy
 from agent.realtime.protocol import (
     CLIENT_EVENT, CLIENT_EVENT_TYPES, AudioAppend, AudioClear, AudioCommit, ItemCreate,
     ItemTruncate, ResponseCancel, ResponseCreate, SessionConfig, SessionLimits, SessionUpdate, error_event,

@@ -1,9 +1,9 @@
 """A turn answered with the backend apology is stored whole, and the next prompt shows it
-without the apology (`agent.backend_apology.without_apology`): the packaged 0.5B model
+without the apology (`agent.turn.apology.without_apology`): the packaged 0.5B model
 repeated the apology word for word to the following question when it was in the prompt."""
 
-from agent.backend_apology import APOLOGY, without_apology
-from agent.history_prompt import history_messages
+from agent.turn.apology import APOLOGY, without_apology
+from agent.recall.history_prompt import history_messages
 from memory import DialogueTurn
 
 

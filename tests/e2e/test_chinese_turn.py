@@ -16,12 +16,13 @@ require("ai_edge_litert", "pypinyin")
 require("opencc", extra="eval")
 pytestmark = pytest.mark.embedded
 
-from agent.embedded_stack import load_embedded_stack  # noqa: E402
+from agent.setup.embedded_stack import load_embedded_stack  # noqa: E402
 from agent.events import AudioChunkEvent, TranscriptEvent  # noqa: E402
 from fakes import ScriptedChatModel  # noqa: E402
 from personas import PersonaLibrary  # noqa: E402
-from speech.character_error_rate import character_error_rate  # noqa: E402
+from speech.scoring.character_error_rate import character_error_rate  # noqa: E402
 from speech.script_routing import BilingualDecoder  # noqa: E402
+from agent.voice_agent import VoiceAgent
 
 QUESTION = "你好，今天天气怎么样？"
 REPLY = "(四川话)今天天气很好，我们去 Starbucks 喝咖啡吧。"
@@ -35,7 +36,7 @@ def stack():
 async def test_a_chinese_turn_is_heard_and_spoken_in_two_voices(stack):
     assert isinstance(stack.decoder, BilingualDecoder) and stack.tokenizer.language == "zh"
     question = np.concatenate([c.samples async for c in stack.decoder.synthesize(QUESTION)])
-    agent = stack.agent(ScriptedChatModel([REPLY]), persona=PersonaLibrary().get("xiaoyue"))
+    agent = VoiceAgent.from_stack(stack, ScriptedChatModel([REPLY]), persona=PersonaLibrary().get("xiaoyue"))
     heard, chunks = "", []
     async for event in agent.stream(audio=question, sample_rate=stack.decoder.sample_rate):
         if isinstance(event, TranscriptEvent):

@@ -29,7 +29,7 @@ CANNOT = re.compile(r"\b(can't|cannot|can not|don't have|do not have|unable|no a
 def demo_replies(tmp_path_factory):
     import asyncio
 
-    from agent.demo import CHINESE_LABEL, SCRIPT, run_demo
+    from agent.cli.demo import CHINESE_LABEL, SCRIPT, run_demo
     from agent.settings import StepvoxSettings
 
     out = tmp_path_factory.mktemp("demo-out")
@@ -85,12 +85,12 @@ def test_the_chinese_exchange_is_heard_and_answered_in_mandarin(demo_replies):
     """小跃 is asked, by the Mandarin voice, "法国的首都是哪里？" (where is France's capital):
     Whisper must hear the question, the reply must name 巴黎 (Paris) and be spoken by the
     Mandarin voice, which Whisper listening for Chinese hears as Chinese naming 巴黎 again."""
-    from agent.demo import CHINESE_LABEL, CHINESE_QUESTION
-    from agent.embedded_stack import model_store
+    from agent.cli.demo import CHINESE_LABEL, CHINESE_QUESTION
+    from agent.models.store import model_store
     from agent.settings import StepvoxSettings
     from speech.audio import AudioClip
-    from speech.character_error_rate import character_error_rate
-    from speech.whisper_asr import WhisperSpeechTokenizer
+    from speech.scoring.character_error_rate import character_error_rate
+    from speech.whisper.asr import WhisperSpeechTokenizer
 
     replies, out = demo_replies
     assert CHINESE_LABEL in replies, "the demo ran no Chinese exchange"

@@ -26,13 +26,13 @@ require_embedded()
 require(*EVAL_MODULES, extra="eval")
 
 from agent.chat_model import ChatEvent, ChatMessage, ToolChoice  # noqa: E402
-from agent.chatml_prompt import render_prompt  # noqa: E402
-from agent.embedded_stack import EmbeddedStack, load_embedded_stack  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
-from agent.reply import Reply  # noqa: E402
+from agent.backends.llama_cpp.chatml_prompt import render_prompt  # noqa: E402
+from agent.setup.embedded_stack import EmbeddedStack, load_embedded_stack  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
+from agent.turn.reply import Reply  # noqa: E402
 from agent.voice_agent import VoiceAgent  # noqa: E402
 from speech import AudioClip, SilentAudioError, load_audio, write_wav  # noqa: E402
-from speech.word_error_rate import normalize_transcript, word_error_rate  # noqa: E402
+from speech.scoring.word_error_rate import normalize_transcript, word_error_rate  # noqa: E402
 
 pytestmark = [
     pytest.mark.embedded,
@@ -63,7 +63,7 @@ def stack() -> EmbeddedStack:
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def agent(stack: EmbeddedStack) -> VoiceAgent:
-    voice_agent = stack.agent()
+    voice_agent = VoiceAgent.from_stack(stack)
     await voice_agent.warm_up()
     return voice_agent
 
@@ -175,7 +175,7 @@ class RecordingChatModel:
 
 
 async def test_second_turn_prompt_carries_the_first_turn(stack: EmbeddedStack):
-    agent = stack.agent()
+    agent = VoiceAgent.from_stack(stack)
     recorder = RecordingChatModel(stack.chat_model)
     agent.services.chat_model = recorder
     cid = f"multi-{uuid.uuid4().hex[:8]}"

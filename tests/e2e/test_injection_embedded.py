@@ -17,10 +17,10 @@ require_embedded()
 
 from agent.chat_model import ToolCall  # noqa: E402
 from agent.events import ApprovalRequestEvent, TurnDoneEvent  # noqa: E402
-from agent.llama_chat import LlamaCppChatModel  # noqa: E402
-from agent.model_cache import ModelStore  # noqa: E402
-from agent.model_catalog import DEFAULT_MODELS  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
+from agent.backends.llama_cpp.chat import LlamaCppChatModel  # noqa: E402
+from agent.models.cache import ModelStore  # noqa: E402
+from agent.models.catalog import DEFAULT_MODELS  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
 from agent.voice_agent import VoiceAgent  # noqa: E402
 from bench.injection_tools import AskedCallFirst  # noqa: E402
 from tools import Tool  # noqa: E402

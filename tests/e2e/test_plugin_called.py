@@ -17,11 +17,11 @@ from embedded_gate import require_embedded
 
 require_embedded()
 
-from agent.llama_chat import LlamaCppChatModel  # noqa: E402
-from agent.model_cache import ModelStore  # noqa: E402
-from agent.model_catalog import DEFAULT_MODELS  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
-from agent.tool_setup import tools_for  # noqa: E402
+from agent.backends.llama_cpp.chat import LlamaCppChatModel  # noqa: E402
+from agent.models.cache import ModelStore  # noqa: E402
+from agent.models.catalog import DEFAULT_MODELS  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
+from agent.setup.tools import tools_for  # noqa: E402
 from agent.voice_agent import VoiceAgent  # noqa: E402
 from personas import DEFAULT_PERSONA  # noqa: E402
 

@@ -14,10 +14,10 @@ from embedded_gate import require_embedded
 
 require_embedded()
 
-from agent.llama_chat import LlamaCppChatModel  # noqa: E402
-from agent.model_cache import ModelStore  # noqa: E402
-from agent.model_catalog import DEFAULT_MODELS  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
+from agent.backends.llama_cpp.chat import LlamaCppChatModel  # noqa: E402
+from agent.models.cache import ModelStore  # noqa: E402
+from agent.models.catalog import DEFAULT_MODELS  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
 from agent.voice_agent import VoiceAgent  # noqa: E402
 
 pytestmark = [

@@ -1,4 +1,4 @@
-"""Whisper on a window just long enough for the clip (speech/whisper_asr.py): short turns go
+"""Whisper on a window just long enough for the clip (speech/whisper/asr.py): short turns go
 through a 10 s encoder window instead of 30 s, as well heard as before, and anything that
 does not fit or loops takes the standard faster-whisper path."""
 
@@ -12,11 +12,11 @@ from embedded_gate import EVAL_MODULES, require
 require("faster_whisper")
 require(*EVAL_MODULES, extra="eval")
 
-from agent.model_cache import ModelStore  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
+from agent.models.cache import ModelStore  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
 from speech import AudioClip, load_audio  # noqa: E402
-from speech.whisper_asr import WhisperSpeechTokenizer  # noqa: E402
-from speech.word_error_rate import word_error_rate  # noqa: E402
+from speech.whisper.asr import WhisperSpeechTokenizer  # noqa: E402
+from speech.scoring.word_error_rate import word_error_rate  # noqa: E402
 
 pytestmark = [pytest.mark.embedded, pytest.mark.timeout(300)]
 

@@ -23,12 +23,13 @@ require("ai_edge_litert", "pypinyin")
 require("opencc", extra="eval")
 pytestmark = pytest.mark.embedded
 
-from agent.embedded_stack import load_embedded_stack  # noqa: E402
+from agent.setup.embedded_stack import load_embedded_stack  # noqa: E402
 from agent.events import AudioChunkEvent  # noqa: E402
 from fakes import ScriptedChatModel  # noqa: E402
 from personas import PersonaLibrary  # noqa: E402
 from speech.audio import AudioClip  # noqa: E402
-from speech.character_error_rate import character_error_rate  # noqa: E402
+from speech.scoring.character_error_rate import character_error_rate  # noqa: E402
+from agent.voice_agent import VoiceAgent
 
 REPLIES = {
     "cantonese": ("(粤语)你好，今日天气好好。", "你好，今日天气好好。"),
@@ -45,7 +46,7 @@ async def _session(stack, caplog):
     """Four turns in one conversation: Cantonese, Sichuanese, Cantonese, Sichuanese."""
     scripted = [REPLIES[d][0] for d in ("cantonese", "sichuanese") * 2]
     decoder = stack.decoder.for_session()
-    agent = stack.agent(ScriptedChatModel(scripted), persona=PersonaLibrary().get("xiaoyue"))
+    agent = VoiceAgent.from_stack(stack, ScriptedChatModel(scripted), persona=PersonaLibrary().get("xiaoyue"))
     agent = agent.with_services(decoder=decoder)
     turns = []
     caplog.clear()
@@ -70,10 +71,10 @@ async def test_each_fallback_is_logged_once_and_reported_on_the_turns_audio(stac
 
 
 async def test_the_tag_is_never_read_out(stack):
-    from speech.whisper_asr import WhisperSpeechTokenizer
+    from speech.whisper.asr import WhisperSpeechTokenizer
 
     assert isinstance(stack.tokenizer, WhisperSpeechTokenizer)
-    agent = stack.agent(ScriptedChatModel([REPLIES["cantonese"][0], REPLIES["sichuanese"][0]]),
+    agent = VoiceAgent.from_stack(stack, ScriptedChatModel([REPLIES["cantonese"][0], REPLIES["sichuanese"][0]]),
                         persona=PersonaLibrary().get("xiaoyue"))
     for dialect in ("cantonese", "sichuanese"):
         reply = await agent.arespond("你会说方言吗？", conversation_id="s2")

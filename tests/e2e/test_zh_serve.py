@@ -32,12 +32,12 @@ from realtime_server import open_client  # noqa: E402  the realtime tests' webso
 from realtime_signals import silence  # noqa: E402
 from test_personas_serve import server  # noqa: E402,F401  `stepvox serve` in a child process
 
-from agent.embedded_stack import model_store  # noqa: E402
-from agent.language_voices import mandarin_decoder  # noqa: E402
+from agent.models.store import model_store  # noqa: E402
+from agent.setup.language_voices import mandarin_decoder  # noqa: E402
 from agent.settings import StepvoxSettings  # noqa: E402
 from speech.audio import AudioClip  # noqa: E402
-from speech.character_error_rate import character_error_rate  # noqa: E402
-from speech.whisper_asr import WhisperSpeechTokenizer  # noqa: E402
+from speech.scoring.character_error_rate import character_error_rate  # noqa: E402
+from speech.whisper.asr import WhisperSpeechTokenizer  # noqa: E402
 
 QUESTION = "中国的首都是哪个城市？"
 HAN = re.compile(r"[\u4e00-\u9fff]")

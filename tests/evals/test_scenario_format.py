@@ -14,7 +14,7 @@ SKYWAY = ROOT / "examples" / "skyway_scenarios"
 MINIMAL = """
 persona: skyway-agent
 caller: {goal: Ask about SK512., turns: ["Is SK512 on time?"]}
-database: {adapter: "tools.airline_desk:scenario_desk"}
+database: {adapter: "skyway_desk.desk:scenario_desk"}
 expect: {said: ["delay"]}
 """
 
@@ -35,8 +35,8 @@ def test_defaults_merge_under_each_scenario_and_files_resolve_next_to_the_scenar
     by_name = {s.name: s for s in load_scenarios(SKYWAY)}
     bag = by_name["bag-on-cancelled-booking"]
     # its own database block merged over the defaults' (adapter and ignore kept)
-    assert bag.database.adapter == "tools.airline_desk:scenario_desk"
-    assert bag.database.file == (ROOT / "tools" / "data" / "skyway_bookings.json").resolve()
+    assert bag.database.adapter == "skyway_desk.desk:scenario_desk"
+    assert bag.database.file == (ROOT / "examples" / "skyway_desk" / "src" / "skyway_desk" / "data" / "skyway_bookings.json").resolve()
     records = initial_records(bag.database)
     assert [r["reservation_id"] for r in records["reservations"]] == ["SKW123"]
     assert len(records["flights"]) >= 10  # the file's other tables stay
@@ -64,7 +64,7 @@ def test_single_scenario_file(tmp_path):
 @pytest.mark.parametrize(("text", "mentions"), [
     ("name: typo\n" + MINIMAL + "forbiden_calls: []\n", "forbiden_calls"),
     ("name: Bad Name\n" + MINIMAL, "name"),
-    ("name: no-adapter\n" + MINIMAL.replace('"tools.airline_desk:scenario_desk"', "tools.airline_desk"), "module:function"),
+    ("name: no-adapter\n" + MINIMAL.replace('"skyway_desk.desk:scenario_desk"', "skyway_desk.desk"), "module:function"),
     ("name: [unclosed\n", "cannot read"),
     ("- just a list\n", "mapping"),
 ])
@@ -93,7 +93,7 @@ def test_unknown_adapter_is_named(tmp_path):
     from datetime import datetime, timezone
 
     file = tmp_path / "x.yaml"
-    file.write_text("name: x\n" + MINIMAL.replace("tools.airline_desk:scenario_desk", "no_such_module:desk"))
+    file.write_text("name: x\n" + MINIMAL.replace("skyway_desk.desk:scenario_desk", "no_such_module:desk"))
     (scenario,) = load_scenarios(file)
     with pytest.raises(ScenarioFormatError, match="no_such_module"):
         open_database(scenario.database, datetime.now(timezone.utc))

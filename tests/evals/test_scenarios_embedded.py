@@ -27,7 +27,7 @@ def pick(*names: str):
 
 
 def test_a_wrong_scenario_file_exits_1_naming_it(tmp_path):
-    from agent.cli import app
+    from agent.cli.main import app
 
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\npersona: skyway-agent\n")  # no caller, no database

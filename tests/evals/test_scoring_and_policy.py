@@ -11,7 +11,7 @@ from agent.evals.policy import approval_before_write, check_policy, identity_bef
 from agent.evals.scoring import call_matches, flatten, score_call
 from agent.evals.trace import ApprovalAsk, CallTrace, CallTurn, ToolCallRecord
 from tools import ToolRegistry
-from tools.airline_desk import scenario_desk
+from skyway_desk.desk import scenario_desk
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
 IGNORE = ["flights/*/seats_left/*"]
@@ -20,7 +20,7 @@ CANCEL = {"reservation_id": "SKW123", "last_name": "de Vries", "reason": "change
 
 def scenario(**changes) -> Scenario:
     base = {"name": "t", "persona": "skyway-agent", "caller": {"goal": "g", "turns": ["x"]},
-            "database": {"adapter": "tools.airline_desk:scenario_desk", "ignore": IGNORE},
+            "database": {"adapter": "skyway_desk.desk:scenario_desk", "ignore": IGNORE},
             "policy": [{"rule": "identity_before_write"}]}
     return Scenario.model_validate({**base, **changes})
 

@@ -64,7 +64,7 @@ async def test_a_full_disk_loses_only_the_audio(full_disk, tmp_path, caplog):
                        tokenizer=FixedTranscriber("where is my parcel"), tools=[],
                        memory=history, audio_dir=mount, learn_facts=False)
     try:
-        with caplog.at_level(logging.WARNING, logger="agent.audio_archive"):
+        with caplog.at_level(logging.WARNING, logger="agent.recall.audio_archive"):
             reply = await agent.arespond(audio=utterance(), sample_rate=16_000,
                                          conversation_id="c1")
         assert reply.text == REPLY and len(reply.audio) > 0  # heard

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from agent import VoiceAgent
-from agent.backend_apology import APOLOGY
-from agent.openai_chat import OpenAIChatModel
+from agent.turn.apology import APOLOGY
+from agent.backends.openai.chat import OpenAIChatModel
 from fakes import RecordingDecoder
 from embedded_gate import require, require_embedded
 from fault_proxy import FaultProxy
@@ -46,7 +46,7 @@ class LlamaCppServer:
     """`python -m llama_cpp.server` on the packaged GGUF, on a free loopback port."""
 
     def __init__(self, log_path) -> None:
-        from agent.embedded_stack import model_store
+        from agent.models.store import model_store
         from agent.settings import StepvoxSettings
         from fault_proxy import free_port
 
@@ -126,7 +126,7 @@ async def test_the_caller_hears_an_apology_and_the_next_turn_works(fault, proxy,
     scripted = isinstance(upstream, ScriptedOpenAIServer)
     mid_reply_bytes = MID_REPLY_BYTES["scripted" if scripted else "llama_cpp"]
     FAULTS[fault](proxy, mid_reply_bytes)
-    with caplog.at_level(logging.ERROR, logger="agent.backend_apology"):
+    with caplog.at_level(logging.ERROR, logger="agent.turn.apology"):
         failed = await agent.arespond("What's the weather in Lyon?", conversation_id="c1")
 
     assert failed.text.endswith(APOLOGY), failed.text
@@ -137,7 +137,7 @@ async def test_the_caller_hears_an_apology_and_the_next_turn_works(fault, proxy,
         heard_first = failed.text[:-len(APOLOGY)].strip()  # the words that had arrived
         assert heard_first, failed.text
         assert not scripted or REPLY.startswith(heard_first), failed.text
-    logged = [r for r in caplog.records if r.name == "agent.backend_apology"]
+    logged = [r for r in caplog.records if r.name == "agent.turn.apology"]
     assert len(logged) == 1, [r.getMessage() for r in logged]
 
     history = await agent.services.memory.history("c1")

@@ -123,12 +123,12 @@ async def test_hung_sync_tools_do_not_starve_the_worker_threads():
 @pytest.mark.embedded
 async def test_the_embedded_model_apologises_for_a_hung_and_a_failing_tool(tmp_path, monkeypatch):
     """The same faults on the real offline stack (Qwen2.5 0.5B in llama.cpp, Piper): the
-    spoken apology is stepvox's own sentence for a failed lookup (`agent.honest_replies`),
+    spoken apology is stepvox's own sentence for a failed lookup (`agent.honesty.replies`),
     not left to the small model."""
     from embedded_gate import require_embedded
 
     require_embedded()
-    from agent.embedded_stack import load_embedded_stack
+    from agent.setup.embedded_stack import load_embedded_stack
 
     monkeypatch.setenv("STEPVOX_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
     # The same functions, with example requests so the call decision knows them.

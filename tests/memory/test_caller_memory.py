@@ -6,7 +6,7 @@ from __future__ import annotations
 from fakes import RecordingDecoder, ScriptedChatModel
 
 from agent import VoiceAgent
-from agent.caller_memory import spoken_name
+from agent.recall.caller import spoken_name
 from memory import SqlDialogueStore
 from personas import DEFAULT_PERSONA
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli_history import history_app
+from agent.cli.history import history_app
 from memory import DialogueTurn, ToolCallRecord
 from memory.sql_store import SqlDialogueStore
 

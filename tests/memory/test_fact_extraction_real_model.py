@@ -8,9 +8,9 @@ from embedded_gate import require_embedded
 
 require_embedded()
 
-from agent.embedded_stack import model_store  # noqa: E402
-from agent.fact_extraction import extract_facts  # noqa: E402
-from agent.llama_chat import LlamaCppChatModel  # noqa: E402
+from agent.models.store import model_store  # noqa: E402
+from agent.recall.fact_extraction import extract_facts  # noqa: E402
+from agent.backends.llama_cpp.chat import LlamaCppChatModel  # noqa: E402
 from agent.settings import StepvoxSettings  # noqa: E402
 from memory import DialogueTurn  # noqa: E402
 

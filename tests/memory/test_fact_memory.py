@@ -12,8 +12,8 @@ import pytest
 from fakes import ScriptedChatModel
 
 from agent import VoiceAgent
-from agent.fact_extraction import FactExtractionError, parse_facts
-from agent.prompt_assembly import FACTS_HEADING
+from agent.recall.fact_extraction import FactExtractionError, parse_facts
+from agent.turn.prompt import FACTS_HEADING
 from memory import SqlDialogueStore
 from personas import Persona
 
@@ -131,7 +131,7 @@ async def test_malformed_extraction_is_logged_and_stores_nothing(tmp_path, caplo
     agent = agent_on(url, model, fact_embed=None)
     await agent.arespond("I like window seats.", conversation_id="c", user_id="ann",
                          synthesize=False)
-    with caplog.at_level(logging.WARNING, logger="agent.fact_recall"):
+    with caplog.at_level(logging.WARNING, logger="agent.recall.fact_recall"):
         assert await agent.end_conversation("c") == []
     assert "no facts stored for conversation c" in caplog.text and "not JSON" in caplog.text
     assert await agent.services.facts.facts.facts("ann") == []

@@ -14,7 +14,7 @@ from fakes import ScriptedChatModel, text_deltas
 
 from agent import VoiceAgent
 from agent.chat_model import ChatMessage
-from agent.prompt_assembly import SUMMARY_HEADING
+from agent.turn.prompt import SUMMARY_HEADING
 from memory import ContextBudgetError, InMemoryDialogueStore, SqlDialogueStore
 from memory.context_window import MESSAGE_OVERHEAD_TOKENS, approximate_tokens
 
@@ -167,7 +167,7 @@ async def test_a_turn_stops_a_summary_being_written_and_the_fold_is_redone_after
 async def test_a_failing_summary_is_logged_and_the_turns_go_on(caplog):
     model = Model(empty_summaries=True)
     agent = VoiceAgent(model.fake, tools=[], history_token_budget=300)
-    with caplog.at_level(logging.WARNING, logger="agent.summary_folding"):
+    with caplog.at_level(logging.WARNING, logger="agent.recall.summary_folding"):
         await converse(agent, "A", range(20))
     assert len(model.turn_prompts) == 20 and max(map(prompt_tokens, model.turn_prompts)) <= 300
     assert agent.services.folder.folds_failed >= 1 and agent.services.folder.folds_done == 0

@@ -12,7 +12,7 @@ from fakes import FixedTranscriber, FixedVad, RecordingDecoder, ScriptedChatMode
 from typer.testing import CliRunner
 
 from agent import VoiceAgent
-from agent.cli_history import history_app
+from agent.cli.history import history_app
 from memory import SqlDialogueStore
 
 RATE = 16000

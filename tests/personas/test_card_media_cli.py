@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 from personas.card_files import read_card, write_card
 
 runner = CliRunner()

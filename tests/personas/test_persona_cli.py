@@ -7,7 +7,7 @@ import json
 import typer
 from typer.testing import CliRunner
 
-from agent.cli_personas import personas_app
+from agent.cli.personas import personas_app
 
 app = typer.Typer()
 app.add_typer(personas_app, name="personas")

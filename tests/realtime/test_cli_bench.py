@@ -5,7 +5,7 @@ from __future__ import annotations
 from PIL import Image
 from typer.testing import CliRunner
 
-from agent.cli import app
+from agent.cli.main import app
 
 
 def test_bench_realtime_runs_the_script_and_draws_the_plot(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 from typer.testing import CliRunner
 
-from agent.cli_serve import serve
+from agent.cli.serve import serve
 from agent.realtime.server import is_loopback
 
 app = typer.Typer()

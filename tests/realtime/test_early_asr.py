@@ -1,4 +1,4 @@
-"""The pause's ASR starts at the first quiet window (`agent/realtime/early_asr.py`): the
+"""The pause's ASR starts at the first quiet window (`agent/realtime/turn_taking/early_asr.py`): the
 speculation uses it when the quiet lasts, and a gap inside the speech leaves no trace."""
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import asyncio
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
 
 from agent import ToolCall, VoiceAgent
-from agent.audio_archive import TurnAudioArchive
+from agent.recall.audio_archive import TurnAudioArchive
 from agent.realtime.persona_agents import PersonaAgents
 from personas import PersonaLibrary
 from realtime_server import HEARD, LONG, make_agent, open_client, serve

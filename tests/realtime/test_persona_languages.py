@@ -15,15 +15,15 @@ from embedded_gate import require
 require("ai_edge_litert", "pypinyin", "faster_whisper")
 
 from agent import VoiceAgent  # noqa: E402
-from agent.embedded_stack import model_store  # noqa: E402
-from agent.language_voices import LanguageVoices  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
+from agent.models.store import model_store  # noqa: E402
+from agent.setup.language_voices import LanguageVoices  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
 from agent.realtime.persona_agents import PersonaAgents, PersonaLanguageError  # noqa: E402
 from agent.settings import StepvoxSettings  # noqa: E402
 from fakes import RecordingDecoder, ScriptedChatModel  # noqa: E402
 from personas import PersonaLibrary  # noqa: E402
 from speech.script_routing import BilingualDecoder  # noqa: E402
-from speech.whisper_asr import WhisperSpeechTokenizer  # noqa: E402
+from speech.whisper.asr import WhisperSpeechTokenizer  # noqa: E402
 
 
 @pytest.fixture(scope="module")

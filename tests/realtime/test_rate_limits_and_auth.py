@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from websockets.exceptions import InvalidStatus
 
 import agent.realtime.server as server_module
-from agent.cli_serve import serve as serve_command
+from agent.cli.serve import serve as serve_command
 from agent.realtime.protocol import SessionLimits
 from agent.realtime.rate_limits import TokenBucket
 from realtime_server import make_agent, open_client, serve

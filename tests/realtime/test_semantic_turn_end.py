@@ -17,7 +17,7 @@ from agent.realtime.controller_events import (
 )
 from agent.realtime.event_mapping import EventMapper
 from agent.realtime.protocol import TurnDetection
-from agent.realtime.turn_end_policy import TurnEndPolicy
+from agent.realtime.turn_taking.policy import TurnEndPolicy
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel, text_deltas
 from realtime_signals import silence, tone
 

@@ -12,7 +12,7 @@ from agent.chat_model import ToolCall
 from agent.realtime.audio_input import EnergyVad, TurnSegmenter
 from agent.realtime.controller import RealtimeController
 from agent.realtime.controller_events import SpeculationEvent
-from agent.realtime.speculation import Speculation, commit_or_rerun, same_words
+from agent.realtime.turn_taking.speculation import Speculation, commit_or_rerun, same_words
 from agent.realtime.stats import RealtimeStats
 from speech.audio import AudioClip
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import typer
 
-from agent.cli_say import say_text
+from agent.cli.say import say_text
 from fakes import RecordingDecoder
 from personas import PersonaLibrary
 from speech.script_routing import BilingualDecoder, ScriptRun, split_by_script

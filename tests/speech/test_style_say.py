@@ -7,7 +7,7 @@ import soundfile as sf
 import typer
 from typer.testing import CliRunner
 
-from agent.cli_say import say, say_text
+from agent.cli.say import say, say_text
 from fakes import RecordingDecoder
 from personas import PersonaLibrary
 from speech.style import Emotion, Style

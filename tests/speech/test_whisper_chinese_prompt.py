@@ -13,10 +13,10 @@ from embedded_gate import require
 
 require("faster_whisper")
 
-from agent.embedded_stack import model_store  # noqa: E402
-from agent.language_voices import whisper_listening_for  # noqa: E402
+from agent.models.store import model_store  # noqa: E402
+from agent.setup.language_voices import whisper_listening_for  # noqa: E402
 from agent.settings import StepvoxSettings  # noqa: E402
-from speech.whisper_asr import WhisperSpeechTokenizer, initial_prompt_for  # noqa: E402
+from speech.whisper.asr import WhisperSpeechTokenizer, initial_prompt_for  # noqa: E402
 
 
 def test_only_chinese_gets_an_initial_prompt():
@@ -49,8 +49,8 @@ def test_mandarin_speech_is_written_in_simplified_characters(english_whisper):
     require("opencc", extra="eval")
     import opencc
 
-    from agent.language_voices import mandarin_decoder
-    from agent.model_errors import ModelUnavailableError
+    from agent.setup.language_voices import mandarin_decoder
+    from agent.models.errors import ModelUnavailableError
     from speech.audio import AudioClip
 
     try:

@@ -13,12 +13,12 @@ from embedded_gate import require
 
 require("ai_edge_litert", "pypinyin")
 
-from agent.embedded_stack import model_store  # noqa: E402
-from agent.language_voices import mandarin_decoder  # noqa: E402
-from agent.model_errors import ModelUnavailableError  # noqa: E402
+from agent.models.store import model_store  # noqa: E402
+from agent.setup.language_voices import mandarin_decoder  # noqa: E402
+from agent.models.errors import ModelUnavailableError  # noqa: E402
 from agent.settings import StepvoxSettings  # noqa: E402
 from speech.style_tags import parse_leading_tags  # noqa: E402
-from speech.voice_measures import measure, semitones  # noqa: E402
+from speech.scoring.voice_measures import measure, semitones  # noqa: E402
 
 SENTENCE = "今天天气很好，我们去公园散步吧。"
 

@@ -7,8 +7,8 @@ import numpy as np
 from fakes import FixedTranscriber, RecordingDecoder, ScriptedChatModel
 from vllm_loopback import Reply
 
-from agent.nodes import HEARD_WITHOUT_TRANSCRIPT
-from agent.step_audio2 import StepAudio2Model
+from agent.turn.nodes import HEARD_WITHOUT_TRANSCRIPT
+from agent.backends.step_audio.step_audio2 import StepAudio2Model
 from agent.voice_agent import VoiceAgent
 from memory import InMemoryDialogueStore
 from speech.audio import AudioClip

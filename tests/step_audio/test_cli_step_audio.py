@@ -8,7 +8,7 @@ import soundfile as sf
 from typer.testing import CliRunner
 from vllm_loopback import Reply
 
-from agent.cli import app
+from agent.cli.main import app
 
 runner = CliRunner()
 

@@ -9,7 +9,7 @@ import warnings
 import pytest
 import torch
 
-from speech.step_audio_fast_decode import GenerationLengthError, StaticCacheGenerator
+from speech.step_audio.fast_decode import GenerationLengthError, StaticCacheGenerator
 from tiny_step_audio_lm import tiny_model
 
 SMALL = dict(vocab_size=300, max_position_embeddings=256)

@@ -8,12 +8,12 @@ import torch
 from typer.testing import CliRunner
 
 from agent.chat_model import ChatMessage, ChatModel, ModelDone, TextDelta
-from agent.cli import app
-from agent.local_generation import (
+from agent.cli.main import app
+from agent.backends.step_audio.local_generation import (
     LocalCheckpointMissingError, LocalGenerationSettings, LocalStepAudioModel,
 )
-from agent.step_audio_backends import make_step_audio_model
-from agent.step_audio_prompt import render_prompt
+from agent.backends.step_audio.backends import make_step_audio_model
+from agent.backends.step_audio.prompt import render_prompt
 from tiny_step_audio_lm import save_tiny_checkpoint, tiny_model, tiny_tokenizer
 
 MESSAGES = [ChatMessage(role="system", content="You are a helpful assistant."),

@@ -12,8 +12,8 @@ import soundfile as sf
 from vllm_loopback import Reply
 
 from agent.chat_model import ChatMessage, ModelDone, TextDelta, ToolCallEvent
-from agent.step_audio2 import AudioTokenSink, StepAudio2Model
-from agent.step_audio_errors import (
+from agent.backends.step_audio.step_audio2 import AudioTokenSink, StepAudio2Model
+from agent.backends.step_audio.errors import (
     AudioChunkTooLongError, MalformedToolCallError, ServerResponseError, ServerUnreachableError,
     StreamCutError,
 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 
 from agent.chat_model import ChatModel
-from agent.step_audio2 import StepAudio2Model
-from agent.step_audio_backends import (
+from agent.backends.step_audio.step_audio2 import StepAudio2Model
+from agent.backends.step_audio.backends import (
     UnknownStepAudioModelError, check_server, make_step_audio_model,
 )
-from agent.step_audio_chat import StepAudioChatModel
-from agent.stepfun_realtime import StepFunRealtimeModel
+from agent.backends.step_audio.chat import StepAudioChatModel
+from agent.backends.step_audio.stepfun_realtime import StepFunRealtimeModel
 
 
 @pytest.mark.parametrize("name,cls", [
@@ -64,7 +64,7 @@ def test_accepts_audio_tells_the_agent_which_backends_take_a_clip():
 def test_step_audio_chat_gets_the_tokenizer_of_the_configured_dir(tmp_path, monkeypatch):
     import sys
 
-    from speech.step_audio_tokenizer import StepAudioTokenizer
+    from speech.step_audio.tokenizer import StepAudioTokenizer
     from tokenizer_stand_ins import (
         add_paraformer_files, make_step_audio_checkout, make_tokenizer_dir,
     )

@@ -10,13 +10,13 @@ from vllm_loopback import Reply, check_step_audio_chat_prompt
 
 from agent.chat_model import ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent
 from agent.errors import ModelBackendError
-from agent.step_audio_chat import StepAudioChatModel
-from agent.step_audio_errors import (
+from agent.backends.step_audio.chat import StepAudioChatModel
+from agent.backends.step_audio.errors import (
     MalformedStreamError, MalformedToolCallError, ServerResponseError, ServerTimeoutError,
     ServerUnreachableError, StreamCutError,
 )
-from agent.step_audio_prompt import render_prompt
-from speech.step_audio_tokens import (
+from agent.backends.step_audio.prompt import render_prompt
+from speech.step_audio.tokens import (
     AudioTokenRangeError, MalformedAudioTokensError, interleave_codebooks, render_audio_tokens,
 )
 

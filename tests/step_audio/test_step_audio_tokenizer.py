@@ -11,11 +11,11 @@ import pytest
 
 from speech.audio import AudioClip
 from speech.protocols import SpeechTokenizer
-from speech.step_audio_tokenizer import (
+from speech.step_audio.tokenizer import (
     CENTROIDS_FILE, PARAFORMER_DIR, SEMANTIC_ONNX_FILE, StepAudioTokenizer, TokenizerFileError,
     TokenizerFilesMissingError, nearest_centroids, whisper_log_mel,
 )
-from speech.step_audio_tokens import (
+from speech.step_audio.tokens import (
     AudioTokenRangeError, parse_audio_tokens, split_codebooks,
 )
 from tokenizer_stand_ins import (
@@ -129,7 +129,7 @@ async def test_streaming_segments_merge_into_whole_groups(tokenizer_dir):
 
 def test_paraformer_from_a_checkout_names_each_missing_file(tokenizer_dir):
     tmp_path = tokenizer_dir
-    from speech.step_audio_paraformer import ParaformerMissingError
+    from speech.step_audio.paraformer import ParaformerMissingError
 
     (tokenizer_dir / PARAFORMER_DIR).mkdir(parents=True)
     (tokenizer_dir / PARAFORMER_DIR / "config.yaml").write_text("encoder: SANMEncoderChunkOpt\n")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from speech.errors import SpeechError
-from speech.step_audio_tokens import (
+from speech.step_audio.tokens import (
     AUDIO_TOKEN_COUNT, GROUP_SECONDS, AudioTokenRangeError, AudioTokenTextBuffer,
     MalformedAudioTokensError, StreamingInterleaver, from_llm_ids, interleave_codebooks,
     parse_audio_token_ids, parse_audio_tokens, render_audio_tokens, split_codebooks,

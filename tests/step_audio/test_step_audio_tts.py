@@ -12,15 +12,15 @@ import pytest
 import torch
 
 from speech.protocols import SpeechDecoder
-from speech.step_audio_tokenizer import StepAudioTokenizer
-from speech.step_audio_tokens import AudioTokenRangeError, LLM_AUDIO_ID_OFFSET
-from speech.step_audio_token2wave import CosyVoiceTokenToWave, TokenToWave, TokenToWaveMissingError
-from speech.step_audio_tts import (
+from speech.step_audio.tokenizer import StepAudioTokenizer
+from speech.step_audio.tokens import AudioTokenRangeError, LLM_AUDIO_ID_OFFSET
+from speech.step_audio.token2wave import CosyVoiceTokenToWave, TokenToWave, TokenToWaveMissingError
+from speech.step_audio.tts import (
     NoVoiceError, StepAudioTTSDecoder, StepAudioTTSSettings, TokenToWaveNotGivenError,
     TTSCheckpointMissingError,
 )
-from speech.step_audio_tts_logits import RepetitionAwareLogitsProcessor
-from speech.step_audio_tts_prompt import RAP_SYSTEM_PROMPT, VoicePrompt, system_prompt
+from speech.step_audio.tts_logits import RepetitionAwareLogitsProcessor
+from speech.step_audio.tts_prompt import RAP_SYSTEM_PROMPT, VoicePrompt, system_prompt
 from speech.style import Emotion, Language, Style
 from tiny_step_audio_lm import save_tiny_checkpoint, tiny_model, tiny_tokenizer
 from tokenizer_stand_ins import StandInEncoder, make_tokenizer_dir, speech
@@ -256,7 +256,7 @@ def test_cosyvoice_stage_reports_a_checkout_whose_code_will_not_import(tmp_path,
     for init in (checkout / "cosyvoice", checkout / "cosyvoice" / "cli"):
         (init / "__init__.py").write_text("")
     module.write_text("import hyperpyyaml_not_installed_here\n")
-    from speech.step_audio_token2wave import TokenToWaveLoadError
+    from speech.step_audio.token2wave import TokenToWaveLoadError
 
     try:
         with pytest.raises(TokenToWaveLoadError, match="hyperpyyaml_not_installed_here"):

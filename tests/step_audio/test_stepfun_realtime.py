@@ -9,10 +9,10 @@ import pytest
 from realtime_loopback import RealtimeScript, realtime_server
 
 from agent.chat_model import ChatMessage, ModelDone, TextDelta, ToolCall, ToolCallEvent
-from agent.step_audio_errors import (
+from agent.backends.step_audio.errors import (
     ServerResponseError, ServerTimeoutError, ServerUnreachableError, StreamCutError,
 )
-from agent.stepfun_realtime import MissingApiKeyError, StepFunRealtimeModel
+from agent.backends.step_audio.stepfun_realtime import MissingApiKeyError, StepFunRealtimeModel
 from speech.audio import AudioClip
 
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather",
@@ -123,7 +123,7 @@ async def test_error_event_and_silence():
 
 
 async def test_doctor_check_needs_the_key_and_an_endpoint_that_accepts_it(monkeypatch, dead_url):
-    from agent.step_audio_backends import check_realtime
+    from agent.backends.step_audio.backends import check_realtime
 
     monkeypatch.delenv("STEPFUN_API_KEY", raising=False)
     check = await check_realtime(StepFunRealtimeModel(url="ws://127.0.0.1:9"))

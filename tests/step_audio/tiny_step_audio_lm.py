@@ -14,8 +14,8 @@ import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
-from speech.step_audio_tokens import AUDIO_TOKEN_COUNT, LLM_AUDIO_ID_OFFSET
-from speech.step_audio_tts_prompt import RAP_SYSTEM_PROMPT, system_prompt
+from speech.step_audio.tokens import AUDIO_TOKEN_COUNT, LLM_AUDIO_ID_OFFSET
+from speech.step_audio.tts_prompt import RAP_SYSTEM_PROMPT, system_prompt
 
 VOCAB = LLM_AUDIO_ID_OFFSET + AUDIO_TOKEN_COUNT
 SPECIALS = ["<unk>", "<s>", "</s>", "<|EOT|>", "<|BOT|>"]

@@ -11,7 +11,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from speech.audio import AudioClip
-from speech.step_audio_tokenizer import CENTROIDS_FILE, PARAFORMER_DIR, SEMANTIC_ONNX_FILE
+from speech.step_audio.tokenizer import CENTROIDS_FILE, PARAFORMER_DIR, SEMANTIC_ONNX_FILE
 
 DIM = 8
 FRAME = 960  # 16 kHz / 16.67 Hz

@@ -7,7 +7,7 @@ import pytest
 
 from tools import get_date_time
 from tools.argument_grounding import ground_arguments, is_supported
-from tools.datetime_tool import timezone_spellings
+from tools.builtin.datetime import timezone_spellings
 
 TIMEZONE_SCHEMA = get_date_time.openai_schema()["function"]["parameters"]
 SEARCH_SCHEMA = {"type": "object", "properties": {"query": {"type": "string"},

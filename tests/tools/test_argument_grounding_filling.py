@@ -1,6 +1,6 @@
 """Optional arguments the model left out are filled when the user's latest words clearly name
 a value (`tools.argument_grounding`), and values are put in the tool's own form; invented
-values are still dropped. `agent.llama_calls.ground_call` applies it to the embedded model's
+values are still dropped. `agent.backends.llama_cpp.calls.ground_call` applies it to the embedded model's
 calls."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from __future__ import annotations
 import pytest
 
 from agent.chat_model import ChatMessage, ToolCall
-from agent.llama_calls import ARGUMENT_RESOLVERS, ground_call
+from agent.backends.llama_cpp.calls import ARGUMENT_RESOLVERS, ground_call
 from tools import get_date_time
 from tools.argument_grounding import ArgumentResolver, find_value, ground_arguments
-from tools.datetime_tool import find_timezone, timezone_key
+from tools.builtin.datetime import find_timezone, timezone_key
 
 CLOCK = get_date_time.openai_schema()
 ZONE = ARGUMENT_RESOLVERS["get_date_time"]
@@ -194,7 +194,7 @@ def test_ground_call_fills_nothing_from_an_earlier_turn():
 def test_the_filled_call_reports_tokyos_weekday():
     from datetime import UTC, datetime
 
-    from tools.datetime_tool import make_get_date_time
+    from tools.builtin.datetime import make_get_date_time
 
     # Friday 20:00 UTC is already Saturday in Tokyo: the tool must say Saturday.
     clock = make_get_date_time(lambda: datetime(2026, 12, 4, 20, 0, tzinfo=UTC))
@@ -207,7 +207,7 @@ def test_the_filled_call_reports_tokyos_weekday():
 
 def test_a_call_without_a_tool_name_is_a_named_backend_error():
     from agent.errors import ModelBackendError
-    from agent.llama_calls import parse_call
+    from agent.backends.llama_cpp.calls import parse_call
 
     with pytest.raises(ModelBackendError, match="names no tool"):
         parse_call('{"timezone": "Asia/Tokyo"}')

@@ -7,7 +7,7 @@ import pytest
 
 from tools import ParsedToolCall, ToolRegistry, tool
 from tools.dispatch import dispatch_calls, filler_sentence
-from tools.parsed_call import MalformedToolCall
+from tools.calls.parsed import MalformedToolCall
 
 started: list[str] = []
 finished: list[str] = []

@@ -1,0 +1,1 @@
+"""Alembic revisions of the history schema, oldest first; one file a revision."""

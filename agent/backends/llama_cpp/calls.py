@@ -1,0 +1,66 @@
+"""What the embedded model writes as a tool call: parsed, then grounded in what the user said."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from agent.chat_model import ChatMessage, ToolCall
+from agent.errors import ModelBackendError
+from tools.argument_grounding import ArgumentResolver, ground_arguments
+from tools.builtin.datetime import find_timezone, timezone_key, timezone_spellings
+
+log = logging.getLogger(__name__)
+
+# What only a tool knows about its argument values (other spellings, its own form, how to
+# find one in the user's words, whether it is the user's words), for argument grounding.
+# Tools not listed still get the generic part: `enum` and `pattern` parameters are matched
+# against the user's words.
+ARGUMENT_RESOLVERS: dict[str, dict[str, ArgumentResolver]] = {
+    "get_date_time": {"timezone": ArgumentResolver(
+        spellings=timezone_spellings, canonical=timezone_key, find=find_timezone)},
+    "search": {"query": ArgumentResolver(user_words=True)},
+    "timbre_rag": {"query": ArgumentResolver(user_words=True)},
+}
+
+
+def parse_call(text: str) -> ToolCall:
+    """The grammar guarantees the shape; strip the optional <tool_call> wrapper and parse."""
+    body = text.strip().removeprefix("<tool_call>").removesuffix("</tool_call>").strip()
+    try:
+        data = json.loads(body)
+    except json.JSONDecodeError as exc:  # only when max_tokens cut the call short
+        raise ModelBackendError(f"the model's tool call was cut off: {body[:200]!r}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        # Named, like a cut-off call, rather than a KeyError deep in the stream.
+        raise ModelBackendError(f"the model's tool call names no tool: {body[:200]!r}")
+    return ToolCall(name=data["name"], arguments=data.get("arguments") or {})
+
+
+def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
+                tools: Sequence[dict[str, Any]]) -> ToolCall:
+    """Drop optional arguments the user never said and fill the ones the user's latest turn
+    clearly names (see `tools.argument_grounding`). Any of the user's turns backs a value
+    the model wrote ("and in Paris?" after asking about Paris); only the latest one adds a
+    value the model left out, since an earlier place need not be what this turn is about."""
+    schema = next((t["function"] for t in tools if t["function"]["name"] == call.name), None)
+    if schema is None:
+        return call
+    users = [m.content for m in messages if m.role == "user"]
+    grounded = ground_arguments(call.arguments, schema.get("parameters"), "\n".join(users),
+                                resolvers=ARGUMENT_RESOLVERS.get(call.name),
+                                latest=users[-1] if users else "")
+    if grounded.dropped:
+        log.info("dropped %s's optional arguments the user did not say: %s", call.name,
+                 grounded.dropped)
+    if grounded.replaced:
+        log.info("replaced %s's arguments copied from elsewhere: %s", call.name,
+                 grounded.replaced)
+    if grounded.filled:
+        log.info("filled %s's optional arguments from the user's words: %s", call.name,
+                 grounded.filled)
+    if grounded.arguments == call.arguments:
+        return call
+    return call.model_copy(update={"arguments": grounded.arguments})

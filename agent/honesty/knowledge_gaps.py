@@ -1,0 +1,174 @@
+"""Whether a request needs something the model cannot know by itself: live data (weather,
+prices, news, scores, traffic, availability), a private record (bookings, orders, accounts,
+the user's calendar or messages) or an event that has not happened yet.
+
+A 0.5B model answers such requests anyway ("It's sunny in Paris"), so the agent must notice
+them before the reply is spoken (`agent.honesty.replies`). Keywords do not separate "is it
+raining in oslo" from "why does it rain", so the request is embedded with the packaged
+MiniLM (the one the call decision's prior already loaded) and scored by a logistic
+regression fitted, when the detector is built (~260 rows, a few ms), on the written examples
+of `agent.honesty.knowledge_gap_examples`: needs outside data vs answerable. The nearest example's
+topic names what cannot be checked; an offered tool whose description lies nearest that
+topic's examples (or the request itself) covers the request. A request that the persona's own prompt answers (an
+airline's fee table in its lore) is not a gap: the prompt's lines are embedded once per
+prompt and a line closer to the request than any gap example covers it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from agent.honesty.chinese_gap_words import chinese_gap_topic, is_han_request
+from agent.honesty.knowledge_gap_examples import ANSWERABLE_REQUESTS, GAP_TOPICS
+from agent.tool_choice.logistic import fit_logistic
+from tools.builtin.audio_embeddings import Embedder
+
+GapKind = Literal["live", "private", "future"]
+# Chosen on the dev half of bench/data/honesty_eval.jsonl (bench/honesty_eval.py --split dev),
+# with the classifier's l2 of 0.05: no answerable dev request above it, one gap below.
+DEFAULT_THRESHOLD = 0.5
+PROMPT_COVER_MIN = 0.5  # a prompt line must be at least this close to cover a request
+PROMPT_COVER_MARGIN = 0.05  # ... and this much closer than the nearest gap example
+# A tool description this close to a topic's centroid is a tool of that topic; a request
+# this close to a tool description is covered by it (both chosen on the dev half).
+TOOL_TOPIC_MIN = 0.3
+TOOL_COVERS = 0.35
+_LINE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+class GapVerdict(BaseModel):
+    """One request against the examples."""
+
+    needs_outside_data: bool
+    probability: float  # P(needs outside data) from the classifier
+    topic: str  # nearest gap topic (also when the request is answerable)
+    kind: GapKind
+    phrase: str  # how the honest reply names the topic, in English
+    prompt_cover: float = 0.0  # best cosine of a persona prompt line
+    offer: str | None = None  # the offered tool the reply mentions
+    tool_covers: bool = False  # that tool could answer the request (its topic, or close)
+
+
+class KnowledgeGaps:
+    """The classifier and topic index over one embedder; thread-safe, caches per prompt."""
+
+    def __init__(self, embed: Embedder, *, threshold: float = DEFAULT_THRESHOLD,
+                 l2: float = 0.05) -> None:
+        self.embed = embed
+        self.threshold = threshold
+        texts, self._topics = [], []
+        for topic, (_, _, examples) in GAP_TOPICS.items():
+            texts.extend(examples)
+            self._topics.extend([topic] * len(examples))
+        self._gaps = embed(texts)
+        answerable = embed(list(ANSWERABLE_REQUESTS))
+        self.weights, self.bias = fit_logistic(
+            np.vstack([self._gaps, answerable]),
+            np.r_[np.ones(len(self._gaps)), np.zeros(len(answerable))], l2)
+        self._topic_names = list(GAP_TOPICS)
+        centroids = np.stack([self._gaps[[t == name for t in self._topics]].mean(0)
+                              for name in self._topic_names])
+        self._centroids = centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+        self._lock = threading.Lock()
+        self._prompts: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._tools: dict[str, tuple[list[str], np.ndarray, list[str | None]]] = {}
+
+    def judge(self, text: str, system_prompt: str = "",
+              tools: Sequence[dict[str, Any]] = ()) -> GapVerdict:
+        """The verdict on one request; with `tools`, also the offered tool to mention."""
+        query = self.embed([text])[0]
+        probability = float(1 / (1 + np.exp(-(self.weights @ query + self.bias))))
+        sims = self._gaps @ query
+        topic = self._topics[int(sims.argmax())]
+        kind, phrase, _ = GAP_TOPICS[topic]
+        cover = self._prompt_cover(system_prompt, query)
+        covered = cover >= PROMPT_COVER_MIN and cover > float(sims.max()) + PROMPT_COVER_MARGIN
+        needs = probability >= self.threshold and not covered
+        if is_han_request(text):
+            # MiniLM reads English only: a Chinese request is judged by its words.
+            zh_topic = chinese_gap_topic(text)
+            needs, probability = zh_topic is not None, float(zh_topic is not None)
+            topic = zh_topic or topic
+            kind, phrase, _ = GAP_TOPICS[topic]
+        offer, covers = self._offer(query, topic, tools)
+        return GapVerdict(needs_outside_data=needs,
+                          probability=probability, topic=topic, kind=kind, phrase=phrase,
+                          prompt_cover=cover, offer=offer, tool_covers=covers)
+
+    def _offer(self, query: np.ndarray, topic: str,
+               tools: Sequence[dict[str, Any]]) -> tuple[str | None, bool]:
+        """A tool of the request's own topic (it covers the request), else the one whose
+        description is nearest, which does when it is close enough."""
+        if not tools:
+            return None, False
+        names, matrix, topics = self._tool_index(tools)
+        if topic in topics:
+            return names[topics.index(topic)], True
+        sims = matrix @ query
+        return names[int(sims.argmax())], float(sims.max()) >= TOOL_COVERS
+
+    def _tool_index(self, tools: Sequence[dict[str, Any]]
+                    ) -> tuple[list[str], np.ndarray, list[str | None]]:
+        """Offered tools' description embeddings and each tool's topic: the gap topic whose
+        examples' centroid is nearest its description, if near enough."""
+        key = "\n".join(t["function"]["name"] for t in tools)
+        with self._lock:
+            found = self._tools.get(key)
+        if found is None:
+            names = [t["function"]["name"] for t in tools]
+            texts = [f"{t['function']['name'].replace('_', ' ')}: "
+                     f"{t['function'].get('description', '')}" for t in tools]
+            matrix = self.embed(texts)
+            sims = matrix @ self._centroids.T
+            topics = [self._topic_names[int(row.argmax())] if row.max() >= TOOL_TOPIC_MIN
+                      else None for row in sims]
+            found = (names, matrix, topics)
+            with self._lock:
+                self._tools[key] = found
+        return found
+
+    def _prompt_cover(self, system_prompt: str, query: np.ndarray) -> float:
+        """Best cosine between the request and a line of the persona's prompt. Only lines
+        holding a concrete fact (a digit) count: "You help callers with bookings" says what
+        the persona does, not what any booking holds."""
+        lines = [s.strip(" -*") for s in _LINE_SPLIT.split(system_prompt)]
+        lines = [s for s in lines if len(s) > 12 and any(c.isdigit() for c in s)]
+        if not lines:
+            return 0.0
+        with self._lock:
+            matrix = self._prompts.get(system_prompt)
+        if matrix is None:
+            matrix = self.embed(lines)
+            with self._lock:
+                self._prompts[system_prompt] = matrix
+                while len(self._prompts) > 8:  # personas in use; lore hits vary the prompt
+                    self._prompts.popitem(last=False)
+        return float((matrix @ query).max())
+
+
+_BY_EMBEDDER: dict[int, tuple[Embedder, KnowledgeGaps]] = {}
+_BUILD_LOCK = threading.Lock()
+
+
+def knowledge_gaps(embed: Embedder) -> KnowledgeGaps:
+    """The detector over `embed`, built once per embedder (~200 example embeddings)."""
+    with _BUILD_LOCK:
+        found = _BY_EMBEDDER.get(id(embed))
+        if found is None or found[0] is not embed:
+            found = _BY_EMBEDDER[id(embed)] = (embed, KnowledgeGaps(embed))
+        return found[1]
+
+
+def gap_embedder(chat_model: Any) -> Embedder | None:
+    """The MiniLM the chat model's call decision uses (`LlamaCppChatModel.tool_prior`), or
+    None: a backend without a semantic prior (a remote API, a test fake) is left as it is."""
+    prior_of = getattr(chat_model, "tool_prior", None)
+    prior = prior_of() if callable(prior_of) else None
+    return getattr(prior, "embed", None)

@@ -1,0 +1,66 @@
+"""Why a turn did or did not become a tool call: the readings and the verdict of each part
+of the decision (`agent.tool_choice.decision`), for `stepvox tools try` and for plugin authors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from agent.tool_choice.decision import CallDecider, CallFeatures, CallCombiner, DescribedCall, EitherDecision
+
+
+class CallReport(BaseModel):
+    """One user turn as the call decision saw it."""
+
+    with_history: float  # P(a call opens next) with the conversation in the prompt
+    alone: float  # the same for the latest message alone
+    by_tool: dict[str, float] = {}  # best cosine to each tool's examples or description
+    by_description: dict[str, float] = {}  # cosine to each tool's name + description
+    described_only: list[str] = []  # tools known by description only (no examples)
+    no_tool: float | None = None  # best cosine to requests that need no tool
+    examples_probability: float | None = None  # the example-backed combiner's P(call)
+    examples_threshold: float | None = None
+    described_probability: float | None = None  # the description-only decision's P(call)
+    described_threshold: float | None = None
+    called: bool = False
+    tool: str | None = None  # the tool chosen for the call
+    name_probabilities: dict[str, float] = {}  # the model's odds for each tool's name
+    arguments: dict[str, Any] | None = None
+
+    def reason(self) -> str:
+        """One sentence a plugin author can act on."""
+        if self.called:
+            if self.described_probability is not None and self.examples_probability is not None \
+                    and self.examples_probability < (self.examples_threshold or 0.5):
+                return (f"called {self.tool}: the request is close to its description "
+                        f"(P {self.described_probability:.2f} >= {self.described_threshold})")
+            return f"called {self.tool}: the model's odds and the examples agree"
+        if not self.by_tool:
+            return "no call: no tools are offered"
+        best = max(self.by_tool, key=self.by_tool.get)
+        hint = ("give it `examples=[...]` or a description in the user's words"
+                if best in self.described_only else "add examples closer to this request")
+        return (f"no call: the closest tool, {best} (cosine {self.by_tool[best]:.2f}), is "
+                f"not close enough to this request; {hint}")
+
+
+def call_report(features: CallFeatures, decider: CallDecider) -> CallReport:
+    """The readings of `features` and the probabilities behind `decider`'s verdict."""
+    prior = features.prior
+    report = CallReport(with_history=features.with_history, alone=features.alone,
+                        called=decider.decide(features))
+    if prior is not None:
+        report = report.model_copy(update={
+            "by_tool": prior.by_tool, "by_description": prior.by_description,
+            "described_only": prior.described_only, "no_tool": prior.no_tool})
+    parts: list[Any] = [decider.examples, decider.described] if isinstance(
+        decider, EitherDecision) else [decider]
+    for part in parts:
+        if isinstance(part, CallCombiner) and prior is not None:
+            report.examples_probability = part.probability(features)
+            report.examples_threshold = part.threshold
+        elif isinstance(part, DescribedCall):
+            report.described_probability = part.probability(features)
+            report.described_threshold = part.threshold
+    return report

@@ -1,0 +1,4 @@
+"""The Mandarin voice (FastSpeech2 + MB-MelGAN on LiteRT), its phonemes and Chinese number readings.
+
+Imports speech only.
+"""

@@ -1,0 +1,4 @@
+"""Measures of speech: word and character error rates, voice measures.
+
+Imports speech only.
+"""

@@ -1,0 +1,4 @@
+"""Silero voice activity detection.
+
+Imports speech only.
+"""

@@ -1,0 +1,4 @@
+"""Whisper ASR through faster-whisper.
+
+Imports speech only.
+"""

@@ -1,0 +1,97 @@
+"""Prompts fitted into a fixed llama.cpp context: history gives way, never a raw ValueError."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.chat_model import ChatMessage
+from agent.backends.llama_cpp.prompt_fitting import PromptTooLongError, check_fits, fit_messages
+
+
+def msg(role: str, text: str) -> ChatMessage:
+    return ChatMessage(role=role, content=text)
+
+
+def words(messages) -> int:  # one "token" per word: enough to see what is dropped
+    return sum(len(m.content.split()) for m in messages)
+
+
+CONVERSATION = [msg("system", "be kind"), msg("user", "one two three"),
+                msg("assistant", "four five"), msg("user", "six seven"),
+                msg("assistant", "eight"), msg("user", "nine ten")]
+
+
+def test_a_prompt_that_fits_is_kept_whole():
+    assert fit_messages(CONVERSATION, 100, words) == CONVERSATION
+
+
+def test_the_oldest_exchange_goes_first_and_cuts_fall_before_a_user_message():
+    fitted = fit_messages(CONVERSATION, 8, words)
+    assert [m.content for m in fitted] == ["be kind", "six seven", "eight", "nine ten"]
+    assert fitted[1].role == "user"
+
+
+def test_without_room_for_history_the_system_prompt_and_newest_message_remain():
+    fitted = fit_messages(CONVERSATION, 4, words)
+    assert [m.content for m in fitted] == ["be kind", "nine ten"]
+
+
+def test_a_prompt_that_cannot_fit_names_the_numbers():
+    """Input tried: a system prompt and message of 4 words into a room of 3."""
+    with pytest.raises(PromptTooLongError, match="needs 4 tokens.*leaves 3"):
+        fit_messages(CONVERSATION, 3, words)
+
+
+def test_a_tool_result_is_never_left_without_its_question():
+    calls = [msg("system", "s"), msg("user", "a b c d"), msg("assistant", "call"),
+             msg("tool", "result r"), msg("user", "why"), msg("assistant", "x"),
+             msg("tool", "y")]
+    fitted = fit_messages(calls, 5, words)
+    assert [m.role for m in fitted] == ["system", "user", "assistant", "tool"]
+
+
+def test_check_fits_names_who_and_the_budget():
+    """Input tried: a 1,000-token persona prompt against a 900-token room."""
+    with pytest.raises(PromptTooLongError, match="persona 'Mia'.*1000 tokens.*900"):
+        check_fits(1000, 900, "persona 'Mia'")
+    check_fits(100, 900, "persona 'Mia'")
+
+
+@pytest.fixture(scope="module")
+def small_context_model():
+    """The packaged model in a deliberately small (512-token) context."""
+    from embedded_gate import require_embedded
+
+    require_embedded()
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
+    from agent.models.cache import ModelStore
+
+    path = ModelStore(progress=False).resolve_for_role("llm")
+    return LlamaCppChatModel(path, n_ctx=512, max_tokens=48, tool_prior=None)
+
+
+@pytest.mark.embedded
+async def test_a_long_history_is_trimmed_not_an_error(small_context_model):
+    """Input tried: 40 long exchanges (~2,000 tokens) into a 512-token context."""
+    from agent import ModelDone, TextDelta
+
+    history = []
+    for i in range(40):
+        history += [msg("user", f"Tell me fact number {i} about the sea, in detail please."),
+                    msg("assistant", "The sea is large and deep and full of life. " * 3)]
+    messages = [msg("system", "You are a helpful assistant."), *history,
+                msg("user", "What colour is the sky on a clear day?")]
+    events = [e async for e in small_context_model.stream(messages)]
+    assert isinstance(events[-1], ModelDone)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)).strip()
+
+
+@pytest.mark.embedded
+def test_a_persona_too_long_for_the_context_fails_when_the_agent_is_made(small_context_model):
+    """Input tried: a persona whose prompt alone is ~1,500 tokens, on a 512-token context."""
+    from agent import VoiceAgent
+    from personas import Persona
+
+    long = Persona(name="Verbose", system_prompt="Always be precise and kind. " * 250)
+    with pytest.raises(PromptTooLongError, match="persona 'Verbose'.*tokens"):
+        VoiceAgent(small_context_model, persona=long, tools=[])

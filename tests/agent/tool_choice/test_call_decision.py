@@ -1,0 +1,139 @@
+"""The embedded model's call decision (`agent.tool_choice.decision`) on fixed feature values."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from agent.tool_choice.decision import (
+    DEFAULT_DECIDER, FITTED_BY_MODEL, FITTED_COMBINER, CallCombiner, CallFeatures, OddsThreshold,
+    ToolChooser,
+    fitted_for, logit,
+)
+from agent.tool_choice.prior import PriorScores
+
+PRIOR = PriorScores(by_tool={"search": 0.30, "get_weather": 0.72}, no_tool=0.40, call_logit=1.5)
+
+
+def features(with_history=0.5, alone=0.5, prior=PRIOR):
+    return CallFeatures(with_history=with_history, alone=alone, prior=prior)
+
+
+def test_logit_is_clipped_at_certainty():
+    assert logit(0.5) == 0.0
+    assert logit(1.0) == pytest.approx(-logit(0.0)) and math.isfinite(logit(1.0))
+
+
+def test_the_feature_vector_is_the_larger_odds_the_cosine_margin_and_the_prior_logit():
+    v = features(0.9, 0.2).vector()
+    assert v == pytest.approx([logit(0.9), 0.72 - 0.40, 1.5])
+    assert features(0.2, 0.9).vector()[0] == pytest.approx(logit(0.9))
+    with pytest.raises(ValueError, match="semantic prior"):
+        features(prior=None).vector()
+
+
+@pytest.mark.parametrize("with_history, alone, expected", [
+    (0.95, 0.10, True), (0.10, 0.95, True), (0.87, 0.87, False), (0.88, 0.0, True),
+])
+def test_odds_threshold_calls_when_either_score_clears_it(with_history, alone, expected):
+    assert OddsThreshold(threshold=0.88).decide(features(with_history, alone)) is expected
+
+
+def test_combiner_is_a_logistic_regression_with_a_threshold():
+    combiner = CallCombiner(weights=(1.0, 10.0, 0.5), bias=-4.0, threshold=0.6)
+    # z = -4 + logit(0.5) + 10 * (0.72 - 0.40) + 0.5 * 1.5 = -0.05
+    assert combiner.probability(features()) == pytest.approx(1 / (1 + math.exp(0.05)))
+    assert combiner.decide(features()) is False  # 0.49 < 0.6
+    assert combiner.decide(features(0.95, 0.1)) is True  # + logit(0.95) = 2.94: 0.95
+    chatty = features(prior=PriorScores(by_tool={"search": 0.2}, no_tool=0.7, call_logit=-3))
+    assert combiner.probability(chatty) < 0.01 and combiner.decide(chatty) is False
+
+
+def test_combiner_without_a_prior_falls_back_to_the_odds_threshold():
+    combiner = CallCombiner(weights=(0.0, 0.0, 0.0), bias=100.0)
+    assert combiner.decide(features(0.95, 0.1, prior=None)) is True
+    assert combiner.decide(features(0.30, 0.3, prior=None)) is False
+
+
+def test_combiner_rejects_a_weight_count_that_does_not_match_the_features():
+    with pytest.raises(ValueError):
+        CallCombiner(weights=(1.0, 2.0), bias=0.0).probability(features())
+
+
+def test_tool_chooser_follows_the_model_without_prior_weight():
+    names = {"search": 0.6, "get_weather": 0.4}
+    assert ToolChooser(prior_weight=0.0).choose(names, PRIOR) == "search"
+
+
+def test_tool_chooser_lets_a_strong_prior_overrule_a_close_model_choice():
+    names = {"search": 0.6, "get_weather": 0.4}
+    # log(0.4) - log(0.6) = -0.405; the prior adds 2 * (0.72 - 0.30) = 0.84
+    assert ToolChooser(prior_weight=2.0).choose(names, PRIOR) == "get_weather"
+    assert ToolChooser(prior_weight=2.0).choose(names, None) == "search"
+
+
+def test_tool_chooser_never_picks_a_tool_the_model_was_not_offered():
+    assert ToolChooser(prior_weight=50.0).choose({"search": 1.0}, PRIOR) == "search"
+
+
+def test_the_fitted_default_calls_for_a_clear_request_and_not_for_small_talk():
+    request = features(0.95, 0.95, PriorScores(by_tool={"get_weather": 0.8}, no_tool=0.3,
+                                               call_logit=3.0))
+    chat = features(0.95, 0.95, PriorScores(by_tool={"get_weather": 0.3}, no_tool=0.8,
+                                            call_logit=-3.0))
+    assert DEFAULT_DECIDER.decide(request) is True
+    # High model odds alone (the 0.5B model's bias after a tool turn) are not enough.
+    assert DEFAULT_DECIDER.decide(chat) is False
+
+
+def test_each_packaged_model_has_its_own_fit_and_others_get_the_default():
+    small, _ = fitted_for("qwen2.5-coder-0.5b-instruct-iq4_nl.gguf")  # as loaded by default
+    packaged, _ = fitted_for("qwen2.5-coder-0.5b-instruct-q4_k_m.gguf")
+    large, large_chooser = fitted_for("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf")
+    assert small is DEFAULT_DECIDER and large is not DEFAULT_DECIDER
+    assert packaged is not DEFAULT_DECIDER and packaged != small
+    assert isinstance(large_chooser, ToolChooser)
+    assert fitted_for("my-own-model.gguf") == (DEFAULT_DECIDER, FITTED_BY_MODEL[
+        "qwen2.5-coder-0.5b-instruct-iq4_nl.gguf"][1])
+    # The 1.5B model gives calls far lower first-token odds (median 0.25 alone vs 0.92 for
+    # the 0.5B model): odds of 1 % with a tool-like prior call with its fit only.
+    low = features(0.01, 0.01, PriorScores(by_tool={"search": 0.6}, no_tool=0.4,
+                                           call_logit=1.0))
+    assert large.decide(low) is True and small.decide(low) is False
+
+
+def described(best: float, no_tool: float = 0.2) -> CallFeatures:
+    return features(0.1, 0.1, PriorScores(by_tool={"get_weather": 0.3, "book_ride": best},
+                                          no_tool=no_tool, call_logit=-3.0,
+                                          by_description={"get_weather": 0.3, "book_ride": best},
+                                          described_only=["book_ride"]))
+
+
+def test_a_tool_known_by_its_description_is_called_when_the_request_matches_it():
+    # A plugin tool with no examples: the example-backed combiner never calls it (its
+    # examples prior is low), the description decision does, and only for a close request.
+    from agent.tool_choice.decision import FITTED_DESCRIBED
+
+    assert FITTED_COMBINER.decide(described(0.75)) is False
+    assert FITTED_DESCRIBED.decide(described(0.75)) is True
+    assert DEFAULT_DECIDER.decide(described(0.75)) is True
+    assert DEFAULT_DECIDER.decide(described(0.25)) is False
+
+
+def test_the_description_decision_ignores_tools_that_have_examples():
+    from agent.tool_choice.decision import FITTED_DESCRIBED
+
+    with_examples = described(0.9).model_copy(update={"prior": PriorScores(
+        by_tool={"book_ride": 0.9}, no_tool=0.2, by_description={"book_ride": 0.9},
+        described_only=[])})
+    assert FITTED_DESCRIBED.probability(with_examples) == 0.0
+    assert FITTED_DESCRIBED.probability(features(0.9, 0.9, None)) == 0.0
+
+
+def test_every_packaged_model_decides_described_tools_the_same_way():
+    from agent.tool_choice.decision import EitherDecision, FITTED_DESCRIBED
+
+    for name in FITTED_BY_MODEL:
+        decider, _ = fitted_for(name)
+        assert isinstance(decider, EitherDecision) and decider.described == FITTED_DESCRIBED

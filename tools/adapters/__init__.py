@@ -1,0 +1,4 @@
+"""Tools written elsewhere: OpenAI/BFCL function specs, LangChain, MCP.
+
+Imports tools only.
+"""
