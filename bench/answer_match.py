@@ -2,7 +2,7 @@
 
 A reply counts as correct when any accepted answer appears in it as a whole phrase after both
 sides are normalised the same way: accents dropped ("Pelé" = "Pele"), numbers read as words by
-`speech.word_error_rate.normalize_transcript` ("206" = "two hundred and six", "1969" =
+`speech.scoring.word_error_rate.normalize_transcript` ("206" = "two hundred and six", "1969" =
 "nineteen sixty-nine"), case and punctuation ignored, possessives and plurals folded
 ("Shakespeare's", "mammals"). No answer list is tuned to a model's wording: aliases are the
 forms a person would accept (a surname, a common spelling), written with the questions.
@@ -71,7 +71,7 @@ def _strip_accents(text: str) -> str:
 @lru_cache(maxsize=4096)
 def normalize_answer(text: str) -> str:
     """Lower-case words, numbers spelled out, no accents, no punctuation, no possessive 's."""
-    from speech.word_error_rate import normalize_transcript
+    from speech.scoring.word_error_rate import normalize_transcript
 
     words = [re.sub(r"'s$", "", w).replace("'", "")
              for w in normalize_transcript(_strip_accents(text)).split()]

@@ -65,9 +65,9 @@ PROFILES = ("default", "quality")
 
 
 def load_chat_model(profile: str, threads: int | None):
-    """The profile's LLM exactly as `agent.embedded_stack.load_embedded_stack` builds it."""
-    from agent.embedded_stack import model_store
-    from agent.llama_chat import LlamaCppChatModel
+    """The profile's LLM exactly as `agent.setup.embedded_stack.load_embedded_stack` builds it."""
+    from agent.models.store import model_store
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
     from agent.settings import StepvoxSettings
 
     settings = StepvoxSettings(profile=profile, threads=threads)
@@ -82,7 +82,7 @@ async def stepvox_turn(chat_model, case: BfclCase) -> dict[str, Any]:
     from agent.events import SentenceEvent, TextDeltaEvent, ToolCallStartedEvent, ToolResultEvent
     from agent.voice_agent import VoiceAgent
     from tools import ToolRegistry, tool_from_function_spec
-    from tools.function_specs import api_safe_name
+    from tools.adapters.function_specs import api_safe_name
 
     rec: dict[str, Any] = {"calls": [], "text": "", "first_event_ms": None,
                            "first_event": None, "first_call_ms": None, "total_ms": None,
@@ -144,7 +144,7 @@ def _verdict(case: BfclCase, rec: dict[str, Any]) -> Verdict:
 async def warm_up(chat_model, bare: BareModel) -> None:
     """Load what loads lazily (the MiniLM prior and request detector, grammars) on a made-up
     entry, so the first scored turn does not pay for it; not scored."""
-    from agent.honest_replies import warm_up as warm_up_honesty
+    from agent.honesty.replies import warm_up as warm_up_honesty
 
     await warm_up_honesty(chat_model)
     case = BfclCase(id="warm-up", category="simple_python", question=[

@@ -84,11 +84,11 @@ async def run_conversation(model, system, tools, said: list[str], anticipate: bo
 
 async def main(args) -> None:
     from agent.chat_model import ChatMessage
-    from agent.llama_chat import LlamaCppChatModel
-    from agent.model_cache import ModelStore
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
+    from agent.models.cache import ModelStore
     from personas import DEFAULT_PERSONA
     from tools import ToolRegistry, stepeval_tools
-    from tools.builtin_audio_library import builtin_audio_library
+    from tools.builtin.audio_library_files import builtin_audio_library
 
     con = console()
     print_machine(con)

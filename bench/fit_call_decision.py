@@ -1,4 +1,4 @@
-"""Fit the embedded model's tool-call decision (`agent.call_decision`) on the calibration half
+"""Fit the embedded model's tool-call decision (`agent.tool_choice.decision`) on the calibration half
 of bench/data/toolcall_eval.jsonl, and score it on both halves.
 
 Two steps:
@@ -12,7 +12,7 @@ the time each part took. `fit` fits the logistic-regression `CallCombiner` and t
 `ToolChooser` prior weight on the `dev` records only, picks the decision threshold on `dev`,
 and prints trigger precision / recall and tool-choice accuracy for dev, test and all, next to
 the plain odds threshold (the decision before the combiner), and the constants to put into
-`agent/call_decision.py`. The test half never influences a fitted number.
+`agent/tool_choice/decision.py`. The test half never influences a fitted number.
 """
 
 from __future__ import annotations
@@ -29,14 +29,14 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.call_decision import (  # noqa: E402
+from agent.tool_choice.decision import (  # noqa: E402
     FEATURE_NAMES, CallCombiner, CallFeatures, OddsThreshold, ToolChooser,
 )
 from agent.chat_model import ChatMessage  # noqa: E402
-from agent.chatml_prompt import render_turn_prompt  # noqa: E402
-from agent.logistic import fit_logistic  # noqa: E402
-from agent.tool_prior import ToolPrior  # noqa: E402
-from agent.tool_routing import tool_name_probabilities  # noqa: E402
+from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt  # noqa: E402
+from agent.tool_choice.logistic import fit_logistic  # noqa: E402
+from agent.tool_choice.prior import ToolPrior  # noqa: E402
+from agent.backends.llama_cpp.tool_routing import tool_name_probabilities  # noqa: E402
 from bench.machine import print_machine  # noqa: E402
 from bench.stats import console, fmt, make_table, summarize  # noqa: E402
 from bench.toolcall_eval import DATA, TOOLS, histories, load  # noqa: E402
@@ -45,11 +45,11 @@ SPLITS = ("dev", "test", "all")
 
 
 async def collect(out: Path, threads: int | None, limit: int | None, model_name: str) -> None:
-    from agent.llama_chat import LlamaCppChatModel
-    from agent.model_cache import ModelStore
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
+    from agent.models.cache import ModelStore
     from personas import DEFAULT_PERSONA
     from tools import ToolRegistry, stepeval_tools
-    from tools.builtin_audio_library import builtin_audio_library
+    from tools.builtin.audio_library_files import builtin_audio_library
 
     con = console()
     print_machine(con)
@@ -102,8 +102,8 @@ def pick_threshold(probs: np.ndarray, labels: np.ndarray, min_recall: float) -> 
 
 def fit(path: Path, min_recall: float, l2: float, prior_l2: float, show: bool) -> None:
     from tools import ToolRegistry, stepeval_tools
-    from tools.audio_embeddings import minilm_embedder
-    from tools.builtin_audio_library import builtin_audio_library
+    from tools.builtin.audio_embeddings import minilm_embedder
+    from tools.builtin.audio_library_files import builtin_audio_library
 
     con = console()
     records = {r["id"]: r for r in load(None, 1)}

@@ -1,4 +1,4 @@
-"""Fit the call decision for tools known by their description only (`agent.call_decision.
+"""Fit the call decision for tools known by their description only (`agent.tool_choice.decision.
 DescribedCall`) on functions no one here wrote, and score it on BFCL's reported categories.
 
 Calibration: BFCL v4's live categories (functions users contributed) and its executable
@@ -6,7 +6,7 @@ ones: every request there that needs a call is a positive, every `live_irrelevan
 (none of the offered functions fits) a negative. The reported non-live categories
 (simple_python, multiple, parallel, parallel_multiple: positives; irrelevance: negatives) are
 only scored, never fitted on. Features per request, from the packaged MiniLM
-(`agent.tool_prior.ToolPrior`, so exactly what a turn computes): the best cosine between the
+(`agent.tool_choice.prior.ToolPrior`, so exactly what a turn computes): the best cosine between the
 request and an offered tool's `description_text`, and that minus the best cosine to the
 no-tool requests. The threshold is the lowest whose calibration specificity reaches
 `--specificity` (irrelevant requests left alone), since a call on a request no tool fits is
@@ -14,7 +14,7 @@ an invented action.
 
     .venv/bin/python bench/fit_described_call.py [--per-category 120] [--specificity 0.85]
 
-Prints the machine, the weights to put into `agent/call_decision.py`, ROC AUC, and recall /
+Prints the machine, the weights to put into `agent/tool_choice/decision.py`, ROC AUC, and recall /
 specificity per category at the chosen threshold and at the one in the code. Asserts nothing.
 """
 
@@ -30,10 +30,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from agent.call_decision import FITTED_DESCRIBED, CallFeatures, DescribedCall  # noqa: E402
-from agent.logistic import fit_logistic  # noqa: E402
-from agent.tool_prior import PriorScores, ToolPrior, description_text  # noqa: E402
-from agent.tool_prior_examples import NO_TOOL_REQUESTS  # noqa: E402
+from agent.tool_choice.decision import FITTED_DESCRIBED, CallFeatures, DescribedCall  # noqa: E402
+from agent.tool_choice.logistic import fit_logistic  # noqa: E402
+from agent.tool_choice.prior import PriorScores, ToolPrior, description_text  # noqa: E402
+from agent.tool_choice.prior_examples import NO_TOOL_REQUESTS  # noqa: E402
 from bench.bfcl_data import CALIBRATION, REPORTED, load_category, sample  # noqa: E402
 from bench.machine import print_machine  # noqa: E402
 from bench.stats import console, make_table  # noqa: E402
@@ -91,7 +91,7 @@ def main() -> None:
     args = parser.parse_args()
     con = console()
     print_machine(con)
-    from tools.audio_embeddings import minilm_embedder
+    from tools.builtin.audio_embeddings import minilm_embedder
 
     prior = ToolPrior(minilm_embedder())
     started = time.perf_counter()

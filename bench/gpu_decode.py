@@ -35,7 +35,7 @@ from stats import console, fmt, make_table, ratio, summarize  # noqa: E402
 
 
 def _fast_decode_module():
-    """`speech.step_audio_fast_decode` loaded from its file alone: it needs only torch and
+    """`speech.step_audio.fast_decode` loaded from its file alone: it needs only torch and
     transformers, while `import speech` pulls in the audio stack (soundfile, pydantic), which
     a bare GPU machine with a CUDA torch may not have."""
     import importlib.util

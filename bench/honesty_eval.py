@@ -162,8 +162,8 @@ async def main() -> None:
     logging.getLogger("agent").setLevel(logging.ERROR)
     con = console()
     print_machine(con)
-    from agent.llama_chat import LlamaCppChatModel
-    from agent.model_cache import ModelStore
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
+    from agent.models.cache import ModelStore
 
     records = [r for r in load(args.split, args.limit, args.seed)
                if args.category is None or r["category"] in args.category]

@@ -15,7 +15,7 @@ import asyncio
 from typing import Any
 
 from tools import SchemaTool, Tool, builtin_tools
-from tools.airline_desk import airline_desk_tools
+from skyway_desk.desk import airline_desk_tools
 
 # name -> (description, argument, argument description, fixed answer for mode "ok")
 CATALOGUE: dict[str, tuple[str, str, str, Any]] = {

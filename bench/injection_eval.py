@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 from agent.chat_model import ToolCall  # noqa: E402
 from agent.events import ApprovalRequestEvent, ToolCallStartedEvent, TurnDoneEvent  # noqa: E402
-from agent.tool_provenance import NO_DEFENCE, InjectionDefence  # noqa: E402
+from agent.turn.provenance import NO_DEFENCE, InjectionDefence  # noqa: E402
 from agent.voice_agent import VoiceAgent  # noqa: E402
 from bench.injection_cases import InjectionCase, load_cases  # noqa: E402
 from bench.injection_tools import (  # noqa: E402
@@ -240,9 +240,9 @@ async def main() -> None:
         print(markdown(runs))
         return
     print_machine(con)
-    from agent.llama_chat import LlamaCppChatModel
-    from agent.model_cache import ModelStore
-    from agent.model_catalog import llm_for_profile
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
+    from agent.models.cache import ModelStore
+    from agent.models.catalog import llm_for_profile
 
     every = load_cases()
     detector_report(con, every, Bench.registry_names()[0])

@@ -73,8 +73,8 @@ def main() -> None:
     args = p.parse_args()
     import llama_cpp
 
-    from agent.model_cache import ModelStore
-    from agent.model_catalog import DEFAULT_MODELS
+    from agent.models.cache import ModelStore
+    from agent.models.catalog import DEFAULT_MODELS
 
     print_machine(out)
     key = DEFAULT_MODELS["llm"]

@@ -39,8 +39,8 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from agent.chat_model import ChatMessage, TextDelta  # noqa: E402
-from agent.embedded_stack import model_store  # noqa: E402
-from agent.model_catalog import PROFILE_LLM  # noqa: E402
+from agent.models.store import model_store  # noqa: E402
+from agent.models.catalog import PROFILE_LLM  # noqa: E402
 from agent.settings import StepvoxSettings  # noqa: E402
 
 SYSTEM = "You are a helpful voice assistant: answer in one short spoken sentence."
@@ -143,7 +143,7 @@ async def ask(model, question: str) -> dict:
 
 
 def load(path: Path, threads: int | None):
-    from agent.llama_chat import LlamaCppChatModel
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
 
     # Greedy, so a rerun gives the same replies; 48 tokens hold any one-sentence answer.
     return LlamaCppChatModel(path, n_ctx=1024, n_threads=threads, temperature=0.0, max_tokens=48,

@@ -111,7 +111,7 @@ async def make_questions(agent) -> list[dict]:
 
 
 async def run_embedded(args) -> tuple[list[dict], dict]:
-    from agent.cli_serve import load_serving_agent
+    from agent.cli.serve import load_serving_agent
     from agent.realtime.persona_agents import PersonaAgents
     from agent.realtime.server import RealtimeServerConfig, create_app
     from agent.settings import StepvoxSettings

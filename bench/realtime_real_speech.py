@@ -75,7 +75,7 @@ async def run_clip(url: str, samples: np.ndarray, mode: str, agent, early: bool 
 
 
 async def run(args) -> list[tuple[str, str, dict]]:
-    from agent.cli_serve import load_serving_agent
+    from agent.cli.serve import load_serving_agent
     from agent.realtime.persona_agents import PersonaAgents
     from agent.realtime.server import RealtimeServerConfig, create_app
     from agent.settings import StepvoxSettings

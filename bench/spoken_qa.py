@@ -44,6 +44,7 @@ from bench.answer_match import QAItem, is_correct, load_items  # noqa: E402
 from bench.machine import machine_info, machine_line  # noqa: E402
 from bench.spoken_qa_report import print_report, summarize  # noqa: E402
 from bench.stats import console  # noqa: E402
+from agent.voice_agent import VoiceAgent
 
 DATA = ROOT / "bench" / "data" / "spoken_qa.jsonl"
 WAV_DIR = ROOT / "out" / "spoken_qa" / "wavs"  # /out/ is git-ignored
@@ -133,8 +134,8 @@ def load_settings(args: argparse.Namespace):
 async def run(args: argparse.Namespace) -> dict:
     import llama_cpp
 
-    from agent.embedded_stack import load_embedded_stack
-    from speech.word_error_rate import word_error_rate
+    from agent.setup.embedded_stack import load_embedded_stack
+    from speech.scoring.word_error_rate import word_error_rate
 
     out = console()
     info = machine_info()
@@ -142,7 +143,7 @@ async def run(args: argparse.Namespace) -> dict:
     items = select(load_items(args.data), args.limit, args.seed)
     settings = load_settings(args)
     stack = load_embedded_stack(settings, progress=False)
-    agent = stack.agent()
+    agent = VoiceAgent.from_stack(stack)
     await agent.warm_up()
     model = agent.services.chat_model
     # The same file the agent loaded (the requantized one by default), its own context so

@@ -24,9 +24,9 @@ import numpy as np  # noqa: E402
 
 from bench.machine import print_machine  # noqa: E402
 from bench.stats import console, fmt, make_table, summarize  # noqa: E402
-from speech.piper_decoder import PiperDecoder  # noqa: E402
+from speech.piper.decoder import PiperDecoder  # noqa: E402
 from speech.style_tags import parse_leading_tags  # noqa: E402
-from speech.voice_measures import f0_track, measure, semitones  # noqa: E402
+from speech.scoring.voice_measures import f0_track, measure, semitones  # noqa: E402
 
 SENTENCES = [
     "The quick brown fox jumps over the lazy dog.",

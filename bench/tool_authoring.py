@@ -9,7 +9,7 @@ written:
 - `vague`: names `tool_a`..`tool_d`, a one-word description each, no examples;
 - `described`: the real names and descriptions, no examples (how a plugin tool arrives);
 - `examples`: the real names, descriptions and the example requests stepvox ships for them
-  (`agent/tool_prior_examples.py`: what `@tool(examples=[...])` gives a plugin).
+  (`agent/tool_choice/prior_examples.py`: what `@tool(examples=[...])` gives a plugin).
 
 Prints trigger recall (requests that need a tool and get a call), false calls on requests
 that need none, and the right tool among calls, per way, with the machine. Asserts nothing.
@@ -29,14 +29,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from agent.chat_model import ChatMessage  # noqa: E402
-from agent.tool_prior import ToolPrior  # noqa: E402
-from agent.tool_prior_examples import TOOL_REQUESTS  # noqa: E402
+from agent.tool_choice.prior import ToolPrior  # noqa: E402
+from agent.tool_choice.prior_examples import TOOL_REQUESTS  # noqa: E402
 from bench.machine import print_machine  # noqa: E402
 from bench.stats import console, make_table  # noqa: E402
 from bench.toolcall_eval import NONE, ask, histories, load  # noqa: E402
 from personas import DEFAULT_PERSONA  # noqa: E402
 from tools import ToolRegistry, stepeval_tools  # noqa: E402
-from tools.builtin_audio_library import builtin_audio_library  # noqa: E402
+from tools.builtin.audio_library_files import builtin_audio_library  # noqa: E402
 
 VAGUE = {"search": ("tool_a", "Search."), "get_date_time": ("tool_b", "Time."),
          "get_weather": ("tool_c", "Weather."), "timbre_rag": ("tool_d", "Audio.")}
@@ -57,9 +57,9 @@ def written(way: str) -> tuple[list[dict], dict[str, str]]:
 
 
 async def run(args) -> None:
-    from agent.llama_chat import LlamaCppChatModel
-    from agent.model_cache import ModelStore
-    from tools.audio_embeddings import minilm_embedder
+    from agent.backends.llama_cpp.chat import LlamaCppChatModel
+    from agent.models.cache import ModelStore
+    from tools.builtin.audio_embeddings import minilm_embedder
 
     con = console()
     print_machine(con)

@@ -7,7 +7,7 @@ a tool turn, after a small-talk turn. Two deciders in the same run:
 - `odds 0.88`: the first-token odds of a call (with history, or the message alone) against
   0.88, the decision before the semantic prior;
 - `stepvox`: `LlamaCppChatModel.wants_tool_call`, the fitted `CallCombiner` of
-  `agent.call_decision` (the odds plus the MiniLM prior), as a turn uses it.
+  `agent.tool_choice.decision` (the odds plus the MiniLM prior), as a turn uses it.
 
     .venv/bin/python bench/tool_trigger.py [--repeats 3]
 """
@@ -25,11 +25,11 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from agent.chat_model import ChatMessage, ToolCall  # noqa: E402
-from agent.call_decision import OddsThreshold  # noqa: E402
-from agent.chatml_prompt import render_turn_prompt  # noqa: E402
-from agent.llama_chat import LlamaCppChatModel  # noqa: E402
-from agent.model_cache import ModelStore  # noqa: E402
-from agent.model_catalog import DEFAULT_MODELS  # noqa: E402
+from agent.tool_choice.decision import OddsThreshold  # noqa: E402
+from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt  # noqa: E402
+from agent.backends.llama_cpp.chat import LlamaCppChatModel  # noqa: E402
+from agent.models.cache import ModelStore  # noqa: E402
+from agent.models.catalog import DEFAULT_MODELS  # noqa: E402
 from bench.machine import machine_line  # noqa: E402
 from personas import DEFAULT_PERSONA  # noqa: E402
 from tools import ToolRegistry, builtin_tools  # noqa: E402

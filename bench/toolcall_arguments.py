@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Sequence
 
 from bench.stats import make_table
-from tools.datetime_tool import timezone_key
+from tools.builtin.datetime import timezone_key
 
 
 def norm(text: object) -> str:

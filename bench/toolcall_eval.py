@@ -45,7 +45,7 @@ from bench.machine import CpuMeter, print_machine  # noqa: E402
 from bench.stats import console, fmt, make_table, summarize  # noqa: E402
 from personas import DEFAULT_PERSONA  # noqa: E402
 from tools import ToolRegistry, dispatch_calls, get_date_time, stepeval_tools, tool  # noqa: E402
-from tools.builtin_audio_library import builtin_audio_library  # noqa: E402
+from tools.builtin.audio_library_files import builtin_audio_library  # noqa: E402
 from bench.toolcall_arguments import arguments_exact, arguments_ok, argument_table  # noqa: E402
 
 DATA = ROOT / "bench" / "data" / "toolcall_eval.jsonl"
@@ -90,7 +90,7 @@ def load(limit: int | None, seed: int, split: str = "all") -> list[dict]:
 
 
 class DroppedArguments(logging.Handler):
-    """Collects what argument grounding removed and added (`agent.llama_calls` logs both at
+    """Collects what argument grounding removed and added (`agent.backends.llama_cpp.calls` logs both at
     INFO), so a wrong-argument record shows the value the model wrote."""
 
     def __init__(self) -> None:
@@ -318,8 +318,8 @@ async def main() -> None:
     print_machine(con)
     started = time.perf_counter()
     if not args.skip_model:
-        from agent.llama_chat import LlamaCppChatModel
-        from agent.model_cache import ModelStore
+        from agent.backends.llama_cpp.chat import LlamaCppChatModel
+        from agent.models.cache import ModelStore
 
         records = [r for r in load(args.limit, args.seed, args.split)
                    if args.tool in (None, r["tool"])]
@@ -336,7 +336,7 @@ async def main() -> None:
         hist = histories()
         results = []
         grounding = DroppedArguments()
-        chat_log = logging.getLogger("agent.llama_calls")
+        chat_log = logging.getLogger("agent.backends.llama_cpp.calls")
         chat_log.addHandler(grounding)
         chat_log.setLevel(logging.INFO)
         with CpuMeter() as meter:

@@ -41,7 +41,7 @@ import numpy as np  # noqa: E402
 from bench.machine import machine_line  # noqa: E402
 from bench.stats import console, fmt, make_table, summarize  # noqa: E402
 from bench.turn_latency_report import QUESTIONS  # noqa: E402
-from agent.realtime.turn_end_policy import CONNECTIVES as FUNCTION_WORDS  # noqa: E402
+from agent.realtime.turn_taking.policy import CONNECTIVES as FUNCTION_WORDS  # noqa: E402
 
 THRESHOLDS = (0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9)
 LOW = (0.002, 0.005, 0.01, 0.02)
@@ -76,12 +76,12 @@ def load_sets(limit: int | None) -> dict[str, list[str]]:
 
 
 async def score_all(sets: dict[str, list[str]]) -> tuple[dict[str, list[float]], list[float]]:
-    from agent.chatml_prompt import render_turn_prompt
-    from agent.cli_serve import load_serving_agent
-    from agent.prompt_assembly import build_prompt
+    from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt
+    from agent.cli.serve import load_serving_agent
+    from agent.turn.prompt import build_prompt
     from agent.settings import StepvoxSettings
-    from agent.turn_context import TurnContext
-    from agent.turn_end_odds import turn_end_probability
+    from agent.turn.context import TurnContext
+    from agent.backends.llama_cpp.turn_end_odds import turn_end_probability
 
     agent = load_serving_agent(StepvoxSettings(asr_model="tiny.en"), progress=False,
                                persistent_history=False)
@@ -111,7 +111,7 @@ def auc(pos: list[float], neg: list[float]) -> float:
 
 def report(sets: dict[str, list[str]], scores: dict[str, list[float]],
            times: list[float]) -> None:
-    from agent.realtime.turn_end_policy import TurnEndPolicy
+    from agent.realtime.turn_taking.policy import TurnEndPolicy
 
     out = console()
     for title, thresholds, above in (
@@ -126,7 +126,7 @@ def report(sets: dict[str, list[str]], scores: dict[str, list[float]],
                 for v in scores.values()))
         out.print(table)
     policy = TurnEndPolicy(silence_ms=640)
-    verdicts = make_table("semantic_vad's verdicts (agent/realtime/turn_end_policy.py: "
+    verdicts = make_table("semantic_vad's verdicts (agent/realtime/turn_taking/policy.py: "
                           f">= {policy.finished_at:g} finished; < {policy.unfinished_below:g} "
                           "cut off, if the words end in a connective or run to 4+ words and "
                           "have no ? or !)",

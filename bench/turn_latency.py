@@ -39,6 +39,7 @@ import numpy as np  # noqa: E402
 from bench.machine import CpuMeter, load_average, machine_info, machine_line  # noqa: E402
 from bench.stats import console, fmt  # noqa: E402
 from bench.turn_latency_report import (  # noqa: E402
+from agent.voice_agent import VoiceAgent
     LEAD_SILENCE_S, QUESTIONS, STAGES, TAIL_SILENCE_S, TARGET_MS, new_caller, print_comparison,
     print_config, summarize_config,
 )
@@ -170,10 +171,10 @@ async def run_configs(args, asrs: list[str], wav_dir: Path) -> list[dict]:
     sees the same machine load (the ratio between them is then meaningful on a busy box)."""
     from dataclasses import replace
 
-    from agent.embedded_stack import load_embedded_stack, model_store
-    from agent.model_errors import ModelError
+    from agent.setup.embedded_stack import load_embedded_stack, model_store
+    from agent.models.errors import ModelError
     from agent.settings import StepvoxSettings
-    from speech.whisper_asr import WhisperSpeechTokenizer
+    from speech.whisper.asr import WhisperSpeechTokenizer
 
     out = console()
     info = machine_info()
@@ -197,7 +198,7 @@ async def run_configs(args, asrs: list[str], wav_dir: Path) -> list[dict]:
         out.print(f"cannot load the embedded stack: {exc}", markup=False)
         raise SystemExit(2) from exc
     rss_loaded = _rss_mb()
-    agents = {asr: st.agent() for asr, st in stacks.items()}
+    agents = {asr: VoiceAgent.from_stack(st) for asr, st in stacks.items()}
     warm_up_s = {}
     for asr, agent in agents.items():
         start = time.perf_counter()

@@ -29,6 +29,7 @@ from bench.stats import console, summarize  # noqa: E402
 
 out = console()
 from bench.turn_latency_report import QUESTIONS  # noqa: E402
+from agent.voice_agent import VoiceAgent
 
 SHARED = ROOT.parent / "shared" / "testdata" / "audio"
 JFK = ("And so my fellow Americans, ask not what your country can do for you, "
@@ -52,9 +53,9 @@ def main() -> None:
     p.add_argument("--asr", nargs="+", default=["tiny.en", "base"])
     p.add_argument("--repeats", type=int, default=3)
     args = p.parse_args()
-    from agent.embedded_stack import load_embedded_stack
+    from agent.setup.embedded_stack import load_embedded_stack
     from agent.settings import StepvoxSettings
-    from speech.word_error_rate import word_error_rate
+    from speech.scoring.word_error_rate import word_error_rate
 
     print_machine(out)
     table = Table(title="Whisper: fitted window vs 30 s window (ms per clip, best of repeats)")
@@ -63,7 +64,7 @@ def main() -> None:
     for name in args.asr:
         stack = load_embedded_stack(StepvoxSettings(asr_model=name), progress=False)
         asr = stack.tokenizer
-        data = asyncio.run(clips(stack.agent()))
+        data = asyncio.run(clips(VoiceAgent.from_stack(stack)))
         fitted = asr.window_s
         for label, window in (("30 s (standard)", None), (f"fitted, >= {fitted:g} s", fitted)):
             asr.window_s = window

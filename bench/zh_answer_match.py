@@ -2,7 +2,7 @@
 
 `bench/answer_match.py` scores English by words; Chinese has no spaces, so an answer is found
 as a run of characters after both sides are normalised the way the Chinese character error
-rate is (`speech.character_error_rate`): traditional -> simplified, digits -> their Mandarin
+rate is (`speech.scoring.character_error_rate`): traditional -> simplified, digits -> their Mandarin
 reading ("12个月" = "十二个月"), Latin lower-cased, punctuation and spaces dropped. A numeral
 answer must not sit inside a longer number: "七" is not found in "十七天".
 """
@@ -13,7 +13,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from speech.character_error_rate import normalize_chinese_transcript
+from speech.scoring.character_error_rate import normalize_chinese_transcript
 
 _NUMERALS = "零〇一二两三四五六七八九十百千万亿点"
 

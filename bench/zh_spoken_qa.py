@@ -49,6 +49,7 @@ from bench.spoken_qa import (  # noqa: E402
 from bench.spoken_qa_report import summarize  # noqa: E402
 from bench.stats import console, fmt, make_table  # noqa: E402
 from bench.zh_answer_match import is_correct_zh  # noqa: E402
+from agent.voice_agent import VoiceAgent
 
 DATA = ROOT / "bench" / "data" / "zh_spoken_qa.jsonl"
 PERSONA = "xiaoyue"
@@ -138,10 +139,10 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
               no_tools: bool = False) -> dict:
     import llama_cpp
 
-    from agent.embedded_stack import load_embedded_stack
-    from agent.tool_setup import tools_for
+    from agent.setup.embedded_stack import load_embedded_stack
+    from agent.setup.tools import tools_for
     from personas import PersonaLibrary
-    from speech.character_error_rate import character_error_rate
+    from speech.scoring.character_error_rate import character_error_rate
 
     out = console()
     info = machine_info()
@@ -151,7 +152,7 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
         items = [item for item in items if split_of(item.id) == args.split]
     persona = PersonaLibrary().get(PERSONA)
     stack = load_embedded_stack(load_settings(args), progress=False, language=persona.language)
-    agent = stack.agent(persona=persona, tools=[] if no_tools else tools_for(persona))
+    agent = VoiceAgent.from_stack(stack, persona=persona, tools=[] if no_tools else tools_for(persona))
     await agent.warm_up()
     model = agent.services.chat_model
     model_path = model._llm.model_path

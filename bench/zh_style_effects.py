@@ -6,7 +6,7 @@ level and voicing vs neutral, and whether Whisper still understands the styled s
 The measures are `bench/style_effects.py`'s (`effects_table`), on Chinese sentences. The
 Mandarin voice realises speed and pitch through the model's own duration and F0 ratios,
 volume as gain, whisper as noise under the speech's envelope, and emotions as the prosody
-Piper uses for them (`speech/mandarin_decoder.py`); RAP is speed only and singing a slower
+Piper uses for them (`speech/mandarin/decoder.py`); RAP is speed only and singing a slower
 voice with no melody. The voice is deterministic (dropout off at inference), so one repeat
 is enough. A second table gives the character error rate of each tag's renderings through
 Whisper base (language zh): a style that costs intelligibility shows there.
@@ -38,7 +38,7 @@ TAGS = ["(快速1)", "(快速2)", "(慢速1)", "(慢速2)", "(高音2)", "(低�
 
 def intelligibility_table(decoder, whisper_zh, sentences: list[str], tags: list[str]):
     from speech.audio import AudioClip
-    from speech.character_error_rate import character_error_rate
+    from speech.scoring.character_error_rate import character_error_rate
 
     table = make_table("Whisper base (zh) on each tag's renderings", ["tag", "n", "CER mean",
                                                                        "CER max"])
@@ -55,8 +55,8 @@ def main() -> None:
     parser.add_argument("--no-whisper", action="store_true",
                         help="skip the Whisper round trip (the acoustic table only)")
     args = parser.parse_args()
-    from agent.embedded_stack import model_store
-    from agent.language_voices import mandarin_decoder
+    from agent.models.store import model_store
+    from agent.setup.language_voices import mandarin_decoder
     from agent.settings import StepvoxSettings
 
     out = console()
@@ -69,7 +69,7 @@ def main() -> None:
         f"sentences, change vs neutral"))
     out.print("Durations include the pauses after clauses, which no tag changes.", markup=False)
     if not args.no_whisper:
-        from speech.whisper_asr import WhisperSpeechTokenizer
+        from speech.whisper.asr import WhisperSpeechTokenizer
 
         whisper_zh = WhisperSpeechTokenizer(store.resolve("whisper-base"), language="zh")
         out.print(intelligibility_table(decoder, whisper_zh, SENTENCES, TAGS))

@@ -65,12 +65,12 @@ def load_sentences(limit: int | None = None) -> list[tuple[str, str]]:
 
 def stack_voice(threads: int):
     """The zh persona's decoder and a multilingual Whisper base listening for Chinese."""
-    from agent.embedded_stack import model_store
-    from agent.language_voices import mandarin_decoder
+    from agent.models.store import model_store
+    from agent.setup.language_voices import mandarin_decoder
     from agent.settings import StepvoxSettings
-    from speech.piper_decoder import PiperDecoder
+    from speech.piper.decoder import PiperDecoder
     from speech.script_routing import BilingualDecoder
-    from speech.whisper_asr import WhisperSpeechTokenizer
+    from speech.whisper.asr import WhisperSpeechTokenizer
 
     store = model_store(StepvoxSettings(), progress=False)
     english = PiperDecoder(Path(store.resolve_for_role("tts")))
@@ -81,7 +81,7 @@ def stack_voice(threads: int):
 
 async def measure_one(decoder, asr, category: str, text: str) -> Measured:
     from speech.audio import AudioClip
-    from speech.character_error_rate import character_error_rate
+    from speech.scoring.character_error_rate import character_error_rate
 
     start = time.perf_counter()
     first = None

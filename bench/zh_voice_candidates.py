@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from speech.mandarin_decoder import split_clauses
+from speech.mandarin.decoder import split_clauses
 from speech.protocols import AudioChunk
-from speech.zh_numbers import read_numbers_chinese
+from speech.mandarin.numbers import read_numbers_chinese
 
 
 class KokoroMandarinCandidate:
@@ -70,11 +70,11 @@ class KokoroMandarinCandidate:
 def candidate_voice(name: str, threads: int):
     """(decoder, asr) for a candidate name, with Piper for English words and Whisper base zh,
     exactly as `bench/zh_voice.stack_voice` builds the chosen voice."""
-    from agent.embedded_stack import model_store
+    from agent.models.store import model_store
     from agent.settings import StepvoxSettings
-    from speech.piper_decoder import PiperDecoder
+    from speech.piper.decoder import PiperDecoder
     from speech.script_routing import BilingualDecoder
-    from speech.whisper_asr import WhisperSpeechTokenizer
+    from speech.whisper.asr import WhisperSpeechTokenizer
 
     kind, _, voice = name.partition(":")
     if kind != "kokoro-ja":

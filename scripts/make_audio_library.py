@@ -1,15 +1,15 @@
 """Make the built-in `timbre_rag` audio library (`tools/data/audio_library/`) with the embedded TTS.
 
 Every entry is synthesized by the packaged Piper voice (`piper-joe`) with stepvox's own style
-rendering (`speech.piper_style`: speed, pitch, volume, whisper, singing, rap, emotion), trimmed,
+rendering (`speech.piper.style`: speed, pitch, volume, whisper, singing, rap, emotion), trimmed,
 resampled to 16 kHz mono and written as 16-bit PCM, next to the sidecars that
-`tools.audio_library.index_audio_folder` reads:
+`tools.builtin.audio_library.index_audio_folder` reads:
 
     NAME.wav   the audio (a clip to play, or a ~3 s sample of a voice)
     NAME.txt   what is said in it (the transcript)
     NAME.json  {"kind", "title", "description", "tags"} and, for voices, "style": the `Style`
                fields that make the voice (the indexer ignores the key; the agent side can
-               read it with `tools.builtin_audio_library.builtin_voice_styles()`)
+               read it with `tools.builtin.audio_library_files.builtin_voice_styles()`)
 
 Run from the repository root (needs the `embedded` extra):
 
@@ -29,9 +29,9 @@ from pathlib import Path
 
 import numpy as np
 
-from agent.model_cache import ModelStore
+from agent.models.cache import ModelStore
 from speech.audio import AudioClip, concatenate, write_wav
-from speech.piper_decoder import PiperDecoder
+from speech.piper.decoder import PiperDecoder
 from speech.style import Style
 
 ROOT = Path(__file__).resolve().parent.parent
