@@ -136,7 +136,8 @@ async def test_the_embedded_model_apologises_for_a_hung_and_a_failing_tool(tmp_p
                  examples=["what's the status of flight LH 401", "is my flight on time"])
     raises = Tool(baggage_rules.func, examples=["how much baggage can I take on Lufthansa",
                                                 "baggage allowance of Air France"])
-    agent = load_embedded_stack(progress=False).agent(tools=[hangs, raises], learn_facts=False)
+    agent = VoiceAgent.from_stack(load_embedded_stack(progress=False), tools=[hangs, raises],
+                                  learn_facts=False)
     try:
         for question, failure in (("What's the status of flight LH 401?", "timed out"),
                                   ("How much baggage can I take on Lufthansa?",
