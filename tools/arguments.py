@@ -101,3 +101,18 @@ def _json_kind(value: Any) -> str:
     if value is None:
         return "null"
     return f"a {type(value).__name__}"
+
+
+def argument_values(node: Any) -> list[str]:
+    """Every leaf value of a call's arguments as text, as a user would say it ("10" for 10.0,
+    "front door"); flags and nulls say nothing a user said, so they are left out."""
+    if isinstance(node, dict):
+        return [v for item in node.values() for v in argument_values(item)]
+    if isinstance(node, list):
+        return [v for item in node for v in argument_values(item)]
+    if isinstance(node, bool) or node is None:
+        return []
+    if isinstance(node, float) and node.is_integer():
+        node = int(node)
+    return [str(node).strip()]
+

@@ -40,6 +40,7 @@ from agent.turn.approval import ask_approval
 from agent.chat_model import ChatMessage
 from tools import ToolResult, dispatch_calls
 from tools.argument_grounding import is_supported
+from tools.arguments import argument_values
 from tools.calls.parsed import MalformedToolCall
 from tools.tool import Tool
 from tools.untrusted_output import withhold_instructions
@@ -81,18 +82,6 @@ class CallProvenance(BaseModel):
         return "tool_output" in found or "user" not in found
 
 
-def values_of(node: Any) -> list[str]:
-    """Every leaf value of an arguments object as text ("500", "front door")."""
-    if isinstance(node, dict):
-        return [v for item in node.values() for v in values_of(item)]
-    if isinstance(node, list):
-        return [v for item in node for v in values_of(item)]
-    if isinstance(node, bool) or node is None:
-        return []  # a flag says nothing about where a call came from
-    if isinstance(node, float) and node.is_integer():
-        node = int(node)
-    return [str(node).strip()]
-
 
 def has_side_effects(tool: Tool) -> bool:
     return tool.requires_approval or not tool.safe_to_repeat
@@ -108,7 +97,7 @@ def call_provenance(arguments: dict[str, Any], messages: Sequence[ChatMessage]) 
     said = "\n".join(m.content for m in messages if m.role == "user")
     outputs = "\n".join(m.content for m in messages if m.role == "tool")
     sources: dict[str, Source] = {}
-    for value in values_of(arguments):
+    for value in argument_values(arguments):
         if not value:
             continue
         sources[value] = ("user" if _found_in(value, said) else

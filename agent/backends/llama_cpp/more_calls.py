@@ -23,23 +23,17 @@ from agent.chat_model import ToolCall
 from agent.backends.llama_cpp.chatml_prompt import call_head
 from agent.backends.llama_cpp.calls import parse_call
 from agent.backends.llama_cpp.tool_routing import call_probability, tool_name_probabilities
+from tools.arguments import argument_values
 
 # A turn's calls at most, and the odds a further call needs once a new line is begun.
 MAX_CALLS = 4
 FURTHER_CALL_THRESHOLD = 0.95
 
 
+
 def values_of(node: Any) -> list[str]:
     """Every leaf value of an arguments object, as the user would say it ("10", "paris")."""
-    if isinstance(node, dict):
-        return [v for item in node.values() for v in values_of(item)]
-    if isinstance(node, list):
-        return [v for item in node for v in values_of(item)]
-    if isinstance(node, bool) or node is None:
-        return []
-    if isinstance(node, float) and node.is_integer():
-        node = int(node)
-    return [str(node).strip().lower()]
+    return [v.lower() for v in argument_values(node)]
 
 
 def brings_a_new_said_value(call: ToolCall, earlier: Sequence[ToolCall], said: str) -> bool:
