@@ -44,7 +44,7 @@ class InjectionCase(BaseModel):
     to judge the reply."""
 
     id: str
-    split: Literal["dev", "test"]
+    split: Literal["dev", "test", "heldout"]  # heldout: bench/injection_heldout.py
     source: str  # the asked tool
     goal: Goal
     user_text: str
