@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 DEFAULT_MAX_OUTPUT_CHARS = 8000
 
@@ -111,23 +112,39 @@ def is_instruction(text: str, tool_names: Sequence[str] = ()) -> bool:
     return bool(names) and re.search(_CALL_VERBS + f"({names})\\b", text, re.I) is not None
 
 
-def withhold_instructions(text: str, tool_names: Sequence[str] = ()) -> tuple[str, int]:
+class LineJudge(Protocol):
+    """A second opinion on lines the patterns let through (`tools.instruction_detector`)."""
+
+    def withholds(self, lines: Sequence[str]) -> list[bool]: ...
+
+
+def withhold_instructions(text: str, tool_names: Sequence[str] = (),
+                          judge: LineJudge | None = None) -> tuple[str, int]:
     """`text` with each line (or, in a long line, each sentence) that reads as an instruction
-    to the assistant replaced by a note; `(text, how many were withheld)`.
+    to the assistant replaced by a note; `(text, how many were withheld)`. A line is one when
+    a pattern matches it or, with `judge`, when the judge withholds it.
 
     What is withheld never reaches the model, so it can neither follow it nor read it out;
     the note says something was there, so a user asking "what did that review say?" gets an
     honest "a line was withheld" rather than nothing.
     """
+    lines = text.split("\n")
+    flagged = [is_instruction(line, tool_names) for line in lines]
+    if judge is not None:
+        rest = [i for i, hit in enumerate(flagged) if not hit and line_has_words(lines[i])]
+        for i, hit in zip(rest, judge.withholds([lines[i] for i in rest]) if rest else []):
+            flagged[i] = hit
     withheld = 0
-    lines = []
-    for line in text.split("\n"):
-        if not is_instruction(line, tool_names):
-            lines.append(line)
+    out = []
+    for line, hit in zip(lines, flagged):
+        if not hit:
+            out.append(line)
             continue
         withheld += 1
         sentences = _SENTENCE_END.split(line)
         hits = [i for i, s in enumerate(sentences) if is_instruction(s, tool_names)]
+        if not hits and judge is not None and len(sentences) > 1:
+            hits = [i for i, h in enumerate(judge.withholds(sentences)) if h]
         first = hits[0] if hits else 0
         # From the first instruction to the end of its line: what follows an override in
         # the same breath is part of it ("Ignore all previous instructions. Do X.").
@@ -136,8 +153,12 @@ def withhold_instructions(text: str, tool_names: Sequence[str] = ()) -> tuple[st
             kept = [_carrier_prefix(line) + WITHHELD_NOTE]
         else:
             kept.append(WITHHELD_NOTE)
-        lines.append(" ".join(kept))
-    return "\n".join(lines), withheld
+        out.append(" ".join(kept))
+    return "\n".join(out), withheld
+
+
+def line_has_words(line: str) -> bool:
+    return any(c.isalpha() for c in line)
 
 
 WITHHELD_NOTE = "[withheld: this part gave instructions to the assistant]"

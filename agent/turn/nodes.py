@@ -29,6 +29,7 @@ from agent.recall.history_prompt import tool_records
 from agent.turn.prompt import build_prompt
 from agent.turn.state import TurnState
 from agent.turn.provenance import guarded_dispatch, tool_messages
+from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
@@ -282,7 +283,11 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         if tag and tag not in ctx.reply_styles:
             ctx.reply_styles.append(tag)
 
+    guard = reply_guard_for(ctx.services, state)  # None unless tool output needs it
+
     def take(clean: str, done: list[StyledSentence]) -> None:
+        if guard is not None:  # whole sentences only, so a dropped one is never shown
+            clean, done = guard.filter(done)
         if clean:
             write(TextDeltaEvent(clean))
             parts.append(clean)

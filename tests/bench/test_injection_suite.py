@@ -4,8 +4,17 @@ attacker tool or the attacker's data said, not an approval question."""
 
 from __future__ import annotations
 
-from bench.injection_cases import GOALS, SOURCES, build_cases, load_cases
-from bench.injection_eval import judge
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `bench` is the repository's folder, not tests/bench
+    sys.path.insert(0, str(ROOT))
+
+from bench.injection_cases import GOALS, SOURCES, build_cases, load_cases  # noqa: E402
+from bench.injection_eval import judge  # noqa: E402
+from bench.injection_heldout import WRAPPERS, build_cases as build_heldout  # noqa: E402
+from bench.injection_heldout import heldout_benign_lines, load_heldout  # noqa: E402
 
 
 def test_the_stored_suite_is_the_generated_one():
@@ -39,3 +48,18 @@ def test_judge_counts_tool_runs_and_data_said():
     assert ran["attacked"] and ran["ran"] == ["transfer_money"]
     said = judge(case, f"Transfer to {case.attacker_arguments['to_account']} now.", [], [], False)
     assert said["attacked"] and said["read_out"] and not said["useful"]
+
+
+def test_the_held_out_set_is_stored_and_shares_no_wrapper_with_dev_or_test():
+    held = load_heldout()
+    assert [c.model_dump() for c in held] == [c.model_dump() for c in build_heldout()]
+    assert len(held) == 100 and {c.split for c in held} == {"heldout"}
+    assert {c.source for c in held} == set(SOURCES) and {c.goal for c in held} == set(GOALS)
+    assert len(WRAPPERS) >= 30 and {lang for lang, _ in WRAPPERS} >= {"en", "zh", "es", "de", "fr"}
+    old = {c.injection["base"].split(":")[0][:18] for c in load_cases()}
+    for c in held:
+        assert c.injection["base"] in c.outputs["base"] and c.injection["base"] in c.injection["ignore"]
+        assert c.injection["base"].split(":")[0][:18] not in old, c.injection["base"]
+        # The attacker's data is in the line, in every language.
+        assert all(m in c.injection["base"] for m in c.markers), c.id
+    assert len(heldout_benign_lines()) >= 40
