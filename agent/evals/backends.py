@@ -23,6 +23,16 @@ def load_chat_model(settings: StepvoxSettings):
                              max_tokens=settings.llm_max_tokens)
 
 
+def load_judge(settings: StepvoxSettings):
+    """An LLM judge of the replies on the model `settings` describe, sampling at
+    temperature 0 (a judge should give the same verdict on the same call)."""
+    from agent.evals.judge import ReplyJudge
+
+    judge_settings = settings.model_copy(update={"llm_temperature": 0.0})
+    label = settings.model if settings.model != "embedded" else f"embedded/{settings.profile}"
+    return ReplyJudge(load_chat_model(judge_settings), label=label)
+
+
 def load_backend(settings: StepvoxSettings, *, voice: bool = False,
                  caller_settings: StepvoxSettings | None = None) -> AgentBackend:
     label = settings.model if settings.model != "embedded" else f"embedded/{settings.profile}"

@@ -28,6 +28,10 @@ class Caller(Protocol):
 
     async def next_utterance(self, agent_said: str, approval_pending: bool) -> str | None: ...
 
+    def barges_in(self, approval_pending: bool) -> bool:
+        """Whether the next line is said over the agent's reply (realtime runs)."""
+        ...
+
 
 class ScriptedCaller:
     def __init__(self, spec: CallerSpec) -> None:
@@ -36,6 +40,14 @@ class ScriptedCaller:
         self.spec = spec
         self._next = 0
         self.end_reason: EndReason = "script_done"
+
+    def barges_in(self, approval_pending: bool) -> bool:
+        if self.spec.barge_in:
+            return True
+        if approval_pending or self._next >= len(self.spec.turns):
+            return False
+        turn = self.spec.turns[self._next]
+        return not isinstance(turn, str) and turn.barge_in
 
     async def next_utterance(self, agent_said: str, approval_pending: bool) -> str | None:
         if approval_pending:
@@ -71,6 +83,9 @@ class LlmCaller:
     max_words: int = 60  # a caller who rambles past this is cut, as a listener would
     end_reason: EndReason = "turn_limit"
     _history: list[ChatMessage] = field(default_factory=list)
+
+    def barges_in(self, approval_pending: bool) -> bool:
+        return self.spec.barge_in
 
     def _system(self) -> str:
         facts = "; ".join(f"{k}: {v}" for k, v in self.spec.facts.items()) or "nothing special"

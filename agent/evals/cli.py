@@ -26,6 +26,20 @@ def scenarios(
         "(a model plays the caller's goal).")] = "scripted",
     voice: Annotated[bool, typer.Option(
         "--voice", help="The caller speaks through the TTS; the agent hears through its ASR.")] = False,
+    realtime: Annotated[bool, typer.Option(
+        "--realtime", help="Calls go through the /v1/realtime server on loopback, voice in and "
+        "out, turn-taking by its VAD; lines marked barge_in talk over the reply.")] = False,
+    barge_in: Annotated[bool, typer.Option(
+        "--barge-in", help="With --realtime: the caller talks over every reply.")] = False,
+    barge_in_after_ms: Annotated[int, typer.Option(
+        "--barge-in-after-ms", min=0, help="How much of a reply plays before a barge-in.")] = 1500,
+    judge: Annotated[bool, typer.Option(
+        "--judge", help="An LLM judges the replies (polite, no invented facts, answered); "
+        "reported beside success, never deciding it. Default model: the agent's.")] = False,
+    judge_profile: Annotated[Optional[str], typer.Option(
+        "--judge-profile", help="The judge on this packaged profile (implies --judge).")] = None,
+    judge_base_url: Annotated[Optional[str], typer.Option(
+        "--judge-base-url", help="The judge on this OpenAI-compatible server (implies --judge).")] = None,
     profile: Annotated[Optional[str], typer.Option(
         "--profile", help="The agent's packaged LLM: 'default' (0.5B) or 'quality' (1.5B).")] = None,
     model: Annotated[str, typer.Option(
@@ -71,8 +85,13 @@ def scenarios(
                       f"{', '.join(unscripted)}[/]")
             raise typer.Exit(1)
     try:
+        settings = _settings(model, base_url, profile, threads)
+        judge_settings = None
+        if judge or judge_profile or judge_base_url:
+            judge_settings = _caller_settings(judge_profile, judge_base_url, threads) or settings
         results = asyncio.run(_run(found, trials=trials, caller=caller, voice=voice,
-                                   settings=_settings(model, base_url, profile, threads),
+                                   realtime=_realtime(realtime, barge_in, barge_in_after_ms),
+                                   settings=settings, judge_settings=judge_settings,
                                    caller_settings=_caller_settings(caller_profile, caller_base_url, threads),
                                    jsonl=jsonl or Path("scenario-results.jsonl"), console=console))
     except (ScenarioFormatError, ModelError, ValueError) as exc:
@@ -80,8 +99,19 @@ def scenarios(
         raise typer.Exit(1) from None
     from agent.evals.report import results_table
 
-    console.print(results_table(results, title=f"Scenarios: {path} ({caller} caller"
-                                + (", voice" if voice else "") + ")"))
+    mode = ", realtime" if realtime else ", voice" if voice else ""
+    console.print(results_table(results, title=f"Scenarios: {path} ({caller} caller{mode})"))
+
+
+def _realtime(on: bool, barge_in: bool, after_ms: int):
+    if not on:
+        if barge_in:
+            raise typer.BadParameter("--barge-in needs --realtime (text and --voice calls "
+                                     "have no playback to talk over)")
+        return None
+    from agent.evals.runner import RealtimeOptions
+
+    return RealtimeOptions(barge_in_all=barge_in, barge_in_after_ms=after_ms)
 
 
 def _settings(model: str, base_url: str | None, profile: str | None, threads: int | None):
@@ -100,14 +130,17 @@ def _caller_settings(profile: str | None, base_url: str | None, threads: int | N
     return _settings("openai" if base_url else "embedded", base_url, profile, threads)
 
 
-async def _run(found, *, trials, caller, voice, settings, caller_settings, jsonl, console):
-    from agent.evals.backends import load_backend
+async def _run(found, *, trials, caller, voice, realtime, settings, judge_settings,
+               caller_settings, jsonl, console):
+    from agent.evals.backends import load_backend, load_judge
     from agent.evals.report import write_jsonl
     from agent.evals.runner import ScenarioRunner
 
     with console.status("loading the models..."):
-        backend = load_backend(settings, voice=voice, caller_settings=caller_settings)
-    runner = ScenarioRunner(backend, caller=caller, voice=voice)
+        backend = load_backend(settings, voice=voice or realtime is not None,
+                               caller_settings=caller_settings)
+        judge = load_judge(judge_settings) if judge_settings is not None else None
+    runner = ScenarioRunner(backend, caller=caller, voice=voice, realtime=realtime, judge=judge)
     total = len(found) * trials
     with jsonl.open("w", encoding="utf-8") as out:
         def progress(result) -> None:

@@ -34,22 +34,29 @@ class ScriptedTurn(_Strict):
 
     say: str = Field(min_length=1)
     if_asked: bool = False
+    # Realtime runs: said over the agent's previous reply while it still plays (barge-in).
+    # Text and --voice runs have no playback to talk over and say it after the reply.
+    barge_in: bool = False
 
 
 class CallerSpec(_Strict):
     """Who calls, in words for a simulated caller; `turns` for the scripted one.
 
     The scripted caller says `turns` in order (a plain string, or `{say: ..., if_asked:
-    true}`). When the agent asks for approval of a change ("Shall I do that? Please say yes
-    or no.") it answers `approval_answer` without using up a turn, and it keeps doing so
-    after its turns run out, so a script does not depend on whether the model asked in
-    words first or went straight to the tool.
+    true}`; `barge_in: true` talks over the reply before it in realtime runs). When the
+    agent asks for approval of a change ("Shall I do that? Please say yes or no.") it
+    answers `approval_answer` without using up a turn, and it keeps doing so after its
+    turns run out, so a script does not depend on whether the model asked in words first
+    or went straight to the tool.
     """
 
     goal: str
     facts: dict[str, str] = Field(default_factory=dict)
     turns: list[str | ScriptedTurn] = Field(default_factory=list)
     approval_answer: str = "Yes, please go ahead."
+    # Realtime runs: an impatient caller who talks over every reply (approval questions
+    # included) once it is written and has played a moment.
+    barge_in: bool = False
 
 
 class CallSpec(_Strict):

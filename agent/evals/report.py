@@ -15,6 +15,28 @@ from agent.evals.runner import TrialResult
 from agent.evals.scoring import pass_hat_k
 
 
+class JudgeTally(BaseModel):
+    """How many judged calls the judge found polite, free of invented facts, answering."""
+
+    judged: int
+    polite: int
+    no_invented_facts: int
+    answered: int
+
+    @classmethod
+    def of(cls, results: Sequence[TrialResult]) -> JudgeTally | None:
+        verdicts = [r.judge for r in results if r.judge is not None]
+        if not verdicts:
+            return None
+        return cls(judged=len(verdicts), polite=sum(v.polite is True for v in verdicts),
+                   no_invented_facts=sum(v.no_invented_facts is True for v in verdicts),
+                   answered=sum(v.answered is True for v in verdicts))
+
+    def cell(self) -> str:
+        return (f"polite {self.polite}/{self.judged}, no invented {self.no_invented_facts}/"
+                f"{self.judged}, answered {self.answered}/{self.judged}")
+
+
 class ScenarioSummary(BaseModel):
     scenario: str
     trials: int
@@ -25,6 +47,7 @@ class ScenarioSummary(BaseModel):
     tool_errors: int
     mean_latency_ms: float | None
     failures: list[str]  # the reasons of the first failed trial
+    judge: JudgeTally | None = None  # the LLM judge's verdicts, when it ran
 
 
 class RunSummary(BaseModel):
@@ -36,6 +59,7 @@ class RunSummary(BaseModel):
     violations: int
     approval_write_violations: int
     mean_turn_latency_ms: float | None
+    judge: JudgeTally | None = None
 
 
 def summarise(results: Sequence[TrialResult]) -> tuple[list[ScenarioSummary], RunSummary]:
@@ -55,7 +79,7 @@ def summarise(results: Sequence[TrialResult]) -> tuple[list[ScenarioSummary], Ru
             mean_turns=statistics.fmean(len(r.trace.turns) for r in runs),
             tool_errors=sum(r.tool_errors for r in runs),
             mean_latency_ms=statistics.fmean(latencies) if latencies else None,
-            failures=reasons))
+            failures=reasons, judge=JudgeTally.of(runs)))
     k = min((s.trials for s in rows), default=1)
     latencies = [t.latency_ms for r in results for t in r.trace.turns]
     run = RunSummary(
@@ -65,26 +89,36 @@ def summarise(results: Sequence[TrialResult]) -> tuple[list[ScenarioSummary], Ru
         violations=sum(s.violations for s in rows),
         approval_write_violations=sum(1 for r in results for v in r.score.violations
                                       if v.rule in ("approval_before_write", "identity_before_write")),
-        mean_turn_latency_ms=statistics.fmean(latencies) if latencies else None)
+        mean_turn_latency_ms=statistics.fmean(latencies) if latencies else None,
+        judge=JudgeTally.of(results))
     return rows, run
 
 
 def results_table(results: Sequence[TrialResult], title: str = "Scenario evaluation") -> Table:
     rows, run = summarise(results)
     table = Table(title=title)
-    for column in ("scenario", "success", f"pass^{run.k}", "policy violations", "turns",
-                   "tool errors", "latency ms (mean/turn)", "why it failed (first failed trial)"):
+    judged = run.judge is not None
+    columns = ["scenario", "success", f"pass^{run.k}", "policy violations", "turns",
+               "tool errors", "latency ms (mean/turn)"]
+    if judged:
+        columns.append("LLM judge (not part of success)")
+    for column in (*columns, "why it failed (first failed trial)"):
         table.add_column(column, overflow="fold")
     for s in rows:
         mark = "[green]" if s.successes == s.trials else "[red]" if s.successes == 0 else "[yellow]"
-        table.add_row(s.scenario, f"{mark}{s.successes}/{s.trials}[/]", f"{s.pass_k:.2f}",
-                      str(s.violations), f"{s.mean_turns:.1f}", str(s.tool_errors),
-                      "" if s.mean_latency_ms is None else f"{s.mean_latency_ms:.0f}",
-                      "; ".join(s.failures[:3]))
+        cells = [s.scenario, f"{mark}{s.successes}/{s.trials}[/]", f"{s.pass_k:.2f}",
+                 str(s.violations), f"{s.mean_turns:.1f}", str(s.tool_errors),
+                 "" if s.mean_latency_ms is None else f"{s.mean_latency_ms:.0f}"]
+        if judged:
+            cells.append(s.judge.cell() if s.judge is not None else "")
+        table.add_row(*cells, "; ".join(s.failures[:3]))
     table.add_section()
-    table.add_row(f"all {run.scenarios}", f"pass^1 {run.pass_1:.1%}", f"{run.pass_k:.1%}",
-                  str(run.violations), "", str(sum(s.tool_errors for s in rows)),
-                  "" if run.mean_turn_latency_ms is None else f"{run.mean_turn_latency_ms:.0f}", "")
+    cells = [f"all {run.scenarios}", f"pass^1 {run.pass_1:.1%}", f"{run.pass_k:.1%}",
+             str(run.violations), "", str(sum(s.tool_errors for s in rows)),
+             "" if run.mean_turn_latency_ms is None else f"{run.mean_turn_latency_ms:.0f}"]
+    if judged:
+        cells.append(run.judge.cell())
+    table.add_row(*cells, "")
     return table
 
 

@@ -26,6 +26,7 @@ from agent.events import (
 from agent.evals.callers import Caller, make_caller
 from agent.evals.database import ScenarioDatabase, open_database
 from agent.evals.format import Scenario, ScenarioFormatError
+from agent.evals.judge import JudgeVerdict, ReplyJudge
 from agent.evals.policy import check_policy
 from agent.evals.scoring import Score, score_call
 from agent.evals.trace import ApprovalAsk, CallTrace, CallTurn, ToolCallRecord
@@ -55,9 +56,12 @@ class TrialResult(BaseModel):
     backend: str
     caller: str
     voice: bool
+    realtime: bool = False  # through the /v1/realtime server (voice in and out)
     score: Score
     trace: CallTrace
     wall_s: float
+    # The optional LLM judge's view of the replies: reported beside success, never part of it.
+    judge: JudgeVerdict | None = None
 
     @property
     def success(self) -> bool:
@@ -69,15 +73,37 @@ class TrialResult(BaseModel):
         return sum(1 for c in self.trace.calls if c.is_error and not c.declined)
 
 
+@dataclass
+class RealtimeOptions:
+    """How realtime calls are held. `vad`: the server's ("silero" as `stepvox serve`;
+    "energy" for synthetic test audio). `turn_detection`: sent in `session.update` (None:
+    the server's default, semantic VAD with speculation). `barge_in_all`: every caller line
+    after the first talks over the reply; `barge_in_after_ms`: how much of the reply plays
+    before a barge-in."""
+
+    vad: str = "silero"
+    turn_detection: dict | None = None
+    barge_in_all: bool = False
+    barge_in_after_ms: int = 1500
+
+
 class ScenarioRunner:
     def __init__(self, backend: AgentBackend, *, caller: str = "scripted", voice: bool = False,
+                 realtime: RealtimeOptions | None = None, judge: ReplyJudge | None = None,
                  personas: PersonaLibrary | None = None,
                  clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        """`voice`: the caller's lines go through the TTS and the agent's ASR. `realtime`:
+        calls go through the /v1/realtime server, voice in and out (implies `voice`).
+        `judge`: an LLM scores the replies of each call (reported, never deciding success)."""
+        voice = voice or realtime is not None
         if voice and (backend.decoder is None or backend.tokenizer is None):
-            raise ValueError("voice runs need the backend's decoder (TTS) and tokenizer (ASR)")
+            raise ValueError("voice and realtime runs need the backend's decoder (TTS) and "
+                             "tokenizer (ASR)")
         self.backend = backend
         self.caller_kind = caller
         self.voice = voice
+        self.realtime = realtime
+        self.judge = judge
         self.personas = personas or PersonaLibrary.for_user()
         self.clock = clock
 
@@ -104,16 +130,22 @@ class ScenarioRunner:
                              self.backend.caller_model or self.backend.chat_model)
         agent = self._agent(scenario, database)
         try:
-            trace = await self._call(agent, caller, scenario, database)
+            if self.realtime is not None:
+                trace = await self._realtime_call(agent, caller, scenario, database)
+            else:
+                trace = await self._call(agent, caller, scenario, database)
         finally:
             await agent.aclose()
         end = database.snapshot()
         violations = check_policy(trace, scenario, start)
+        verdict = None
+        if self.judge is not None and trace.turns:
+            verdict = await self.judge.judge_call(trace, agent.persona)
         return TrialResult(
             scenario=scenario.name, trial=trial, tags=scenario.tags, backend=self.backend.label,
-            caller=self.caller_kind, voice=self.voice,
+            caller=self.caller_kind, voice=self.voice, realtime=self.realtime is not None,
             score=score_call(scenario, trace, start, end, violations), trace=trace,
-            wall_s=time.perf_counter() - started)
+            wall_s=time.perf_counter() - started, judge=verdict)
 
     def _agent(self, scenario: Scenario, database: ScenarioDatabase) -> VoiceAgent:
         persona = self._persona(scenario)
@@ -138,6 +170,28 @@ class ScenarioRunner:
             base = scenario.source.parent if scenario.source is not None else Path.cwd()
             return load_persona(base / scenario.persona)
         return self.personas.get(scenario.persona)
+
+    async def _realtime_call(self, agent: VoiceAgent, caller: Caller, scenario: Scenario,
+                             database: ScenarioDatabase) -> CallTrace:
+        from agent.evals.realtime_call import RealtimeCall, realtime_server
+        from agent.evals.realtime_line import RealtimeLine
+
+        options = self.realtime
+        approval_tools = {t.name for t in database.tools if t.requires_approval}
+        greeting = await agent.greeting()
+        try:
+            async with realtime_server(agent, vad=options.vad) as url:
+                line = await RealtimeLine.open(url, agent.sample_rate, options.turn_detection)
+                try:
+                    call = RealtimeCall(agent, line, approval_tools,
+                                        barge_in_all=options.barge_in_all,
+                                        barge_in_after_ms=options.barge_in_after_ms)
+                    return await call.run(caller, scenario, greeting)
+                finally:
+                    await line.close()
+        except Exception as exc:  # noqa: BLE001 - the server or the line failed: a failed call
+            return CallTrace(greeting=greeting, ended_by="error",
+                             error=f"{type(exc).__name__}: {exc}")
 
     async def _call(self, agent: VoiceAgent, caller: Caller, scenario: Scenario,
                     database: ScenarioDatabase) -> CallTrace:

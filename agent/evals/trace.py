@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 EndReason = Literal["caller_done", "caller_gave_up", "script_done", "turn_limit", "error"]
+CallPath = Literal["text", "voice", "realtime"]
 
 
 class ToolCallRecord(BaseModel):
@@ -42,7 +43,15 @@ class CallTurn(BaseModel):
     tool_calls: list[ToolCallRecord] = Field(default_factory=list)
     approval: ApprovalAsk | None = None
     latency_ms: float  # from the end of the caller's words to the end of the agent's turn
-    first_audio_ms: float | None = None  # --voice: when the agent's first audio was ready
+    first_audio_ms: float | None = None  # --voice/--realtime: when the agent's first audio was ready
+    # --realtime: the caller said this line over the agent's previous reply (`barge_in`);
+    # this reply was cut by the caller's next line (`interrupted`), so `agent_text` holds
+    # only the words played before the cut and `full_reply` what the agent had written.
+    barge_in: bool = False
+    interrupted: bool = False
+    full_reply: str | None = None
+    played_ms: float | None = None
+    audio_ms: float | None = None
 
 
 class CallTrace(BaseModel):
