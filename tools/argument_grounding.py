@@ -103,9 +103,10 @@ def ground_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
     ones); `spellings` maps an argument name to the tool's alternative names for a value,
     `resolvers` to everything the tool knows about its values (its spellings included).
 
-    An argument the tool marks as the user's own words (`user_words`: a query) that shares
-    no word with `latest` was copied from somewhere else: a small model writes a line of the
-    history ("I just got home") or of the schema into it. It is replaced by `latest` itself,
+    An argument the tool marks as the user's own words (`user_words`: a query) whose words
+    are mostly not in `latest` was copied from somewhere else: a small model writes a line
+    of the history ("I just got home") or of the schema ("voice or sound they want", around
+    the one word it shares with the request) into it. It is replaced by `latest` itself,
     which names what the user wants in their words.
     """
     resolvers = resolvers or {}
@@ -119,7 +120,7 @@ def ground_arguments(arguments: Mapping[str, Any], parameters: Mapping[str, Any]
         resolver = resolvers.get(name) or ArgumentResolver()
         alternatives = resolver.spellings or (spellings or {}).get(name)
         if resolver.user_words and isinstance(value, str) and heard.strip() and \
-                not shares_a_word(value, heard):
+                not mostly_said(value, heard):
             replaced[name] = value
             kept[name] = " ".join(heard.split())
         elif name in required or not isinstance(value, str) or not value.strip():
@@ -146,15 +147,30 @@ def shares_a_word(value: str, said: str) -> bool:
     """Whether `value` has a word of three letters or more (other than a few function words)
     that `said` has too, a word and its longer form counting as one ("sing", "singing")."""
     heard = [w for w in words(said) if len(w) > 2]
-    for word in words(value):
-        if len(word) < 3 or word in _FUNCTION_WORDS:
-            continue
-        for other in heard:
-            if word == other or (min(len(word), len(other)) >= 4 and
-                                 (other.startswith(word) or word.startswith(other))):
-                return True
-            if _CJK.search(word) and (word in other or other in word):
-                return True
+    return any(_heard(word, heard) for word in _content_words(value))
+
+
+def mostly_said(value: str, said: str) -> bool:
+    """Whether at least half of `value`'s content words (as in `shares_a_word`) are in
+    `said`: a query in the user's words, perhaps shortened, not a sentence from elsewhere
+    that happens to share one word with the request."""
+    heard = [w for w in words(said) if len(w) > 2]
+    content = _content_words(value)
+    found = sum(_heard(word, heard) for word in content)
+    return found > 0 and 2 * found >= len(content)
+
+
+def _content_words(value: str) -> list[str]:
+    return [w for w in words(value) if len(w) >= 3 and w not in _FUNCTION_WORDS]
+
+
+def _heard(word: str, heard: list[str]) -> bool:
+    for other in heard:
+        if word == other or (min(len(word), len(other)) >= 4 and
+                             (other.startswith(word) or word.startswith(other))):
+            return True
+        if _CJK.search(word) and (word in other or other in word):
+            return True
     return False
 
 

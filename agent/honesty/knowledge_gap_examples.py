@@ -227,6 +227,21 @@ ANSWERABLE_REQUESTS: tuple[str, ...] = (
     "what's the main ingredient in guacamole",
     "how many sides does a hexagon have",
     "bye for now",
+    # What callers say between requests in a call: acknowledgments, confirmations and
+    # closings. Without them the classifier, far from every example, read "great, thanks"
+    # as a request for today's news.
+    "great, thanks",
+    "perfect, that's all i needed",
+    "okay cool",
+    "sounds good to me",
+    "no, that's everything",
+    "alright, got it",
+    "yes please",
+    "no thanks, i'm fine",
+    "brilliant, cheers",
+    "that helps a lot, thank you",
+    "awesome",
+    "fine, go ahead",
     "what is democracy",
     "describe a sunset",
     "what's the longest river in africa",

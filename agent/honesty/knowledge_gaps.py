@@ -34,13 +34,21 @@ GapKind = Literal["live", "private", "future"]
 # Chosen on the dev half of bench/data/honesty_eval.jsonl (bench/honesty_eval.py --split dev),
 # with the classifier's l2 of 0.05: no answerable dev request above it, one gap below.
 DEFAULT_THRESHOLD = 0.5
-PROMPT_COVER_MIN = 0.5  # a prompt line must be at least this close to cover a request
-PROMPT_COVER_MARGIN = 0.05  # ... and this much closer than the nearest gap example
+# A prompt line covers a request when it is at least this close and this much closer than
+# the nearest gap example; either pair will do (a close line, or a looser one that no gap
+# example comes near). Chosen on the dev half and written lore questions, not the test half.
+PROMPT_COVER_RULES = ((0.5, 0.05), (0.4, 0.1))
 # A tool description this close to a topic's centroid is a tool of that topic; a request
 # this close to a tool description is covered by it (both chosen on the dev half).
 TOOL_TOPIC_MIN = 0.3
 TOOL_COVERS = 0.35
-_LINE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+# Lines and their clauses: "Changes: free ... on Flex fares; 45 euros on Basic fares." holds
+# two facts, and a request about one of them is nearer that clause than the whole line.
+_LINE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
+# A record's code ("skw777", "order 4471", "AB 1234"): a request naming one asks about that
+# record, which no line of the persona's prompt can hold, however close its words are.
+_RECORD_CODE = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{4,}\b|\b[a-z]{2,4} ?\d{2,}\b|\b\d{4,}\b",
+                          re.I)
 
 
 class GapVerdict(BaseModel):
@@ -89,7 +97,10 @@ class KnowledgeGaps:
         topic = self._topics[int(sims.argmax())]
         kind, phrase, _ = GAP_TOPICS[topic]
         cover = self._prompt_cover(system_prompt, query)
-        covered = cover >= PROMPT_COVER_MIN and cover > float(sims.max()) + PROMPT_COVER_MARGIN
+        nearest_gap = float(sims.max())
+        covered = (not _RECORD_CODE.search(text)
+                   and any(cover >= low and cover > nearest_gap + margin
+                           for low, margin in PROMPT_COVER_RULES))
         needs = probability >= self.threshold and not covered
         if is_han_request(text):
             # MiniLM reads English only: a Chinese request is judged by its words.

