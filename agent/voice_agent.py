@@ -279,6 +279,20 @@ class VoiceAgent:
             tool_results=results, timings_ms=dict(clock.marks),
         ))
 
+    def open_conversation(self, conversation_id: str, user_id: str | None) -> None:
+        """Name the caller of a conversation before its turns (the realtime server knows it
+        from the token): its turns then recall and learn that caller's facts."""
+        self._open[conversation_id] = user_id
+
+    async def pending_approval(self, conversation_id: str) -> dict | None:
+        """The call (tool, arguments) a paused turn waits to have approved, or None; paused
+        turns are in the history database when there is one, seen by every process."""
+        graph, checkpointer = await self._graphs.get()
+        if checkpointer is None:
+            return None
+        state = await graph.aget_state({"configurable": {"thread_id": conversation_id}})
+        return dict(state.interrupts[0].value) if state.interrupts else None
+
     def _observe_answer_wait(self, clock: StageClock) -> None:
         waits, marks = self.services.answer_waits, clock.marks
         decided = marks.get("llm_call_decided", marks.get("llm_tool_call"))

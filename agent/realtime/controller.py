@@ -65,6 +65,8 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
         estimate sets the end-of-turn silence of the utterance it was started on (needs
         `speculate`)."""
         self.history: PlayedHistoryStore | None = None
+        # Writes each reply ahead to the database while it plays (cluster/reply_journal.py).
+        self.journal = None
         self.agent = agent
         self.segmenter = segmenter
         self.emit = emit
@@ -94,7 +96,7 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
         # store; a store change takes effect once nothing is held.
         if self.history is None or (not self.history.held
                                     and self.history.base is not agent.services.memory):
-            self.history = PlayedHistoryStore(agent.services.memory)
+            self.history = PlayedHistoryStore(agent.services.memory, self.journal)
         self.base_agent = agent
         # The same agent writing its history to `history` (one conversation per session).
         self._agent = agent.with_services(memory=self.history)
@@ -229,6 +231,8 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
                     if isinstance(event, TurnDoneEvent):
                         final_text, agent_timings = event.reply.text, event.reply.timings_ms
                     await self.emit(ReplyEvent(rid, event))
+                    if self.journal is not None:
+                        await self.journal.observe(self.conversation_id, rid, event)
         except (AgentError, SpeechError) as exc:
             await self._finish_failed(reply, f"{type(exc).__name__}: {exc}")
             return
@@ -306,6 +310,8 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
             self._last_reply = reply
         else:
             self.history.withdraw(reply.response_id)
+            if self.journal is not None:
+                await self.journal.withdraw(reply.response_id)
         if reply.generated or by_client:
             await self.emit(ReplyTruncated(reply.response_id, played_text, round(played_s, 3),
                                            by_client=by_client, content_index=content_index))

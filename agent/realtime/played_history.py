@@ -12,7 +12,9 @@ settled and only then written to the real store:
 - closing the session writes whatever is held.
 
 Reads see the real history plus the held turns, so the next turn's prompt is always whole.
-Held turns live only in this process: a server that dies mid-reply loses that one turn.
+Held turns live only in this process; with a `journal` (`cluster/reply_journal.py`, a SQL
+history) the user's turn and the part of the reply sent are in the database meanwhile, so a
+server that dies mid-reply loses nothing: settling then replaces those provisional rows.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from memory import DialogueStore, DialogueTurn
 
 
 class PlayedHistoryStore:
-    def __init__(self, base: DialogueStore) -> None:
+    def __init__(self, base: DialogueStore, journal: Any = None) -> None:
         self.base = base
+        self.journal = journal  # a ReplyJournal, or None (nothing written ahead)
         self.held: list[tuple[str, DialogueTurn]] = []  # (conversation id, turn), in order
         self.held_for: str | None = None  # the response whose turns are held
 
@@ -33,7 +36,9 @@ class PlayedHistoryStore:
         self.held.extend((conversation_id, t) for t in turns)
 
     async def history(self, conversation_id: str, limit: int | None = None) -> list[DialogueTurn]:
-        turns = [*await self.base.history(conversation_id, limit),
+        hidden = self.journal.hidden(conversation_id) if self.journal is not None else set()
+        stored = await self.base.history(conversation_id, limit + len(hidden) if limit else limit)
+        turns = [*(t for t in stored if t.seq is None or t.seq not in hidden),
                  *(t for cid, t in self.held if cid == conversation_id)]
         return turns[-limit:] if limit else turns
 
@@ -74,6 +79,8 @@ class PlayedHistoryStore:
             by_conversation.setdefault(cid, []).append(turn)
         for cid, turns in by_conversation.items():
             # One append per conversation: a reader never sees a user turn without its reply.
+            if self.journal is not None and await self.journal.settle(cid, turns):
+                continue  # the provisional rows were replaced by these, in one transaction
             await self.base.append(cid, turns)
 
     def __getattr__(self, name: str) -> Any:  # anything else a store offers: the real one

@@ -22,6 +22,9 @@ from pydantic import ValidationError
 
 from collections.abc import Callable
 
+from agent.realtime.cluster.binding import ClusterOptions
+from agent.realtime.cluster.identity import Caller
+from agent.realtime.cluster.session_conversation import SessionConversation
 from agent.realtime.audio_input import (
     EnergyVad, FrameDecoder, SileroStreamingVad, StreamingVad, TurnSegmenter,
 )
@@ -46,7 +49,8 @@ log = logging.getLogger("stepvox.realtime")
 class RealtimeSession:
     def __init__(self, ws: WebSocket, agents: PersonaAgents, limits: SessionLimits,
                  vad_kind: str = "silero", *, server_stats: RealtimeStats | None = None,
-                 metrics=None, vad_factory: Callable[[], StreamingVad] | None = None) -> None:
+                 metrics=None, vad_factory: Callable[[], StreamingVad] | None = None,
+                 cluster: ClusterOptions | None = None, caller: Caller | None = None) -> None:
         self.ws = ws
         self.stats = RealtimeStats()  # this session's figures, sent as `session.stats`
         self.server_stats = server_stats
@@ -70,9 +74,14 @@ class RealtimeSession:
         self.decoder = FrameDecoder()
         self.controller = RealtimeController(
             agents.get(None), self._segmenter(), self._on_controller_event,
+            # The session's id, unless the client names a conversation (`?conversation_id=`).
             conversation_id=self.id, speculate=self.config.turn_detection.speculative,
             early_asr=self.config.turn_detection.early_transcription,
             turn_end_policy=self._turn_end_policy())
+        # Which conversation this session serves, and what other workers tell it
+        # (cluster/session_conversation.py); by default a new one, in this process only.
+        self.conversation = SessionConversation(self, cluster or ClusterOptions(),
+                                                caller or Caller(None))
 
     def _segmenter(self) -> TurnSegmenter:
         td = self.config.turn_detection
@@ -127,7 +136,8 @@ class RealtimeSession:
     def _session_view(self) -> dict[str, Any]:
         agent = self.controller.agent
         view = self.config.model_dump(include=set(SessionConfig.model_fields))
-        view.update(id=self.id, persona=self.config.persona or agent.persona.name,
+        view.update(id=self.id, conversation_id=self.controller.conversation_id,
+                    persona=self.config.persona or agent.persona.name,
                     output_sample_rate=self.config.output_sample_rate or agent.sample_rate)
         return view
 
@@ -137,17 +147,24 @@ class RealtimeSession:
         sender = self._sender_task = asyncio.create_task(self._sender())
         watchdog = asyncio.create_task(self._watchdog())
         try:
+            # `?conversation_id=`: continue that conversation (or start it under that id).
+            if not await self.conversation.open(
+                    getattr(self.ws, "query_params", {}).get("conversation_id")):
+                await asyncio.sleep(0.05)  # let the sender flush the error first
+                await self._close(1008, "conversation not opened: see the error event")
+                return
             self.send(server_event("session.created", session=self._session_view(),
-                                   limits=self.limits.model_dump(), personas=self.agents.names()))
+                                   limits=self.limits.model_dump(), personas=self.agents.names(),
+                                   resumed=self.conversation.resumed))
             await self._receive_loop(sender)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client went away (RuntimeError: receive after a close)
         finally:
             await self.controller.close()
-            # One conversation per session: it ends with the socket, so its running record
-            # is closed and (with a history database) facts about the caller are learnt now,
-            # not only when the server shuts down.
-            await self.controller.agent.end_conversation(self.controller.conversation_id)
+            # The conversation's session ends with the socket, so its running record is
+            # closed and (with a history database) facts about the caller are learnt now,
+            # not only when the server shuts down; another socket may continue it later.
+            await self.conversation.close()
             for task in (sender, watchdog):
                 task.cancel()
             await asyncio.gather(sender, watchdog, return_exceptions=True)
@@ -237,7 +254,8 @@ class RealtimeSession:
         await handler(event)
 
     async def _session_update(self, event: SessionUpdate) -> None:
-        merged = {**self.config.model_dump(exclude_none=True), **event.session}
+        changes = {k: v for k, v in event.session.items() if k != "conversation_id"}
+        merged = {**self.config.model_dump(exclude_none=True), **changes}
         try:
             config = SessionConfig.model_validate(merged)
             agent = self.agents.get(config.persona)
@@ -248,9 +266,13 @@ class RealtimeSession:
         except (PersonaError, SpeechError) as exc:
             self.send(error_event("invalid_session", str(exc), event_id=event.event_id))
             return
+        if "conversation_id" in event.session and not await self.conversation.switch(
+                event.session["conversation_id"], event.event_id):
+            return
         self.config, self.decoder = config, decoder
         self.mapper.output_sample_rate = config.output_sample_rate
         self.controller.agent = agent
+        self.conversation.persona_changed()
         self.controller.barge_in_min_s = config.turn_detection.barge_in_min_ms / 1000
         self.controller.speculate = config.turn_detection.speculative
         self.controller.early_asr = config.turn_detection.early_transcription
@@ -312,7 +334,9 @@ class RealtimeSession:
                                   f"content_index must be 0, got {event.content_index}",
                                   event_id=event.event_id))
             return
-        if not await self.controller.truncate(response_id, event.audio_end_ms):
+        if not await self.controller.truncate(response_id, event.audio_end_ms) and not (
+                await self.conversation.truncate_previous(response_id, event.audio_end_ms,
+                                                          event.content_index)):
             self.send(error_event(
                 "item_truncate_unavailable", f"item {event.item_id!r} cannot be truncated: "
                 "only the latest reply can be, while it plays or after it was interrupted, "

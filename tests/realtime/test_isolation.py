@@ -12,7 +12,8 @@ from agent import ToolCall, VoiceAgent
 from agent.recall.audio_archive import TurnAudioArchive
 from agent.realtime.persona_agents import PersonaAgents
 from personas import PersonaLibrary
-from realtime_server import HEARD, LONG, make_agent, open_client, serve
+from realtime_server import HEARD, LONG, Client, make_agent, open_client, serve
+from websockets.asyncio.client import connect
 from tools import tool
 
 SECRET = "my locker code is 4711"
@@ -30,21 +31,34 @@ def prompt_text(model: ScriptedChatModel, call: int = -1) -> str:
 
 
 async def test_history_of_one_session_never_reaches_anothers_prompt():
+    # Callers are told apart by their tokens (per-user tokens): a conversation belongs to the
+    # user who created it. (With one shared token or none, every caller is the same one and
+    # a conversation id is the only key: docs/deployment.md.)
+    tokens = {"alice": "alice-token-0123456789", "bob": "bob-token-0123456789ab"}
     agent, model, _ = make_agent(["Noted."])
-    with serve(agent) as server:
-        a = await open_client(server.url)
-        b = await open_client(server.url)
+    with serve(agent, user_tokens=tokens) as server:
+        a = await open_client(server.url + f"?token={tokens['alice']}")
+        b = await open_client(server.url + f"?token={tokens['bob']}")
         await say(a, SECRET)
-        a_id = a.of("session.created")[0]["session"]["id"]
-        # B names A's session as its own, in every field a client might try.
+        a_id = a.of("session.created")[0]["session"]["conversation_id"]
+        # B names A's conversation as its own, in every field a client might try.
         await b.send("session.update", session={"id": a_id, "conversation_id": a_id,
                                                 "session_id": a_id})
+        refused = await b.wait_type("error")
+        await b.send("session.update", session={"id": a_id, "session_id": a_id})
         updated = await b.wait_type("session.updated")
         await say(b, "what is my locker code?")
         await a.close()
         await b.close()
-    assert set(updated["ignored_fields"]) == {"id", "conversation_id", "session_id"}
-    assert updated["session"]["id"] != a_id
+        # ... nor by opening a socket on it.
+        c = Client(await connect(server.url + f"?token={tokens['bob']}&conversation_id={a_id}"))
+        await c.wait_type("error")
+        await c.close()
+    assert refused["error"]["code"] == "conversation_forbidden"
+    assert c.of("error")[0]["error"]["code"] == "conversation_forbidden"
+    assert not c.of("session.created")
+    assert set(updated["ignored_fields"]) == {"id", "session_id"}
+    assert updated["session"]["id"] != a_id and updated["session"]["conversation_id"] != a_id
     assert "4711" in prompt_text(model, 0) and "4711" not in prompt_text(model, -1)
 
 
