@@ -12,7 +12,9 @@ decision is taken outside the model, once `think` has chosen to answer in words:
   do (from that tool's own description), or general help when there is none. When an
   offered tool covers the request after all (the model missed the call), that tool is
   called if its arguments need no writing (none, or the one code the request names), else
-  the reply asks for what it needs.
+  the reply asks for what it needs;
+- a tool answered and the model's first sentence refuses anyway ("I'm sorry, but I can't
+  assist with that."): it is asked once more (`agent.honesty.refusal_after_tool`).
 
 The model's stream is closed before its first token is spoken and the sentence takes its
 place, so nothing invented is ever voiced, and the turn is faster for it. Each sentence is
@@ -34,6 +36,7 @@ from langgraph.runtime import Runtime
 from agent.turn import nodes
 from agent.chat_model import TextDelta, ToolCall
 from agent.honesty.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
+from agent.honesty.refusal_after_tool import ask_again_after_refusal
 from agent.turn.persona_identity import introduction
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
@@ -89,6 +92,8 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             introduction(ctx.services.persona, state.get("user_text", "")))
     step = step or await next_step(ctx, state)
     if step is None:
+        if any(failure_kind(r) is None for r in state.get("tool_results", [])):
+            await ask_again_after_refusal(ctx, state)  # a tool answered: no refusal stands
         return update
     stream, ctx.live_stream = ctx.live_stream, None
     close = getattr(stream, "aclose", None)

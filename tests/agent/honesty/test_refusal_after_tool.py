@@ -1,0 +1,61 @@
+"""A refusal after a tool answered is asked once more (agent.honesty.refusal_after_tool).
+
+The chat model is scripted (it stands in for the 0.5B, whose refusals these are); the tool
+is real and answers. What the caller hears is checked, and what the model was sent.
+"""
+
+from __future__ import annotations
+
+from fakes import ScriptedChatModel
+
+from agent import ToolCall, VoiceAgent
+from agent.honesty.refusal_after_tool import NUDGE, REFUSAL
+from tools import Tool
+
+
+def order_status(order_id: str) -> str:
+    """Get the delivery status of an order by its number."""
+    return f"order {order_id}: shipped on Tuesday, arriving Friday"
+
+
+CALL = ToolCall(name="order_status", arguments={"order_id": "4471"})
+
+
+def agent_for(*replies) -> tuple[VoiceAgent, ScriptedChatModel]:
+    model = ScriptedChatModel([CALL, *replies])
+    return VoiceAgent(model, decoder=None, tools=[Tool(order_status)], learn_facts=False), model
+
+
+async def test_a_refusal_after_an_answer_is_asked_again_and_the_second_answer_spoken():
+    agent, model = agent_for("I'm sorry, but I can't assist with that.",
+                             "Your order 4471 shipped on Tuesday and arrives on Friday.")
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "Your order 4471 shipped on Tuesday and arrives on Friday."
+    assert "can't assist" not in reply.text
+    last_prompt = model.calls[-1][0]
+    assert last_prompt[-1].role == "user" and last_prompt[-1].content == NUDGE
+    assert model.calls[-1][2] == "none"  # no second tool round from the nudge
+
+
+async def test_an_answer_that_is_no_refusal_is_spoken_whole_and_asked_once():
+    answer = "It shipped on Tuesday. It should arrive on Friday, so keep an eye out."
+    agent, model = agent_for(answer)
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == answer
+    assert len(model.calls) == 2  # the call, then one answer: nothing asked again
+
+
+async def test_the_second_answer_stands_even_if_it_refuses_too():
+    agent, model = agent_for("Sorry, I cannot help with that.", "I can't assist with that.")
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "I can't assist with that."
+    assert len(model.calls) == 3  # no third try
+
+
+def test_what_counts_as_a_refusal():
+    for text in ("I'm sorry, but I can't assist with that.", "I cannot help you with this.",
+                 "Please provide the function name and its parameters so I can help."):
+        assert REFUSAL.search(text), text
+    for text in ("Sorry, that booking was cancelled last week.",
+                 "I can't see a delay: it leaves at 10:40.", "I can help with that!"):
+        assert not REFUSAL.search(text), text
