@@ -35,10 +35,11 @@ async def claim_conversation(store, conversation_id: str, user_id: str | None,
         if user_id is not None:
             await session.execute(insert_ignore(session, UserRow, id=user_id,
                                                  created_at=utc_now()))
+        # RETURNING, not rowcount: drivers disagree on the count of an ignored insert.
         inserted = await session.execute(insert_ignore(
             session, ConversationRow, id=conversation_id, user_id=user_id, persona=persona,
-            started_at=utc_now(), next_seq=0))
-        created = bool(inserted.rowcount)
+            started_at=utc_now(), next_seq=0).returning(ConversationRow.id))
+        created = inserted.first() is not None
         owner, turns = (await session.execute(
             select(ConversationRow.user_id, ConversationRow.next_seq)
             .where(ConversationRow.id == conversation_id))).one()

@@ -36,8 +36,10 @@ class PlayedHistoryStore:
         self.held.extend((conversation_id, t) for t in turns)
 
     async def history(self, conversation_id: str, limit: int | None = None) -> list[DialogueTurn]:
-        hidden = self.journal.hidden(conversation_id) if self.journal is not None else set()
-        stored = await self.base.history(conversation_id, limit + len(hidden) if limit else limit)
+        extra = 2 if self.journal is not None else 0  # a journaled reply's two rows
+        stored = await self.base.history(conversation_id, limit + extra if limit else limit)
+        # Asked after the read: a provisional row it saw is known to the journal by then.
+        hidden = await self.journal.hidden(conversation_id) if self.journal else set()
         turns = [*(t for t in stored if t.seq is None or t.seq not in hidden),
                  *(t for cid, t in self.held if cid == conversation_id)]
         return turns[-limit:] if limit else turns

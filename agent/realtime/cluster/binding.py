@@ -78,6 +78,8 @@ class ConversationBinding:
         await self._take_lease(conversation_id)
         self.conversation_id = conversation_id
         self._unlisten = self.bus.listen(conversation_id, self._signal)
+        if (subscribed := getattr(self.bus, "start", None)) is not None:
+            await subscribed()  # Redis: signals sent from now on reach this session
         self._refresher = asyncio.get_running_loop().create_task(self._refresh())
         if owners is not None:  # reopened: the session it took over may have ended it
             claim = await owners.claim(conversation_id, user, persona)

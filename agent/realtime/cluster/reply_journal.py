@@ -13,7 +13,10 @@ turn. The journal writes ahead (`memory.turn_journal`):
   rows replaced by the turn's final rows in one transaction.
 
 While a reply is journaled, its provisional rows are hidden from this session's own reads
-(the held turns stand in for them), so a prompt never holds the user's words twice. The
+(the held turns stand in for them), so a prompt never holds the user's words twice. The turn
+builds its prompt while the journal writes (LangGraph does not wait for the transcript's
+reader), so a read asks what to hide only after its rows came back (`hidden` then waits for
+a write in progress): any provisional row it saw is one the journal knows by then. The
 reply's timeline (sentences and their seconds) goes to the bus, so a client that reconnects
 to another worker can still say where its playback stopped (`binding.py`).
 """
@@ -58,9 +61,13 @@ class ReplyJournal:
         self.bus = bus
         self.reply_ttl_s = reply_ttl_s
         self._open: dict[str, _Journaled] = {}  # conversation id -> the reply journaled
+        self._opening: dict[str, asyncio.Future] = {}  # writes of provisional rows under way
         self._warned = False
 
-    def hidden(self, conversation_id: str) -> set[int]:
+    async def hidden(self, conversation_id: str) -> set[int]:
+        """The provisional rows of `conversation_id` (call after reading its rows)."""
+        if (opening := self._opening.get(conversation_id)) is not None:
+            await asyncio.shield(opening)
         entry = self._open.get(conversation_id)
         return set(entry.seqs) if entry is not None else set()
 
@@ -82,14 +89,18 @@ class ReplyJournal:
         entry = self._open.get(conversation_id)
         if entry is not None and entry.response_id == response_id:
             return  # a committed speculation reports its transcript again
+        opening = self._opening[conversation_id] = asyncio.get_running_loop().create_future()
         try:
             seqs = await self.sql.open(conversation_id, [
                 DialogueTurn(role="user", text=transcript),
                 DialogueTurn(role="assistant", text="", interrupted=True)])
+            self._open[conversation_id] = _Journaled(conversation_id, response_id, seqs)
         except Exception as exc:  # the buffered store keeps the turn; only the journal is lost
             self._warn(exc)
-            return
-        self._open[conversation_id] = _Journaled(conversation_id, response_id, seqs)
+        finally:
+            opening.set_result(None)
+            if self._opening.get(conversation_id) is opening:
+                del self._opening[conversation_id]
 
     async def _write(self, entry: _Journaled) -> None:
         while entry.dirty:
