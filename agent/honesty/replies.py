@@ -6,7 +6,10 @@ decision is taken outside the model, once `think` has chosen to answer in words:
 
 - a tool ran this turn and every result is a failure (an error, a timeout, "not found", an
   empty answer; a call the user declined is not a failure): the reply is a fixed sentence
-  saying what went wrong and what can be done (try again, check the code);
+  saying what went wrong and what can be done (try again, check the code); a tool that
+  refused for a reason it states ("the surname does not match") gets that reason said, and
+  a call whose arguments did not validate gets the value asked for again
+  (`agent.honesty.tool_refusals`);
 - no tool ran and `agent.honesty.knowledge_gaps` says the request needs live data, a private record
   or a future event: the reply says it cannot check that and offers what an offered tool can
   do (from that tool's own description), or general help when there is none. When an
@@ -37,12 +40,13 @@ from agent.turn import nodes
 from agent.chat_model import TextDelta, ToolCall
 from agent.honesty.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
+from agent.honesty.tool_refusals import invalid_argument, refusal_reason
 from agent.turn.persona_identity import introduction
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
 
-FailureKind = Literal["timeout", "not_found", "error"]
+FailureKind = Literal["timeout", "not_found", "refused", "invalid_arguments", "error"]
 
 _TIMEOUT = re.compile(r"timed out|timeout|did not answer in time|took too long", re.I)
 _NOT_FOUND = re.compile(
@@ -200,15 +204,26 @@ def failure_kind(result: ToolResult) -> FailureKind | None:
         return "not_found" if len(content) < 200 and _NOT_FOUND.search(content) else None
     if _TIMEOUT.search(content):
         return "timeout"
-    return "not_found" if _NOT_FOUND.search(content) else "error"
+    if _NOT_FOUND.search(content):
+        return "not_found"
+    if invalid_argument(result) is not None:
+        return "invalid_arguments"
+    return "refused" if refusal_reason(result) else "error"
 
 
 def failure_sentence(result: ToolResult, verdict: GapVerdict, language: str) -> str:
     kind = failure_kind(result) or "error"
     value = _looked_up(result)
     if language[:2] in _GENERIC:
-        key = kind if (kind != "not_found" or value) else "error"
+        key = kind if (kind in ("timeout", "error") or (kind == "not_found" and value)) \
+            else "error"
         return _GENERIC[language[:2]][key].format(value=value)
+    if kind == "refused":  # the tool worked and said why not: that reason is the answer
+        return f"Sorry, {_lower_first(refusal_reason(result) or '')}"
+    if kind == "invalid_arguments":
+        argument = invalid_argument(result) or ""
+        what = f"the {argument.replace('_', ' ')}" if argument else "all the details"
+        return f"Sorry, I didn't get {what} right; could you tell me again?"
     topic = verdict.phrase if verdict.needs_outside_data else "that"
     if kind == "timeout":
         return (f"Sorry, I couldn't get {topic} because the service didn't answer in time; "
