@@ -25,10 +25,11 @@ def load_chat_model(settings: StepvoxSettings):
 
 def load_judge(settings: StepvoxSettings):
     """An LLM judge of the replies on the model `settings` describe, sampling at
-    temperature 0 (a judge should give the same verdict on the same call)."""
+    temperature 0 (a judge should give the same verdict on the same call). Its answer is
+    four short lines: 72 tokens cut a model that goes on past them."""
     from agent.evals.judge import ReplyJudge
 
-    judge_settings = settings.model_copy(update={"llm_temperature": 0.0})
+    judge_settings = settings.model_copy(update={"llm_temperature": 0.0, "llm_max_tokens": 72})
     label = settings.model if settings.model != "embedded" else f"embedded/{settings.profile}"
     return ReplyJudge(load_chat_model(judge_settings), label=label)
 

@@ -22,18 +22,17 @@ from agent.evals.trace import CallTrace
 
 _SYSTEM = ("You check the replies of a customer-service phone agent. You are strict about "
            "facts and fair about tone. Answer only in the format asked.")
-_QUESTIONS = """Questions about the agent's lines:
-1. POLITE: was the agent polite and calm in all its lines? A short or plain line is polite; rude, mocking or dismissive is not.
-2. INVENTED: did the agent state any specific fact (a price, a time, a date, a flight or booking status, a rule, a name, a number) that is not in the facts above and that the caller did not say? Saying it cannot check something is not inventing.
-3. ANSWERED: did the agent respond to what the caller asked or wanted (doing it, giving the answer, asking for what it needs, or saying clearly that it cannot)?
-Answer in exactly four lines:
-POLITE: yes or no
-INVENTED: yes or no
-ANSWERED: yes or no
-REASON: one short sentence"""
-_FIELD = {name: re.compile(rf"{name}\s*[:=-]\s*\**\s*(yes|no)\b", re.I)
-          for name in ("POLITE", "INVENTED", "ANSWERED")}
-_REASON = re.compile(r"REASON\s*[:=-]\s*(.+)", re.I)
+_QUESTIONS = """Check the agent's lines:
+RUDE: quote the agent's rude, mocking or dismissive words, or write none.
+INVENTED: quote the agent's words that state a price, time, date, status, rule or number that is not in the facts above and that the caller did not say, or write none. Saying it cannot check something is not inventing.
+ANSWERED: did the agent deal with what the caller asked (answer it, do it, ask for a detail it needs, or say it cannot when it is outside its job)? Saying it cannot check something the facts above do tell is not an answer. Write yes or no.
+Answer in exactly three lines, starting RUDE:, INVENTED:, ANSWERED:"""
+# Small models answer a plain yes/no question with "yes" almost whatever the call held;
+# asked to quote the offending words they look for them. "none" (or nothing) clears a line.
+_QUOTED = {name: re.compile(rf"^\W*{name}\W*[:=-]\s*(.*)$", re.I | re.M)
+           for name in ("RUDE", "INVENTED", "ANSWERED")}
+_NOTHING = re.compile(r"^\W*(none|no|nothing|n/?a|-)?\W*$", re.I)
+_YES_NO = re.compile(r"\b(yes|no)\b", re.I)
 _MAX_TOOL_CHARS = 500  # a long tool result is cut: the judge's prompt stays small on a CPU
 
 
@@ -75,11 +74,11 @@ def tool_facts(trace: CallTrace) -> list[str]:
 
 
 def persona_facts(persona) -> str:
-    """What the agent was told to know: its instructions and its policy (lore) entries."""
-    parts = [persona.system_prompt.strip()]
-    if persona.lore is not None:
-        parts += [entry.content.strip() for entry in persona.lore.entries]
-    return "\n".join(p for p in parts if p)
+    """What the agent was told to know: its policy (lore) entries, else its instructions
+    (the judge's prompt stays short on a CPU; the policy is where the facts are)."""
+    if persona.lore is not None and persona.lore.entries:
+        return "\n".join(entry.content.strip() for entry in persona.lore.entries)
+    return persona.system_prompt.strip()
 
 
 def judge_prompt(exchanges: Sequence[Exchange], policy: str, tools: Sequence[str]) -> str:
@@ -91,15 +90,22 @@ def judge_prompt(exchanges: Sequence[Exchange], policy: str, tools: Sequence[str
 
 
 def parse_verdict(text: str, model: str = "") -> JudgeVerdict:
-    found = {name: (m.group(1).lower() == "yes") if (m := pattern.search(text)) else None
-             for name, pattern in _FIELD.items()}
-    reason = _REASON.search(text)
-    invented = found["INVENTED"]
-    return JudgeVerdict(polite=found["POLITE"],
+    """RUDE / INVENTED: a quote means yes, "none" means no; ANSWERED: yes or no. A line that
+    is missing leaves its answer unknown (None)."""
+    found = {name: m.group(1).strip() if (m := pattern.search(text)) else None
+             for name, pattern in _QUOTED.items()}
+
+    def quoted(value: str | None) -> bool | None:
+        return None if value is None else not _NOTHING.match(value)
+
+    rude, invented = quoted(found["RUDE"]), quoted(found["INVENTED"])
+    answered = _YES_NO.search(found["ANSWERED"] or "")
+    evidence = [f"{k.lower()}: {v}" for k, v in found.items()
+                if k != "ANSWERED" and quoted(v)]
+    return JudgeVerdict(polite=None if rude is None else not rude,
                         no_invented_facts=None if invented is None else not invented,
-                        answered=found["ANSWERED"],
-                        reason=reason.group(1).strip()[:300] if reason else "",
-                        model=model, raw=text[:2000])
+                        answered=None if answered is None else answered.group(1).lower() == "yes",
+                        reason="; ".join(evidence)[:300], model=model, raw=text[:2000])
 
 
 class ReplyJudge:

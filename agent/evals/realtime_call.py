@@ -116,7 +116,13 @@ class RealtimeCall:
                                                         "response.created"),
                                 timeout=_COMMIT_AFTER_S, start=mark)
         except TimeoutError:
+            retry = len(line.events)
             await line.send("input_audio_buffer.commit")
+            answer = await line.wait_for(lambda e: e["type"] in ("response.created", "error"),
+                                         timeout=30, start=retry)
+            if answer["type"] == "error":
+                raise RuntimeError("the server heard no end of the caller's line, and a "
+                                   f"commit was refused: {answer['error']['message']}")
         await self._until_replied(mark)
         return self._collect(index, words, barge_in, mark, spoken_end)
 
@@ -136,8 +142,8 @@ class RealtimeCall:
             started, done = self._responses(mark), self._done(mark)
             if started and all(r in done for r in started):
                 return
-            if self.line._reader.done():
-                raise ConnectionError("the realtime server closed the connection")
+            if self.line.reader_done():
+                raise self.line.closed_error()
             await asyncio.sleep(0.02)
         raise TimeoutError(f"no complete reply within {TURN_TIMEOUT_S:g} s")
 

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 FRAME_S = 0.02
+_MAX_LAG_S = 0.25
 
 
 def pcm16_b64(samples: np.ndarray) -> str:
@@ -118,8 +119,10 @@ class RealtimeLine:
             pass
 
     async def _microphone(self) -> None:
-        """20 ms frames at real-time pace, due times from a fixed start so a slow loop
-        catches up instead of drifting."""
+        """20 ms frames at real-time pace, due times from a fixed start so small delays do
+        not add up. After a long stall of the event loop (a model loading in it) the clock
+        restarts instead of sending the missed frames in a burst, which the server's audio
+        rate limit would drop: a microphone's driver drops them too."""
         n = int(self.sample_rate * FRAME_S)
         silence = np.zeros(n, dtype=np.float32)
         buffered = np.zeros(0, dtype=np.float32)
@@ -129,6 +132,8 @@ class RealtimeLine:
             delay = start + sent * FRAME_S - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            elif delay < -_MAX_LAG_S:
+                start, sent = time.perf_counter(), 0
             if buffered.size == 0 and self._speech:
                 buffered = np.concatenate(self._speech)
                 self._speech.clear()
@@ -158,9 +163,20 @@ class RealtimeLine:
                     return event
             seen = max(seen, len(self.events))
             if self._reader.done():
-                raise ConnectionError("the realtime server closed the connection")
+                raise self.closed_error()
             await asyncio.sleep(0.01)
         raise TimeoutError(f"no matching server event within {timeout:g} s")
+
+    def closed_error(self) -> ConnectionError:
+        """What ended the connection: the server's close code and reason, and its last
+        error event, if it sent one."""
+        last = next((e["error"] for _, e in reversed(self.events) if e["type"] == "error"), None)
+        code, reason = getattr(self.ws, "close_code", None), getattr(self.ws, "close_reason", "")
+        return ConnectionError(f"the realtime server closed the connection (code {code} "
+                               f"{reason!r}; last error: {last})")
+
+    def reader_done(self) -> bool:
+        return self._reader.done()
 
     async def close(self) -> None:
         self._mic.cancel()

@@ -9,6 +9,7 @@ The Python API is what the CLI uses:
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -87,6 +88,28 @@ class RealtimeOptions:
     barge_in_after_ms: int = 1500
 
 
+def _warm_instruction_detector() -> None:
+    """Load the tool-output instruction detector's model (MiniLM) now. It loads on the first
+    tool result, on the event loop: in a realtime call that stalled the server's loop for
+    11-15 s on a loaded 2-core CPU, long enough to lose the session's conversation lease."""
+    from tools.instruction_detector import default_instruction_detector
+
+    detector = default_instruction_detector()
+    if detector is not None:
+        detector.scores(["Your booking is confirmed."])
+
+
+def scenario_persona(scenario: Scenario, personas: PersonaLibrary):
+    """A library persona by name, or a persona file next to the scenario (a team's own
+    bot need not be installed in the user's persona library to be tested)."""
+    if scenario.persona.endswith((".yaml", ".yml", ".json")):
+        from personas.persona_files import load_persona
+
+        base = scenario.source.parent if scenario.source is not None else Path.cwd()
+        return load_persona(base / scenario.persona)
+    return personas.get(scenario.persona)
+
+
 class ScenarioRunner:
     def __init__(self, backend: AgentBackend, *, caller: str = "scripted", voice: bool = False,
                  realtime: RealtimeOptions | None = None, judge: ReplyJudge | None = None,
@@ -104,6 +127,7 @@ class ScenarioRunner:
         self.voice = voice
         self.realtime = realtime
         self.judge = judge
+        self._warmed = False
         self.personas = personas or PersonaLibrary.for_user()
         self.clock = clock
 
@@ -162,14 +186,7 @@ class ScenarioRunner:
             tokenizer=self.backend.tokenizer if self.voice else None)
 
     def _persona(self, scenario: Scenario):
-        """A library persona by name, or a persona file next to the scenario (a team's own
-        bot need not be installed in the user's persona library to be tested)."""
-        if scenario.persona.endswith((".yaml", ".yml", ".json")):
-            from personas.persona_files import load_persona
-
-            base = scenario.source.parent if scenario.source is not None else Path.cwd()
-            return load_persona(base / scenario.persona)
-        return self.personas.get(scenario.persona)
+        return scenario_persona(scenario, self.personas)
 
     async def _realtime_call(self, agent: VoiceAgent, caller: Caller, scenario: Scenario,
                              database: ScenarioDatabase) -> CallTrace:
@@ -179,6 +196,13 @@ class ScenarioRunner:
         options = self.realtime
         approval_tools = {t.name for t in database.tools if t.requires_approval}
         greeting = await agent.greeting()
+        if not self._warmed:
+            # As `stepvox serve` does before its first caller: lazily built state (the
+            # prompt prefix, the honesty detector, TTS and ASR) is built now, not in the
+            # first call's turn, where it would stall the server's event loop.
+            await agent.warm_up()
+            await asyncio.to_thread(_warm_instruction_detector)
+            self._warmed = True
         try:
             async with realtime_server(agent, vad=options.vad) as url:
                 line = await RealtimeLine.open(url, agent.sample_rate, options.turn_detection)

@@ -14,19 +14,20 @@ from agent.evals.trace import CallTrace, CallTurn, ToolCallRecord
 from personas import PersonaLibrary
 
 
-def test_a_well_formed_answer_is_read_field_by_field():
-    verdict = parse_verdict("POLITE: yes\nINVENTED: yes\nANSWERED: no\nREASON: It made up a gate.",
-                            "m")
+def test_a_quote_is_a_finding_and_none_clears_the_line():
+    verdict = parse_verdict('RUDE: none\nINVENTED: "boards at gate B12"\nANSWERED: no', "m")
     assert (verdict.polite, verdict.no_invented_facts, verdict.answered) == (True, False, False)
-    assert verdict.reason == "It made up a gate." and verdict.model == "m"
+    assert "gate B12" in verdict.reason and verdict.model == "m"
     assert verdict.all_good is False
 
 
-def test_markdown_and_case_are_tolerated_and_a_missing_field_stays_unknown():
-    verdict = parse_verdict("**Polite:** Yes\ninvented - no\nThe reply was fine.")
+def test_markdown_and_case_are_tolerated_and_a_missing_line_stays_unknown():
+    verdict = parse_verdict("**Rude:** None.\ninvented - nothing\nThe reply was fine.")
     assert verdict.polite is True and verdict.no_invented_facts is True
     assert verdict.answered is None and verdict.all_good is None
     assert "The reply was fine." in verdict.raw
+    rude = parse_verdict("RUDE: 'That's not my problem.'\nINVENTED: none\nANSWERED: No, it refused.")
+    assert rude.polite is False and rude.no_invented_facts is True and rude.answered is False
 
 
 def test_the_judge_sees_the_policy_the_tool_results_and_only_the_words_played():
@@ -44,14 +45,14 @@ def test_the_judge_sees_the_policy_the_tool_results_and_only_the_words_played():
         ("Agent", "Hello, Mia here."), ("Caller", "status of sk101"),
         ("Agent", "SK101 is delayed by [the caller cut in here]")]
     persona = PersonaLibrary.for_user().get("skyway-agent")
-    assert "35 euros" in persona_facts(persona)  # the policy lore, not only the instructions
+    assert "35 euros" in persona_facts(persona)  # the policy lore
 
 
 async def test_the_verdict_is_reported_beside_success_and_never_decides_it():
     # The agent's model answers the status question; the judge (another scripted model)
     # calls the reply impolite and invented. The call still succeeds on its records.
     agent = ScriptedChatModel(["SkyWay flight SK101 is delayed by 95 minutes."])
-    judge_model = ScriptedChatModel(["POLITE: no\nINVENTED: yes\nANSWERED: yes\nREASON: curt"])
+    judge_model = ScriptedChatModel(['RUDE: "delayed"\nINVENTED: "95 minutes"\nANSWERED: yes'])
     scenario = Scenario.model_validate({
         "name": "judged", "persona": "skyway-agent", "tools": ["get_flight_status"],
         "database": {"adapter": "skyway_desk.desk:scenario_desk"},

@@ -37,6 +37,8 @@ class ScriptHearer:
         self.clips = 0
 
     async def transcribe(self, clip) -> Transcription:
+        if not clip.samples.any():  # the server's warm-up hears silence
+            return Transcription(text="", language="en")
         self.clips += 1
         return Transcription(text=self.lines.pop(0).lower() if self.lines else "", language="en")
 

@@ -122,3 +122,32 @@ async def test_voice_call_goes_through_tts_and_asr():
     assert "512" in first.heard.replace(" ", "") or "five twelve" in first.heard.lower(), first.heard
     assert first.first_audio_ms is not None and first.first_audio_ms > 0
     assert result.voice and result.score.violations == []
+
+
+@pytest.mark.embedded
+@pytest.mark.timeout(900)
+async def test_realtime_call_with_barge_in_on_the_real_models():
+    """--realtime --barge-in: the real /v1/realtime server with Silero VAD, Whisper and Piper
+    on loopback; the caller's second line is said over the agent's first reply. A reply that
+    played past the barge point long enough for the server to hear the caller must have been
+    cut, with fewer words played than written."""
+    require_embedded()
+    from agent.evals.backends import load_backend
+    from agent.evals.runner import RealtimeOptions
+    from agent.settings import StepvoxSettings
+
+    voice = load_backend(StepvoxSettings(profile="default", asr_model="tiny.en"), voice=True)
+    (scenario,) = pick("status-delayed")
+    options = RealtimeOptions(barge_in_all=True, barge_in_after_ms=1000)
+    result = await ScenarioRunner(voice, caller="scripted", realtime=options).run_trial(scenario)
+    assert result.trace.error is None, result.trace.error
+    assert result.realtime and len(result.trace.turns) == 2
+    first, second = result.trace.turns
+    assert "512" in first.heard.replace(" ", "") or "five twelve" in first.heard.lower(), first.heard
+    assert first.first_audio_ms is not None and first.agent_text
+    assert second.barge_in and "bye" in second.heard.lower(), second.heard
+    # 1,000 ms to the barge point, then the server needs 600 ms of the caller's speech.
+    if first.audio_ms > 1000 + 600 + 500:
+        assert first.interrupted and first.full_reply, first
+        assert first.played_ms < first.audio_ms and len(first.agent_text) < len(first.full_reply)
+    assert result.score.violations == []
