@@ -66,6 +66,12 @@ async def test_desk_rules(clinic):
     assert snap["slots"]["S11"] == {"free": False} and snap["slots"]["S12"] == {"free": True}
     assert snap["appointments"]["A501"]["status"] == "cancelled"
     assert snap["appointments"]["A504"] == {"patient_id": "P1001", "slot_id": "S11", "status": "booked"}
+    # A date of birth is read however it was written: the spoken form a model passes on
+    # is the patient's date, not a mismatch; something that is not one date is named.
+    spoken = await desk.invoke("list_appointments", {"patient_id": "P1001", "date_of_birth": "14 March 1985"})
+    assert not spoken.is_error and "A504" in spoken.content
+    vague = await desk.invoke("list_appointments", {"patient_id": "P1001", "date_of_birth": "in March"})
+    assert vague.is_error and "not one date of birth" in vague.content and "'in March'" in vague.content
     # a fresh desk starts again from the demo data
     assert clinic.scenario_desk(None, NOW).snapshot()["slots"]["S11"] == {"free": True}
 

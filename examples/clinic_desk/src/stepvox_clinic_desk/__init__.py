@@ -28,6 +28,8 @@ from pydantic import BaseModel, Field
 
 from tools import Tool
 
+from stepvox_clinic_desk.dates import one_date
+
 DATA_PATH = Path(__file__).with_name("clinic.json")
 LATE_CANCEL_HOURS = 24
 
@@ -76,7 +78,11 @@ class ClinicDesk:
     def patient(self, patient_id: str, date_of_birth: str) -> dict[str, Any]:
         for p in self.data["patients"]:
             if p["patient_id"].lower() == patient_id.strip().lower().replace(" ", ""):
-                if p["date_of_birth"] != date_of_birth.strip():
+                given = one_date(date_of_birth)
+                if given is None:
+                    raise ValueError(f"{date_of_birth!r} is not one date of birth; ask the caller "
+                                     "for it and pass it as YYYY-MM-DD.")
+                if p["date_of_birth"] != given.isoformat():
                     raise PermissionError(f"The date of birth does not match patient {p['patient_id']}; "
                                           "nothing was changed. Ask the caller to repeat it.")
                 return p
