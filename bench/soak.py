@@ -51,9 +51,25 @@ class Sample:
     fds: int
 
 
+def _fd_kinds(pid: int) -> dict[str, int]:
+    """The server's open descriptors by kind ("socket", "pipe", a file's path, ...)."""
+    kinds: dict[str, int] = {}
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:  # closed between the listing and the read
+            continue
+        kind = target.split(":[")[0] if ":[" in target else target
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
+
+
 @dataclass
 class SoakReport:
     samples: list[Sample] = field(default_factory=list)
+    # descriptors by kind at the first sample after warm-up and at the last one
+    fds_after_warm_up: dict[str, int] = field(default_factory=dict)
+    fds_at_end: dict[str, int] = field(default_factory=dict)
     error_kinds: dict[str, int] = field(default_factory=dict)
     warm_up_samples: int = 1
 
@@ -151,6 +167,9 @@ async def soak(minutes: float, clients: int = 2, interval_s: float = 60.0,
             while time.monotonic() < stop:
                 await asyncio.sleep(min(interval_s, max(0.0, stop - time.monotonic())))
                 sample()
+                if len(report.samples) == report.warm_up_samples + 1:
+                    report.fds_after_warm_up = _fd_kinds(server.pid)
+            report.fds_at_end = _fd_kinds(server.pid)
             await asyncio.gather(*loops)
             if server.poll() is not None:
                 counters.error("server_died")
@@ -170,6 +189,11 @@ def print_report(report: SoakReport) -> None:
     print(f"\nafter warm-up: RSS {report.growth('rss_mib'):+.1f} %, fds "
           f"{report.growth('fds'):+.1f} %; errors {report.errors}"
           + (f" ({report.error_kinds})" if report.errors else ""))
+    changed = {k: (report.fds_after_warm_up.get(k, 0), report.fds_at_end.get(k, 0))
+               for k in {*report.fds_after_warm_up, *report.fds_at_end}
+               if report.fds_after_warm_up.get(k, 0) != report.fds_at_end.get(k, 0)}
+    print("descriptors after warm-up -> at the end, where they differ: "
+          + (", ".join(f"{k} {a} -> {b}" for k, (a, b) in sorted(changed.items())) or "none"))
 
 
 def main() -> None:

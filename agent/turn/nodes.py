@@ -214,8 +214,9 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     messages = list(state["messages"])
     messages.append(ChatMessage(role="assistant", content=state.get("filler_text", ""),
                                 tool_calls=calls))
-    messages.extend(tool_messages(results, ctx.services.injection_defence,
-                                  ctx.services.tools.names))
+    # In a thread: the instruction detector embeds the lines (and loads MiniLM once).
+    messages.extend(await asyncio.to_thread(tool_messages, results, ctx.services.injection_defence,
+                                            ctx.services.tools.names))
     preamble = state.get("preamble", "") or state.get("filler_text", "")
     reply = " ".join([state.get("reply_text", ""), *fillers]).strip()
     return {"messages": messages, "pending_calls": [], "filler_text": "", "preamble": preamble,
@@ -283,7 +284,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         if tag and tag not in ctx.reply_styles:
             ctx.reply_styles.append(tag)
 
-    guard = reply_guard_for(ctx.services, state)  # None unless tool output needs it
+    guard = await asyncio.to_thread(reply_guard_for, ctx.services, state)  # None: nothing to guard
 
     def take(clean: str, done: list[StyledSentence]) -> None:
         if guard is not None:  # whole sentences only, so a dropped one is never shown

@@ -34,6 +34,7 @@ tools without side effects are never held: reading more data is not what an atta
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -47,7 +48,9 @@ from tools.argument_grounding import is_supported
 from tools.arguments import argument_values
 from tools.calls.parsed import MalformedToolCall
 from tools.tool import Tool
-from tools.instruction_detector import InstructionDetector, default_instruction_detector
+from tools.instruction_detector import (
+    InstructionDetector, default_instruction_detector, detector_loaded,
+)
 from tools.untrusted_output import withhold_instructions
 
 Source = Literal["user", "tool_output", "nowhere"]
@@ -81,6 +84,33 @@ NO_DEFENCE = InjectionDefence(withhold_instructions=False, mark_tool_output=Fals
 
 def detector_for(defence: InjectionDefence) -> InstructionDetector | None:
     return default_instruction_detector() if defence.learned_detector else None
+
+
+def _load(defence: InjectionDefence) -> None:
+    detector = detector_for(defence)
+    if detector is not None:
+        detector.scores(["Your booking is confirmed."])
+
+
+async def warm_up_injection_defence(defence: InjectionDefence) -> None:
+    """Load the learned detector's model now (seconds on a loaded CPU), in a thread, rather
+    than on a caller's first tool result."""
+    if defence.withhold_instructions or defence.guard_reply:
+        await asyncio.to_thread(_load, defence)
+
+
+_preloading: set[asyncio.Task] = set()
+
+
+def _preload(defence: InjectionDefence) -> None:
+    """Start loading the detector in a thread, never on the event loop; a no-op once loaded
+    (the load is cached and locked, so the turn's own use waits for this one)."""
+    if detector_loaded() or not (defence.learned_detector
+                                 and (defence.withhold_instructions or defence.guard_reply)):
+        return
+    task = asyncio.ensure_future(warm_up_injection_defence(defence))
+    _preloading.add(task)
+    task.add_done_callback(_preloading.discard)
 
 
 class CallProvenance(BaseModel):
@@ -152,6 +182,8 @@ async def guarded_dispatch(services: Any, calls: Sequence[Any],
     asked once, by the dispatcher, with the same explanation.
     """
     registry, defence = services.tools, services.injection_defence
+    # The detector reads this call's output next: load its model (once) while the tool runs.
+    _preload(defence)
     led: dict[int, list[str]] = {}
     if defence.provenance:
         for index, call in enumerate(calls):
