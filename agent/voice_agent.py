@@ -280,13 +280,11 @@ class VoiceAgent:
         ))
 
     def open_conversation(self, conversation_id: str, user_id: str | None) -> None:
-        """Name the caller of a conversation before its turns (the realtime server knows it
-        from the token): its turns then recall and learn that caller's facts."""
+        """Name a conversation's caller before its turns (their facts are then recalled)."""
         self._open[conversation_id] = user_id
 
     async def pending_approval(self, conversation_id: str) -> dict | None:
-        """The call (tool, arguments) a paused turn waits to have approved, or None; paused
-        turns are in the history database when there is one, seen by every process."""
+        """The call (tool, arguments) a paused turn waits to have approved, or None."""
         graph, checkpointer = await self._graphs.get()
         if checkpointer is None:
             return None
@@ -311,17 +309,20 @@ class VoiceAgent:
         """Blocking form of `arespond` for scripts; inside an event loop use `arespond`."""
         return asyncio.run(self.arespond(text, **kwargs))
 
-    async def end_conversation(self, conversation_id: str) -> list[str]:
+    async def end_conversation(self, conversation_id: str, *, elsewhere: bool = False
+                               ) -> list[str]:
         """The conversation is over: record its end and, with a SQL store and a known user,
         have the model note lasting facts about the caller for later conversations. Returns
-        the facts stored. Failures are logged, never raised: the caller has hung up."""
+        the facts stored. Failures are logged, never raised: the caller has hung up.
+        `elsewhere`: another process goes on with it; only this agent's state of it goes."""
         user_id = self._open.pop(conversation_id, None)
-        # What this agent kept per conversation goes with it: a long-running server ends
-        # many thousands of conversations.
+        # What this agent kept per conversation goes with it: a server ends thousands.
         self._voice_styles.pop(conversation_id, None)
         self.callers.forget(conversation_id)
         store = self.callers.store
-        if store is None:
+        if store is None or elsewhere:
+            if elsewhere and (forget := getattr(self._history, "forget", None)) is not None:
+                forget(conversation_id)
             return []
         async with self._locks.hold(conversation_id):
             try:

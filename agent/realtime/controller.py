@@ -230,9 +230,9 @@ class RealtimeController(SpeculativeTurns, SemanticTurnEnd):
                     reply.observe(event)
                     if isinstance(event, TurnDoneEvent):
                         final_text, agent_timings = event.reply.text, event.reply.timings_ms
-                    await self.emit(ReplyEvent(rid, event))
-                    if self.journal is not None:
+                    if self.journal is not None:  # in the database before it is sent
                         await self.journal.observe(self.conversation_id, rid, event)
+                    await self.emit(ReplyEvent(rid, event))
         except (AgentError, SpeechError) as exc:
             await self._finish_failed(reply, f"{type(exc).__name__}: {exc}")
             return

@@ -115,12 +115,15 @@ async def test_kill_9_mid_reply_keeps_the_turn_and_the_sent_words_then_continues
 
     turns = stored_turns(pg_schema, conversation)
     # Every user turn has its reply; nothing half-written: the cut reply holds whole words
-    # of the story, the ones whose audio had been sent, and says it was interrupted.
+    # of the story, at least those whose audio the client got (each chunk is written before
+    # it is sent, so at most the one chunk being sent more), and says it was interrupted.
     assert [r for r, _, _ in turns] == ["user", "assistant", "user", "assistant"]
     assert turns[2] == ("user", "Please tell me a story.", False)
     role, sent, interrupted = turns[3]
     assert interrupted and sent and STORY.startswith(sent) and sent != STORY
-    assert sent.split() == heard, (sent, heard)
+    assert sent.split()[:len(heard)] == heard, (sent, heard)
+    longest_sentence = max(len(s.split()) for s in STORY.split(". "))
+    assert len(sent.split()) - len(heard) <= longest_sentence, (sent, heard)
 
     resumed = await open_on(two, conversation)
     assert resumed.of("session.created")[0]["resumed"] is True

@@ -6,9 +6,10 @@ turn. The journal writes ahead (`memory.turn_journal`):
 
 - when the user's words are known (the turn's transcript): their turn and an empty assistant
   turn marked interrupted, in one transaction;
-- as each audio chunk is sent: the assistant row rewritten to the sentences sent so far. The
-  writes run in the background, one at a time, the latest text winning, so the audio path
-  never waits for the database;
+- before each audio chunk is sent: the assistant row rewritten to the sentences sent so far,
+  this one included. The chunk waits for that write (one short UPDATE): a worker killed at
+  any moment leaves in the database at least what the caller was sent, and at most the one
+  chunk it was about to send;
 - when the reply is settled (played out, cut short, or the session ends): the provisional
   rows replaced by the turn's final rows in one transaction.
 
@@ -42,8 +43,8 @@ class _Journaled:
     response_id: str
     seqs: list[int]  # the provisional rows: the user's turn, the assistant's
     sentences: dict[int, list] = field(default_factory=dict)  # index -> [text, seconds]
-    dirty: bool = False
-    writer: asyncio.Task | None = None
+    dirty: bool = False  # the timeline changed since the bus last got it
+    writer: asyncio.Task | None = None  # the timeline's write to the bus
 
     def sent_text(self) -> tuple[str, float]:
         parts = [s for _, s in sorted(self.sentences.items())]
@@ -72,7 +73,7 @@ class ReplyJournal:
         return set(entry.seqs) if entry is not None else set()
 
     async def observe(self, conversation_id: str, response_id: str, event: TurnEvent) -> None:
-        """Called by the controller after each event of a reply has been sent."""
+        """Called by the controller before each event of a reply is sent."""
         if isinstance(event, TranscriptEvent) and event.text.strip():
             await self._begin(conversation_id, response_id, event.text)
         elif isinstance(event, AudioChunkEvent):
@@ -81,9 +82,17 @@ class ReplyJournal:
                 return
             sentence = entry.sentences.setdefault(event.sentence_index, [event.chunk.text, 0.0])
             sentence[1] += event.chunk.duration_s
+            text, seconds = entry.sent_text()
+            try:
+                await self.sql.amend(conversation_id, entry.seqs[-1], text=text,
+                                     audio_duration_s=seconds)
+            except Exception as exc:
+                self._warn(exc)
+            # The timeline only serves a later truncate: it goes to the bus in the background,
+            # one write at a time, the latest winning.
             entry.dirty = True
-            if entry.writer is None or entry.writer.done():
-                entry.writer = asyncio.get_running_loop().create_task(self._write(entry))
+            if self.bus is not None and (entry.writer is None or entry.writer.done()):
+                entry.writer = asyncio.get_running_loop().create_task(self._remember(entry))
 
     async def _begin(self, conversation_id: str, response_id: str, transcript: str) -> None:
         entry = self._open.get(conversation_id)
@@ -102,17 +111,12 @@ class ReplyJournal:
             if self._opening.get(conversation_id) is opening:
                 del self._opening[conversation_id]
 
-    async def _write(self, entry: _Journaled) -> None:
+    async def _remember(self, entry: _Journaled) -> None:
         while entry.dirty:
             entry.dirty = False
-            text, seconds = entry.sent_text()
             try:
-                await self.sql.amend(entry.conversation_id, entry.seqs[-1], text=text,
-                                     audio_duration_s=seconds)
-                if self.bus is not None:
-                    await self.bus.remember_reply(entry.conversation_id,
-                                                  entry.timeline(entry.seqs[-1]),
-                                                  self.reply_ttl_s)
+                await self.bus.remember_reply(entry.conversation_id,
+                                              entry.timeline(entry.seqs[-1]), self.reply_ttl_s)
             except Exception as exc:
                 self._warn(exc)
                 return

@@ -134,13 +134,27 @@ class SessionConversation:
     async def _leave(self) -> None:
         await self.controller.cancel_reply()  # the words played stay in history
         await self.controller.history.flush()
-        await self._end()
-        await self.binding.unbind()
+        await self._hand_back()
 
-    async def _end(self) -> None:
+    async def _hand_back(self, taken: bool = False) -> None:
+        """History is written: release the lease at once (a session waiting to take the
+        conversation over goes on now), then end it here. Ending runs the fact extraction,
+        a model call: done after the release, and skipped when another session already
+        continues the conversation (it will end it, and learn from all of it)."""
+        conversation_id = self.conversation_id
+        await self.binding.unbind()
+        if not taken:
+            try:
+                taken = await self.options.bus.holder(conversation_id) is not None
+            except Exception:
+                taken = False
+        await self._end(elsewhere=taken)
+
+    async def _end(self, elsewhere: bool = False) -> None:
         if not self.ended:
             self.ended = True
-            await self.controller.agent.end_conversation(self.conversation_id)
+            await self.controller.agent.end_conversation(self.conversation_id,
+                                                         elsewhere=elsewhere)
 
     async def _on_signal(self, signal: Signal) -> None:
         if signal.type == "cancel":
@@ -157,11 +171,10 @@ class SessionConversation:
     async def _on_lost(self) -> None:
         """Another socket took the conversation: write history, hand over, close."""
         await self.controller.close()
-        await self._end()
+        await self._hand_back(taken=True)
         self.session.send(error_event(
             "conversation_taken_over", f"conversation {self.conversation_id!r} was opened by "
             "another socket, which now has it; this one is closed"))
-        await self.binding.unbind()
         await asyncio.sleep(0.05)  # let the sender flush the error first
         await self.session._close(TAKEN_OVER_CODE, "conversation taken over by another socket")
 
@@ -201,5 +214,7 @@ class SessionConversation:
         if self._watch is not None:
             self._watch.cancel()
             await asyncio.gather(self._watch, return_exceptions=True)
-        await self._end()
-        await self.binding.unbind()
+        if self.ended:  # never bound, or handed over already
+            await self.binding.unbind()
+            return
+        await self._hand_back()
