@@ -170,6 +170,8 @@ async def run(args: argparse.Namespace) -> list[Path]:
                                                  for p in patterns)]
     if args.order == "interleaved":
         scenarios = interleaved(scenarios)
+    if args.limit:
+        scenarios = scenarios[:args.limit]
     OUT.mkdir(parents=True, exist_ok=True)
     print(f"code: {code_version()}", flush=True)
     realtime = RealtimeOptions(barge_in_all=args.barge_in) if args.realtime else None
@@ -205,6 +207,7 @@ def main() -> None:
     parser.add_argument("--only", help="scenario name or tag patterns (fnmatch), comma-separated")
     parser.add_argument("--out-suffix", default="", help="appended to the JSONL file name")
     parser.add_argument("--order", choices=["files", "interleaved"], default="files")
+    parser.add_argument("--limit", type=int, help="only the first N scenarios (after --order)")
     parser.add_argument("--realtime", action="store_true", help="calls through /v1/realtime")
     parser.add_argument("--barge-in", action="store_true", help="with --realtime: talk over every reply")
     parser.add_argument("--judge-profile", help="the LLM judge's profile (default: no judge)")

@@ -41,6 +41,10 @@ class ScriptedCaller:
         self._next = 0
         self.end_reason: EndReason = "script_done"
 
+    def script(self) -> list[str]:
+        """Every line it may say, approval answers aside."""
+        return [t if isinstance(t, str) else t.say for t in self.spec.turns]
+
     def barges_in(self, approval_pending: bool) -> bool:
         if self.spec.barge_in:
             return True

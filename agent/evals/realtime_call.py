@@ -6,10 +6,13 @@ hears the words, and the agent's reply comes back as audio that a loudspeaker pl
 time.
 
 Barge-in: a line marked `barge_in` (or every line of a caller with `barge_in: true`) is
-said while the agent's previous reply is still playing, once the reply is written and
-`barge_in_after_ms` of it have played. The server stops the reply; the loudspeaker reports
-how much it played; the trace marks that reply `interrupted`, keeps the played words as what
-the caller heard (`agent_text`) and the whole reply as `full_reply`.
+said while the agent's previous reply is still playing, once `barge_in_after_ms` of it have
+played, whether or not the agent has finished writing it (on a busy CPU the reply is written
+slower than it plays). The server stops the reply; the loudspeaker reports how much it
+played; the trace marks that reply `interrupted`, keeps the played words as what the caller
+heard (`agent_text`) and what the agent had written as `full_reply`. Each turn's events are
+read at the end of the call by response id, since a cut reply reports back after the line
+that cut it has started.
 
 The protocol has no approval event: an approval question is spoken like any reply. The
 runner recognises it as a reply that started a call and did not run it (no
@@ -24,9 +27,12 @@ import json
 import socket
 import time
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
-from agent.evals.callers import Caller
+import numpy as np
+
+from agent.evals.callers import Caller, ScriptedCaller
 from agent.evals.format import Scenario
 from agent.evals.realtime_line import RealtimeLine
 from agent.evals.trace import ApprovalAsk, CallTrace, CallTurn, ToolCallRecord
@@ -38,6 +44,7 @@ _ASKS_YES_NO = "yes or no"
 TURN_TIMEOUT_S = 600.0
 _SETTLE_S = 0.6  # quiet after a played reply before the caller speaks (no second reply came)
 _COMMIT_AFTER_S = 8.0  # no end of turn detected this long after the speech: commit by hand
+_NO_REPLY_S = 60.0  # a committed line that started no reply this long: the call goes on
 
 
 @asynccontextmanager
@@ -67,6 +74,17 @@ async def realtime_server(agent: VoiceAgent, *, vad: str = "silero"):
         sock.close()
 
 
+@dataclass
+class _Line:
+    """One caller line on the call: where its events start in the log, when its speech ended."""
+
+    index: int
+    words: str
+    barge_in: bool
+    mark: int
+    spoken_end: float
+
+
 class RealtimeCall:
     def __init__(self, agent: VoiceAgent, line: RealtimeLine, approval_tools: set[str], *,
                  barge_in_all: bool = False, barge_in_after_ms: int = 1500) -> None:
@@ -75,41 +93,43 @@ class RealtimeCall:
         self.approval_tools = approval_tools
         self.barge_in_all = barge_in_all
         self.barge_in_after_s = barge_in_after_ms / 1000
-        self._turn_rids: list[list[str]] = []  # the replies of each turn, in order
+        self._voices: dict[str, np.ndarray] = {}
 
     async def run(self, caller: Caller, scenario: Scenario, greeting: str) -> CallTrace:
         trace = CallTrace(greeting=greeting)
+        said: list[_Line] = []
+        if isinstance(caller, ScriptedCaller):
+            # A scripted caller knows its lines: spoken before the call, so a barge-in lands
+            # when it is due and not a TTS run later (slower than speech on a busy CPU).
+            for text in {*caller.script(), caller.spec.approval_answer}:
+                self._voices[text] = await self.agent.say(text)
         agent_said, pending, barge = greeting, False, False
-        for index in range(scenario.max_turns):
-            try:
+        try:
+            for index in range(scenario.max_turns):
                 words = await caller.next_utterance(agent_said, pending)
                 if words is None:
                     trace.ended_by = caller.end_reason
                     break
-                turn = await self._turn(index, words, barge)
-                trace.turns.append(turn)
-                pending = turn.approval is not None
-                barge = self.barge_in_all or caller.barges_in(pending)
-                if barge:
-                    await self._until_barge_point()
-                    agent_said = self._heard_so_far(turn)
-                else:
-                    await self._until_played_out()
-                    agent_said = turn.agent_text
-            except Exception as exc:  # noqa: BLE001 - a crash is a failed call, reported
-                trace.ended_by, trace.error = "error", f"{type(exc).__name__}: {exc}"
-                break
-        else:
-            trace.ended_by = "turn_limit"
-        await self._settle_interruptions(trace)
+                said.append(await self._say(index, words, barge))
+                agent_said, pending, barge = await self._listen(said[-1], caller)
+            else:
+                trace.ended_by = "turn_limit"
+        except Exception as exc:  # noqa: BLE001 - a crash is a failed call, reported
+            trace.ended_by, trace.error = "error", f"{type(exc).__name__}: {exc}"
+        await self._settle()
+        marks = [s.mark for s in said[1:]] + [len(self.line.events)]
+        trace.turns = [self._collect(s, end) for s, end in zip(said, marks)]
         return trace
 
-    # -- one caller line and the agent's answer to it ----------------------------------
+    # -- the caller speaks --------------------------------------------------------------
 
-    async def _turn(self, index: int, words: str, barge_in: bool) -> CallTurn:
+    async def _say(self, index: int, words: str, barge: bool) -> _Line:
         line = self.line
-        speech = await self.agent.say(words)  # the caller's voice: the agent's own TTS
+        speech = self._voices.get(words)
+        if speech is None:
+            speech = await self.agent.say(words)  # the caller's voice: the agent's own TTS
         mark = len(line.events)
+        over_reply = barge and not line.speaker.idle(time.perf_counter())
         spoken_end = await line.speak(speech)
         try:
             await line.wait_for(lambda e: e["type"] in ("input_audio_buffer.committed",
@@ -123,127 +143,133 @@ class RealtimeCall:
             if answer["type"] == "error":
                 raise RuntimeError("the server heard no end of the caller's line, and a "
                                    f"commit was refused: {answer['error']['message']}")
-        await self._until_replied(mark)
-        return self._collect(index, words, barge_in, mark, spoken_end)
+        return _Line(index, words, over_reply, mark, spoken_end)
 
-    def _responses(self, mark: int) -> list[str]:
-        return [e["response"]["id"] for _, e in self.line.events[mark:]
-                if e["type"] == "response.created"]
+    # -- the agent answers ---------------------------------------------------------------
 
-    def _done(self, mark: int) -> dict[str, dict]:
-        return {e["response"]["id"]: e["response"] for _, e in self.line.events[mark:]
-                if e["type"] == "response.done"}
-
-    async def _until_replied(self, mark: int) -> None:
-        """Until every reply started since `mark` is done (a caller's line that the VAD
-        cut in two gets two replies, the first usually stopped by the second half)."""
-        deadline = time.monotonic() + TURN_TIMEOUT_S
+    async def _listen(self, said: _Line, caller: Caller) -> tuple[str, bool, bool]:
+        """Until the caller speaks again: after the reply has played out, or, when its next
+        line cuts in, once `barge_in_after_ms` of the reply have played (written or not).
+        Returns what the caller heard, whether an approval question is pending, and
+        whether the next line cuts in."""
+        line, deadline = self.line, time.monotonic() + TURN_TIMEOUT_S
         while time.monotonic() < deadline:
-            started, done = self._responses(mark), self._done(mark)
-            if started and all(r in done for r in started):
-                return
-            if self.line.reader_done():
-                raise self.line.closed_error()
+            rids, done = self._created(said.mark), self._done()
+            pending = self._approval_pending(rids[-1]) if rids else False
+            barge = self.barge_in_all or caller.barges_in(pending)
+            finished = bool(rids) and all(r in done for r in rids)
+            now = time.perf_counter()
+            if barge and rids and line.speaker.played_s(rids[-1], now) >= self.barge_in_after_s:
+                return self._heard_so_far(rids[-1]), pending, True
+            if finished and line.speaker.idle(now):
+                count = len(line.events)
+                await asyncio.sleep(_SETTLE_S)
+                if not self._created(count):  # no second reply (a line the VAD cut in two)
+                    return self._reply_text(rids, done), pending, barge
+                continue
+            if not rids and now - said.spoken_end > _NO_REPLY_S:
+                return "", False, barge  # the server answered nothing to this line
+            if line.reader_done():
+                raise line.closed_error()
             await asyncio.sleep(0.02)
         raise TimeoutError(f"no complete reply within {TURN_TIMEOUT_S:g} s")
 
-    async def _until_played_out(self) -> None:
-        """The caller waits for the agent to finish talking, as people do."""
-        while True:
-            count = len(self.line.events)
-            while not self.line.speaker.idle(time.perf_counter()):
-                await asyncio.sleep(0.02)
-            await asyncio.sleep(_SETTLE_S)
-            if len(self._responses(count)) == 0:
-                return
-            await self._until_replied(count)
+    async def _settle(self) -> None:
+        """Let every reply started finish (a cut one reports `response.done` as cancelled)
+        and the loudspeaker's last truncate be answered."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self.line.reader_done():
+            done = self._done()
+            if all(r in done for r in self._created(0)):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.3)
 
-    async def _until_barge_point(self) -> None:
-        """Until `barge_in_after_ms` of the latest reply have played, or it has ended."""
-        rid = self._latest_response()
-        while rid is not None:
-            now = time.perf_counter()
-            if (self.line.speaker.played_s(rid, now) >= self.barge_in_after_s
-                    or self.line.speaker.idle(now)):
-                return
-            await asyncio.sleep(0.02)
+    # -- reading the event log ------------------------------------------------------------
 
-    def _latest_response(self) -> str | None:
-        return next((e["response"]["id"] for _, e in reversed(self.line.events)
-                     if e["type"] == "response.created"), None)
+    def _created(self, start: int, end: int | None = None) -> list[str]:
+        return [e["response"]["id"] for _, e in self.line.events[start:end]
+                if e["type"] == "response.created"]
 
-    def _heard_so_far(self, turn: CallTurn) -> str:
-        """The words of the reply that have played by now (a caller who talks over a reply
-        answers what it heard). Sentence by sentence, in proportion to the audio played."""
-        rid = self._latest_response()
-        if rid is None:
-            return turn.agent_text
+    def _done(self) -> dict[str, dict]:
+        return {e["response"]["id"]: e["response"] for _, e in self.line.events
+                if e["type"] == "response.done"}
+
+    def _of(self, rid: str, kind: str) -> list[tuple[float, dict]]:
+        return [(t, e) for t, e in self.line.events
+                if e["type"] == kind and e.get("response_id") == rid]
+
+    def _approval_pending(self, rid: str) -> bool:
+        """A reply that started a call it did not run and asks for a yes or no."""
+        ran = {e["call_id"] for _, e in self._of(rid, "response.function_call_output.done")}
+        waiting = [e for _, e in self._of(rid, "response.function_call_arguments.done")
+                   if e["call_id"] not in ran]
+        spoken = " ".join(e["delta"] for _, e in self._of(rid, "response.audio_transcript.delta"))
+        return bool(waiting) and _ASKS_YES_NO in spoken
+
+    def _heard_so_far(self, rid: str) -> str:
+        """The words of the reply played by now (a caller who talks over a reply answers
+        what it heard), in proportion to the audio played."""
         speaker, now = self.line.speaker, time.perf_counter()
+        spoken = " ".join(e["delta"].strip() for _, e in self._of(rid, "response.audio_transcript.delta"))
         total = speaker.audio_s(rid)
         if total <= 0:
             return ""
-        words = turn.agent_text.split()
+        words = spoken.split()
         return " ".join(words[:round(len(words) * min(1.0, speaker.played_s(rid, now) / total))])
 
-    def _collect(self, index: int, words: str, barge_in: bool, mark: int,
-                 spoken_end: float) -> CallTurn:
-        events = self.line.events[mark:]
-        responses, done = self._responses(mark), self._done(mark)
-        self._turn_rids.append(responses)
-        heard = " ".join(e["transcript"] for _, e in events if e["type"] ==
-                         "conversation.item.input_audio_transcription.completed").strip()
-        texts = []
-        for rid in responses:
-            r = done[rid]
-            texts.append(r["output_text"] if r["status"] == "completed" else r["played_text"])
-        started: dict[str, dict] = {}
-        calls, ran = [], set()
-        for _, e in events:
-            if e["type"] == "response.function_call_arguments.done":
+    @staticmethod
+    def _reply_text(rids: list[str], done: dict[str, dict]) -> str:
+        return " ".join((done[r]["output_text"] if done[r]["status"] == "completed"
+                         else done[r]["played_text"]) for r in rids if r in done).strip()
+
+    def _collect(self, said: _Line, end: int) -> CallTurn:
+        rids, done = self._created(said.mark, end), self._done()
+        heard = " ".join(e["transcript"] for rid in rids for _, e in
+                         self._of(rid, "conversation.item.input_audio_transcription.completed"))
+        calls, ran, started = [], set(), {}
+        for rid in rids:
+            for _, e in self._of(rid, "response.function_call_arguments.done"):
                 started[e["call_id"]] = e
-            elif e["type"] == "response.function_call_output.done":
+            for _, e in self._of(rid, "response.function_call_output.done"):
                 ran.add(e["call_id"])
-                arguments = _arguments(started.get(e["call_id"], {}).get("arguments"))
                 calls.append(ToolCallRecord(
-                    turn=index, name=e["name"], arguments=arguments, content=e["output"],
+                    turn=said.index, name=e["name"], content=e["output"],
+                    arguments=_arguments(started.get(e["call_id"], {}).get("arguments")),
                     requires_approval=e["name"] in self.approval_tools,
                     declined=e["is_error"] and "did not approve running" in e["output"],
                     is_error=e["is_error"]))
-        last = done[responses[-1]]
-        approval = None
-        waiting = [e for cid, e in started.items() if cid not in ran
-                   and e["response_id"] == responses[-1]]
-        if waiting and last["status"] == "completed" and _ASKS_YES_NO in last["output_text"]:
-            approval = ApprovalAsk(tool=waiting[0]["name"],
-                                   arguments=_arguments(waiting[0]["arguments"]),
-                                   question=last["output_text"])
-        first_audio = next((t for t, e in events if e["type"] == "response.audio.delta"), None)
-        finished = max(t for t, e in events if e["type"] == "response.done")
-        return CallTurn(
-            index=index, caller_text=words, heard=heard, agent_text=" ".join(texts).strip(),
-            tool_calls=calls, approval=approval, barge_in=barge_in,
-            latency_ms=max(0.0, finished - spoken_end) * 1000,
-            first_audio_ms=None if first_audio is None else max(0.0, first_audio - spoken_end) * 1000,
-            audio_ms=sum(r.get("audio_ms") or 0 for r in done.values()))
-
-    async def _settle_interruptions(self, trace: CallTrace) -> None:
-        """Mark the replies the caller talked over. The server's `conversation.item.truncated`
-        says what was played; the loudspeaker's own position (`by_client`) wins when its
-        truncate was answered."""
-        await asyncio.sleep(0.2)  # the answer to the last barge-in's truncate is in flight
-        truncated: dict[str, dict] = {}
-        for _, e in self.line.events:
-            if e["type"] == "conversation.item.truncated":
-                if e["response_id"] not in truncated or e.get("by_client"):
-                    truncated[e["response_id"]] = e
-        for turn, rids in zip(trace.turns, self._turn_rids):
-            if not rids or rids[-1] not in truncated:
-                continue
-            cut = truncated[rids[-1]]
-            turn.interrupted = True
-            turn.full_reply = turn.agent_text
-            turn.played_ms = float(cut["audio_end_ms"])
-            turn.agent_text = cut["played_text"]
+        turn = CallTurn(index=said.index, caller_text=said.words, heard=heard.strip(),
+                        agent_text=self._reply_text(rids, done), tool_calls=calls,
+                        barge_in=said.barge_in, latency_ms=0.0,
+                        audio_ms=sum(done.get(r, {}).get("audio_ms") or 0 for r in rids))
+        if not rids:
+            return turn
+        last = rids[-1]
+        final = done.get(last, {})
+        waiting = [e for cid, e in started.items() if cid not in ran and e["response_id"] == last]
+        if waiting and final.get("status") == "completed" and _ASKS_YES_NO in final["output_text"]:
+            turn.approval = ApprovalAsk(tool=waiting[0]["name"],
+                                        arguments=_arguments(waiting[0]["arguments"]),
+                                        question=final["output_text"])
+        cut = [e for _, e in self._of(last, "conversation.item.truncated")]
+        cut = [e for e in cut if e.get("by_client")] or cut
+        if final.get("status") == "cancelled" or cut:
+            written = final.get("output_text") or "".join(
+                e["delta"] for _, e in self._of(last, "response.text.delta"))
+            turn.interrupted, turn.full_reply = True, written.strip()
+            turn.played_ms = float(cut[-1]["audio_end_ms"] if cut else final.get("played_ms") or 0)
+            if cut:
+                turn.agent_text = " ".join([self._reply_text(rids[:-1], done),
+                                            cut[-1]["played_text"]]).strip()
+        finished = [t for t, e in self.line.events
+                    if e["type"] == "response.done" and e["response"]["id"] in rids]
+        first_audio = [t for rid in rids for t, _ in self._of(rid, "response.audio.delta")]
+        if finished:
+            turn.latency_ms = max(0.0, max(finished) - said.spoken_end) * 1000
+        if first_audio:
+            turn.first_audio_ms = max(0.0, min(first_audio) - said.spoken_end) * 1000
+        return turn
 
 
 def _arguments(raw: Any) -> dict[str, Any]:
