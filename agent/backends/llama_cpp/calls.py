@@ -10,6 +10,7 @@ from typing import Any
 from agent.chat_model import ChatMessage, ToolCall
 from agent.errors import ModelBackendError
 from tools.argument_grounding import ArgumentResolver, ground_arguments
+from tools.argument_shapes import moved_call
 from tools.builtin.datetime import find_timezone, timezone_key, timezone_spellings
 
 log = logging.getLogger(__name__)
@@ -41,10 +42,16 @@ def parse_call(text: str) -> ToolCall:
 
 def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
                 tools: Sequence[dict[str, Any]]) -> ToolCall:
-    """Drop optional arguments the user never said and fill the ones the user's latest turn
+    """Move a call to the look-alike tool its value's shape belongs to
+    (`tools.argument_shapes`), drop optional arguments the user never said and fill the ones the user's latest turn
     clearly names (see `tools.argument_grounding`). Any of the user's turns backs a value
     the model wrote ("and in Paris?" after asking about Paris); only the latest one adds a
     value the model left out, since an earlier place need not be what this turn is about."""
+    moved = moved_call(call.name, call.arguments, tools)
+    if moved is not None:  # a flight number sent to the booking tool, or the reverse
+        log.info("moved %s(%s) to %s by the shape of its value", call.name, call.arguments,
+                 moved[0])
+        call = call.model_copy(update={"name": moved[0], "arguments": moved[1]})
     schema = next((t["function"] for t in tools if t["function"]["name"] == call.name), None)
     if schema is None:
         return call

@@ -1,0 +1,54 @@
+"""Calls moved between look-alike tools by the shape of their value (tools.argument_shapes),
+on the SkyWay desk's real tool schemas and through the embedded backend's call path."""
+
+from __future__ import annotations
+
+import pytest
+
+from agent.backends.llama_cpp.calls import ground_call
+from agent.chat_model import ChatMessage, ToolCall
+from tools.argument_shapes import example_shapes, moved_call, shape
+
+skyway_desk = pytest.importorskip("skyway_desk", reason="the SkyWay desk plugin (examples/skyway_desk) is not installed")
+
+
+@pytest.fixture(scope="module")
+def desk():
+    return [t.openai_schema() for t in skyway_desk.airline_desk_tools()]
+
+
+def test_shapes():
+    assert shape("SK640") == shape("sk 101") == "AA999"
+    assert shape("SKW123") == "AAA999"
+    assert example_shapes({"description": "The 6-character booking code, e.g. 'SKW123'."}) == {"AAA999"}
+    assert example_shapes({"description": "The caller's surname, e.g. 'Smith'."}) == set()
+
+
+def test_a_flight_number_sent_to_the_booking_tool_goes_to_the_flight_tool(desk):
+    # "Has flight SK640 landed yet?" -> get_reservation_details(reservation_id="SK640").
+    assert moved_call("get_reservation_details", {"reservation_id": "SK640"}, desk) == \
+        ("get_flight_status", {"flight_number": "SK640"})
+
+
+def test_a_booking_code_sent_to_the_flight_tool_goes_to_the_booking_tool(desk):
+    # "What time does my flight leave? Booking SKW246." -> get_flight_status("SKW246").
+    assert moved_call("get_flight_status", {"flight_number": "SKW246", "date": None}, desk) == \
+        ("get_reservation_details", {"reservation_id": "SKW246"})
+
+
+@pytest.mark.parametrize("name, arguments", [
+    ("get_flight_status", {"flight_number": "SK101"}),  # already the right shape
+    ("get_reservation_details", {"reservation_id": "SKW123"}),
+    ("get_reservation_details", {"reservation_id": "banana"}),  # no digit: says nothing
+    # A write is never the target of a move: cancel needs a surname the call does not hold.
+    ("get_flight_status", {"flight_number": "SKW2468"}),  # matches no tool's examples
+])
+def test_calls_that_fit_or_fit_nowhere_stay(desk, name, arguments):
+    assert moved_call(name, arguments, desk) is None
+
+
+def test_the_embedded_call_path_moves_the_call(desk):
+    messages = [ChatMessage(role="user", content="Has flight SK640 landed yet?")]
+    call = ground_call(ToolCall(name="get_reservation_details",
+                                arguments={"reservation_id": "SK640"}), messages, desk)
+    assert call.name == "get_flight_status" and call.arguments == {"flight_number": "SK640"}

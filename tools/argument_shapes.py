@@ -1,0 +1,74 @@
+"""A call sent to the wrong one of two look-alike tools, moved by the shape of its value.
+
+A desk has `get_reservation_details(reservation_id)` ("the 6-character booking code, e.g.
+'SKW123'") and `get_flight_status(flight_number)` ("e.g. 'SK101'"). Asked "has flight SK640
+landed?", a small model picks the booking tool, and the caller hears that booking SK640 does
+not exist. The tool descriptions already say what each value looks like: their examples. A
+value's *shape* is its letters as A and digits as 9 ("SK640" -> "AA999"), so when the value
+of a required argument does not have the shape of any example of its own parameter, and has
+the shape of an example of exactly one other offered tool's required parameter (whose other
+required parameters the call also holds), the call goes to that tool.
+
+Only shapes with a digit count ('Smith' and 'Amsterdam' say nothing about which tool is
+meant), and only string values the model wrote for a required parameter are looked at.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_EXAMPLE = re.compile(r"""(?:e\.g\.|for example|such as|like)[,:]?\s*['"]([^'"]{2,40})['"]""",
+                      re.I)
+
+
+def shape(value: str) -> str:
+    """"SK640" -> "AA999", "2026-12-05" -> "9999-99-99" (case and spaces ignored)."""
+    text = re.sub(r"\s+", "", value.upper())
+    return re.sub(r"\d", "9", re.sub(r"[A-Z]", "A", text))
+
+
+def example_shapes(spec: Mapping[str, Any]) -> set[str]:
+    """The shapes of a parameter's examples that hold a digit: from its description's
+    "e.g. 'X'" and from a JSON-schema `examples` list."""
+    examples = _EXAMPLE.findall(str(spec.get("description") or ""))
+    examples += [e for e in spec.get("examples") or () if isinstance(e, str)]
+    return {s for s in map(shape, examples) if "9" in s}
+
+
+def moved_call(name: str, arguments: Mapping[str, Any],
+               tools: Sequence[Mapping[str, Any]]) -> tuple[str, dict[str, Any]] | None:
+    """The (tool, arguments) the call belongs to by the shape of its values, or None to
+    leave it where the model put it."""
+    functions = {t["function"]["name"]: t["function"] for t in tools}
+    own = functions.get(name)
+    if own is None:
+        return None
+    params = own.get("parameters") or {}
+    for param in params.get("required") or ():
+        value = arguments.get(param)
+        own_shapes = example_shapes((params.get("properties") or {}).get(param) or {})
+        if not isinstance(value, str) or not own_shapes or shape(value) in own_shapes:
+            continue
+        found = [target for target in (_target(f, shape(value), value, arguments)
+                                       for n, f in functions.items() if n != name) if target]
+        if len(found) == 1:
+            return found[0]
+    return None
+
+
+def _target(function: Mapping[str, Any], value_shape: str, value: str,
+            arguments: Mapping[str, Any]) -> tuple[str, dict[str, Any]] | None:
+    params = function.get("parameters") or {}
+    properties = params.get("properties") or {}
+    required = list(params.get("required") or ())
+    for param in required:
+        if value_shape not in example_shapes(properties.get(param) or {}):
+            continue
+        moved = {param: value}
+        moved.update({k: v for k, v in arguments.items() if k in properties and k not in moved
+                      and v != value})
+        if all(r in moved for r in required):
+            return function["name"], moved
+    return None
