@@ -40,7 +40,7 @@ from agent.turn import nodes
 from agent.chat_model import TextDelta, ToolCall
 from agent.honesty.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
-from agent.honesty.tool_refusals import invalid_argument, refusal_reason
+from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
 from agent.turn.persona_identity import introduction
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
@@ -141,7 +141,9 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
     verdict = await asyncio.to_thread(judge)
     language = ctx.services.persona.language
     if failed is not None:
-        return failure_sentence(failed, verdict, language)
+        advised = (await asyncio.to_thread(advised_tool, failed, embed, schemas)
+                   if failure_kind(failed) == "refused" else None)
+        return failure_sentence(failed, verdict, language, advised)
     if not verdict.needs_outside_data:
         return None
     schema = next((s for s in schemas if s["function"]["name"] == verdict.offer), None)
@@ -211,7 +213,8 @@ def failure_kind(result: ToolResult) -> FailureKind | None:
     return "refused" if refusal_reason(result) else "error"
 
 
-def failure_sentence(result: ToolResult, verdict: GapVerdict, language: str) -> str:
+def failure_sentence(result: ToolResult, verdict: GapVerdict, language: str,
+                     advised: dict[str, Any] | None = None) -> str:
     kind = failure_kind(result) or "error"
     value = _looked_up(result)
     if language[:2] in _GENERIC:
@@ -219,7 +222,10 @@ def failure_sentence(result: ToolResult, verdict: GapVerdict, language: str) -> 
             else "error"
         return _GENERIC[language[:2]][key].format(value=value)
     if kind == "refused":  # the tool worked and said why not: that reason is the answer
-        return f"Sorry, {_lower_first(refusal_reason(result) or '')}"
+        reason = f"Sorry, {_lower_first(refusal_reason(result) or '')}"
+        if advised is None:
+            return reason
+        return f"{reason.rstrip('.')}; I can {describe_capability(advised)} if you like."
     if kind == "invalid_arguments":
         argument = invalid_argument(result) or ""
         what = f"the {argument.replace('_', ' ')}" if argument else "all the details"
@@ -289,7 +295,8 @@ def describe_capability(schema: dict[str, Any]) -> str:
         kept.append(piece)
     phrase = _lower_first(",".join(kept).strip())
     # Descriptions speak of "the user"; the reply speaks to them.
-    return re.sub(r"\bthe user's\b", "your", re.sub(r"\bthe user\b", "you", phrase))
+    return re.sub(r"\bthe (?:user|caller)'s\b", "your",
+                  re.sub(r"\bthe (?:user|caller)\b", "you", phrase))
 
 
 def _looked_up(result: ToolResult) -> str:

