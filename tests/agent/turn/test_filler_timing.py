@@ -27,6 +27,16 @@ from tools import tool
 CLOCK_FILLER = "Let me check the time."
 
 
+@pytest.fixture(autouse=True, scope="module")
+async def injection_detector_loaded():
+    # A served agent loads the tool-output instruction detector when it warms up; on a cold
+    # agent its model loads on the first tool result (seconds on a loaded CPU), which is not
+    # the wait these timings are about.
+    from agent.turn.provenance import InjectionDefence, warm_up_injection_defence
+
+    await warm_up_injection_defence(InjectionDefence())
+
+
 def clock_with_filler():
     clock = clock_tool()
     clock.filler = CLOCK_FILLER
