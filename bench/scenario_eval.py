@@ -56,8 +56,11 @@ def markdown(label: str, results: list[TrialResult], k_values: list[int]) -> lis
     path = "realtime" if results[0].realtime else "voice" if results[0].voice else "text"
     cells = [label, f"{results[0].caller}, {path}", str(run.scenarios), str(trials)]
     for k in k_values:
-        cells.append(f"{100 * statistics.fmean(pass_hat_k(s.successes, s.trials, k) for s in rows):.1f} %"
-                     if k <= trials else "not run")
+        cell = (f"{100 * statistics.fmean(pass_hat_k(s.successes, s.trials, k) for s in rows):.1f} %"
+                if k <= trials else "not run")
+        if k == 1 and trials == 1:
+            cell += f" ({sum(s.successes for s in rows)}/{len(rows)})"
+        cells.append(cell)
     cells += [str(run.violations), str(run.approval_write_violations),
               str(sum(s.tool_errors for s in rows)),
               f"{statistics.fmean(s.mean_turns for s in rows):.1f}",
@@ -112,19 +115,31 @@ def rescored(results: list[TrialResult], scenarios_path: Path) -> list[TrialResu
     return out
 
 
-def report(files: list[Path], k_values: list[int], rescore_from: Path | None = None) -> None:
+def merged(files: list[Path]) -> list[TrialResult]:
+    """The trials of several files as one run; a (scenario, trial) run twice (two processes
+    that met in the middle of a list) counts once, from the first file."""
+    seen, out = set(), []
+    for file in files:
+        for r in read_jsonl(file):
+            if (r.scenario, r.trial) not in seen:
+                seen.add((r.scenario, r.trial))
+                out.append(r)
+    return out
+
+
+def report(files: list[Path], k_values: list[int], rescore_from: Path | None = None,
+           merge: bool = False) -> None:
     lines = header(k_values)
     loaded = {}
-    for file in files:
-        results = read_jsonl(file)
+    for file in ([files[0]] if merge else files):
+        results = merged(files) if merge else read_jsonl(file)
         if results and rescore_from is not None:
             results = rescored(results, rescore_from)
         loaded[file] = results
         if results:
             lines += markdown(results[0].backend, results, k_values)
     print("\n".join(lines))
-    for file in files:
-        results = loaded[file]
+    for file, results in loaded.items():
         if results:
             print(f"\n{results[0].backend}, {results[0].caller} caller, by tag:\n")
             print("\n".join(by_tag(results)))
@@ -170,6 +185,8 @@ async def run(args: argparse.Namespace) -> list[Path]:
                                                  for p in patterns)]
     if args.order == "interleaved":
         scenarios = interleaved(scenarios)
+    if args.reverse:
+        scenarios = scenarios[::-1]
     if args.limit:
         scenarios = scenarios[:args.limit]
     OUT.mkdir(parents=True, exist_ok=True)
@@ -208,6 +225,9 @@ def main() -> None:
     parser.add_argument("--out-suffix", default="", help="appended to the JSONL file name")
     parser.add_argument("--order", choices=["files", "interleaved"], default="files")
     parser.add_argument("--limit", type=int, help="only the first N scenarios (after --order)")
+    parser.add_argument("--reverse", action="store_true",
+                        help="run the list from its end: a second process meets the first in "
+                             "the middle (two shares of a busy CPU; merge with --report)")
     parser.add_argument("--realtime", action="store_true", help="calls through /v1/realtime")
     parser.add_argument("--barge-in", action="store_true", help="with --realtime: talk over every reply")
     parser.add_argument("--judge-profile", help="the LLM judge's profile (default: no judge)")
@@ -216,6 +236,8 @@ def main() -> None:
     parser.add_argument("--judge-agreement", action="store_true",
                         help="the judge against the hand-labelled calls (needs --judge-profile)")
     parser.add_argument("--report", nargs="+", type=Path, help="only print the tables of these JSONL files")
+    parser.add_argument("--merge", action="store_true",
+                        help="with --report: the files are one run (e.g. two --reverse halves)")
     parser.add_argument("--rescore", action="store_true",
                         help="with --report: re-check the policy rules on the stored traces")
     args = parser.parse_args()
@@ -231,7 +253,7 @@ def main() -> None:
             report(files, k_values)
         return
     if args.report:
-        report(args.report, k_values, args.scenarios if args.rescore else None)
+        report(args.report, k_values, args.scenarios if args.rescore else None, args.merge)
         return
     files = asyncio.run(run(args))
     report(files, k_values)

@@ -35,11 +35,14 @@ def load_labels(path: Path = LABELS) -> tuple[str, list[dict]]:
     return data["persona"], data["calls"]
 
 
-async def judge_labelled(judge, path: Path = LABELS) -> list[tuple[dict, object, float]]:
-    """(labelled call, verdict, seconds) for every call of the labels file."""
+async def judge_labelled(judge, path: Path = LABELS,
+                         only: set[str] | None = None) -> list[tuple[dict, object, float]]:
+    """(labelled call, verdict, seconds) for every call of the labels file (or those in
+    `only`, by id)."""
     from personas import PersonaLibrary
 
     persona_name, calls = load_labels(path)
+    calls = [c for c in calls if only is None or c["id"] in only]
     policy = persona_facts(PersonaLibrary.for_user().get(persona_name))
     out = []
     for call in calls:
