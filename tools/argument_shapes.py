@@ -11,6 +11,11 @@ required parameters the call also holds), the call goes to that tool.
 
 Only shapes with a digit count ('Smith' and 'Amsterdam' say nothing about which tool is
 meant), and only string values the model wrote for a required parameter are looked at.
+
+Before that, a code the model miscopied is put back (`repaired_codes`): asked about booking
+"skw123", the 0.5B model wrote "SK123". A value with letters and digits that the user never
+said, where exactly one code the user did say has the same digits and is at most two letters
+away, becomes that code.
 """
 
 from __future__ import annotations
@@ -72,3 +77,35 @@ def _target(function: Mapping[str, Any], value_shape: str, value: str,
         if all(r in moved for r in required):
             return function["name"], moved
     return None
+
+
+_SAID_CODE = re.compile(r"\b[A-Za-z]{1,4}\s?\d{2,}[A-Za-z]?\b|\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{3,12}\b")
+
+
+def repaired_codes(arguments: Mapping[str, Any], said: str) -> dict[str, Any]:
+    """`arguments` with each miscopied code replaced by the one the user said (see above)."""
+    said = re.sub(r"\b([A-Za-z]) (?=[A-Za-z]\b)", r"\1", said)  # "s k w 123" -> "skw 123"
+    codes = {re.sub(r"\s", "", c).upper() for c in _SAID_CODE.findall(said)}
+    repaired = dict(arguments)
+    for name, value in arguments.items():
+        if not isinstance(value, str) or not re.search(r"\d", value) or \
+                not re.search(r"[A-Za-z]", value):
+            continue
+        written = re.sub(r"\s", "", value).upper()
+        if written in codes:
+            continue
+        digits = re.sub(r"\D", "", written)
+        near = [c for c in codes if re.sub(r"\D", "", c) == digits and _distance(c, written) <= 2]
+        if len(near) == 1:
+            repaired[name] = near[0]
+    return repaired
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (codes are short)."""
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]

@@ -7,7 +7,7 @@ import pytest
 
 from agent.backends.llama_cpp.calls import ground_call
 from agent.chat_model import ChatMessage, ToolCall
-from tools.argument_shapes import example_shapes, moved_call, shape
+from tools.argument_shapes import example_shapes, moved_call, repaired_codes, shape
 
 skyway_desk = pytest.importorskip("skyway_desk", reason="the SkyWay desk plugin (examples/skyway_desk) is not installed")
 
@@ -52,3 +52,23 @@ def test_the_embedded_call_path_moves_the_call(desk):
     call = ground_call(ToolCall(name="get_reservation_details",
                                 arguments={"reservation_id": "SK640"}), messages, desk)
     assert call.name == "get_flight_status" and call.arguments == {"flight_number": "SK640"}
+
+
+@pytest.mark.parametrize("written, said, expected", [
+    ("SK123", "what's the status of booking skw123", "SKW123"),  # the 0.5B dropped a letter
+    ("SKW123", "booking s k w 123 please", "SKW123"),  # said, letter by letter: kept
+    ("SKW132", "cancel SKW132, surname de Vries", "SKW132"),  # as said, even if wrong
+    ("SKW321", "what's the status of booking skw123", "SKW321"),  # other digits: not ours to guess
+    ("SK101", "is SK101 or SK103 on time", "SK101"),
+])
+def test_a_miscopied_code_is_put_back_as_said(written, said, expected):
+    assert repaired_codes({"reservation_id": written, "count": 2}, said) == \
+        {"reservation_id": expected, "count": 2}
+
+
+def test_a_miscopied_booking_code_reaches_the_booking_tool(desk):
+    # Put back first, so the shape then says it is a booking code, not a flight number.
+    messages = [ChatMessage(role="user", content="what's the status of booking skw123")]
+    call = ground_call(ToolCall(name="get_reservation_details",
+                                arguments={"reservation_id": "SK123"}), messages, desk)
+    assert call.name == "get_reservation_details" and call.arguments == {"reservation_id": "SKW123"}

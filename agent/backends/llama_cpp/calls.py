@@ -10,7 +10,7 @@ from typing import Any
 from agent.chat_model import ChatMessage, ToolCall
 from agent.errors import ModelBackendError
 from tools.argument_grounding import ArgumentResolver, ground_arguments
-from tools.argument_shapes import moved_call
+from tools.argument_shapes import moved_call, repaired_codes
 from tools.builtin.datetime import find_timezone, timezone_key, timezone_spellings
 
 log = logging.getLogger(__name__)
@@ -42,11 +42,17 @@ def parse_call(text: str) -> ToolCall:
 
 def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
                 tools: Sequence[dict[str, Any]]) -> ToolCall:
-    """Move a call to the look-alike tool its value's shape belongs to
-    (`tools.argument_shapes`), drop optional arguments the user never said and fill the ones the user's latest turn
+    """Put back a code the model miscopied and move a call to the look-alike tool its
+    value's shape belongs to (`tools.argument_shapes`); drop optional arguments the user never said and fill the ones the user's latest turn
     clearly names (see `tools.argument_grounding`). Any of the user's turns backs a value
     the model wrote ("and in Paris?" after asking about Paris); only the latest one adds a
     value the model left out, since an earlier place need not be what this turn is about."""
+    users = [m.content for m in messages if m.role == "user"]
+    fixed = repaired_codes(call.arguments, users[-1] if users else "")
+    if fixed != call.arguments:  # "SK123" written for the "skw123" the user said
+        log.info("%s: codes put back as the user said them: %s -> %s", call.name,
+                 call.arguments, fixed)
+        call = call.model_copy(update={"arguments": fixed})
     moved = moved_call(call.name, call.arguments, tools)
     if moved is not None:  # a flight number sent to the booking tool, or the reverse
         log.info("moved %s(%s) to %s by the shape of its value", call.name, call.arguments,
@@ -55,7 +61,6 @@ def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
     schema = next((t["function"] for t in tools if t["function"]["name"] == call.name), None)
     if schema is None:
         return call
-    users = [m.content for m in messages if m.role == "user"]
     grounded = ground_arguments(call.arguments, schema.get("parameters"), "\n".join(users),
                                 resolvers=ARGUMENT_RESOLVERS.get(call.name),
                                 latest=users[-1] if users else "")
