@@ -126,19 +126,29 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
         return None
     results = list(state.get("tool_results", []))
     failed = failed_lookup(results)
-    if results and failed is None:
+    # Some calls answered and some failed ("did real madrid win on saturday": the clock
+    # answered, the scores tool timed out): the failure counts when the failed tool is the
+    # one that covers the request; the model read its error text out otherwise.
+    partly = [r for r in results if failure_kind(r) is not None and _DECLINED not in r.content]
+    if results and failed is None and not partly:
         return None  # a tool answered (or the user declined one): the model relays that
     messages = state.get("messages") or []
     system = messages[0].content if messages and messages[0].role == "system" else ""
     text = state.get("user_text", "")
     schemas = ctx.services.tools.openai_schemas()
 
-    def judge() -> GapVerdict:
+    def judge(excluded: ToolResult | None) -> GapVerdict:
         gaps = knowledge_gaps(embed)  # built on first use (~1 s), then cached
-        usable = [s for s in schemas if _offerable(ctx, s, failed)]
+        usable = [s for s in schemas if _offerable(ctx, s, excluded)]
         return gaps.judge(text, system, usable)
 
-    verdict = await asyncio.to_thread(judge)
+    if failed is None and partly:
+        verdict = await asyncio.to_thread(judge, None)
+        failed = next((r for r in partly if verdict.tool_covers and verdict.offer == r.name),
+                      None)
+        if failed is None:
+            return None
+    verdict = await asyncio.to_thread(judge, failed)
     language = ctx.services.persona.language
     if failed is not None:
         advised = (await asyncio.to_thread(advised_tool, failed, embed, schemas)
