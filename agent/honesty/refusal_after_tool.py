@@ -81,3 +81,4 @@ async def _replayed(read: list[ChatEvent], rest: AsyncIterator[ChatEvent]
         close = getattr(rest, "aclose", None)
         if close is not None:
             await close()
+

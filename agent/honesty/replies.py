@@ -15,6 +15,7 @@ decision is taken outside the model, once `think` has chosen to answer in words:
   do (from that tool's own description), or general help when there is none. When an
   offered tool covers the request after all (the model missed the call), that tool is
   called if its arguments need no writing (none, or the one code the request names), else
+  the model is made to write that call (a backend with `supports_forced_calls`), or else
   the reply asks for what it needs;
 - a tool answered and the model's first sentence refuses anyway ("I'm sorry, but I can't
   assist with that."): it is asked once more (`agent.honesty.refusal_after_tool`).
@@ -39,6 +40,7 @@ from langgraph.runtime import Runtime
 from agent.turn import nodes
 from agent.chat_model import TextDelta, ToolCall
 from agent.honesty.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
+from agent.honesty.forced_calls import forced_call
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
 from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
 from agent.turn.persona_identity import introduction
@@ -165,6 +167,11 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
         rounds_left = state.get("rounds", 0) < ctx.services.max_tool_rounds
         if arguments is not None and not results and rounds_left:
             return ToolCall(name=schema["function"]["name"], arguments=arguments)
+        if not results and rounds_left and \
+                getattr(ctx.services.chat_model, "supports_forced_calls", False):
+            forced = await forced_call(ctx, state, schema["function"]["name"])
+            if forced is not None:  # "apple stock": the model writes symbol="AAPL" itself
+                return forced
         return ask_sentence(verdict, schema, language)
     capability = describe_capability(schema) if schema is not None else None
     return gap_sentence(verdict, capability, language)

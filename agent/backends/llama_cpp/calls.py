@@ -76,3 +76,19 @@ def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
     if grounded.arguments == call.arguments:
         return call
     return call.model_copy(update={"arguments": grounded.arguments})
+
+
+FORCED = "call:"
+
+
+def forced_tool(tool_choice: str, tools: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The offered tool that `tool_choice="call:NAME"` names, or None for "auto"/"none"; a
+    name no offered tool has is a named error, not a silent answer in words."""
+    if not tool_choice.startswith(FORCED):
+        return None
+    name = tool_choice[len(FORCED):]
+    found = next((t for t in tools if t["function"]["name"] == name), None)
+    if found is None:
+        raise ModelBackendError(f"tool_choice {tool_choice!r} names no offered tool; offered: "
+                                f"{', '.join(t['function']['name'] for t in tools) or 'none'}")
+    return found

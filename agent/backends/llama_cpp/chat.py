@@ -23,7 +23,7 @@ from agent.backends.llama_cpp.chatml_prompt import (
 )
 from agent.errors import ModelBackendError
 from agent.backends.llama_cpp.call_readings import CallReadings, _alone_prompt
-from agent.backends.llama_cpp.calls import ground_call, parse_call
+from agent.backends.llama_cpp.calls import forced_tool, ground_call, parse_call
 from agent.backends.llama_cpp.more_calls import FurtherCalls
 from agent.backends.llama_cpp.batch import common_prefix, enable_side_sequence, evaluate
 from agent.backends.llama_cpp.thread import in_llama_thread
@@ -45,6 +45,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
     thread-safe); concurrent callers queue on a lock. The KV cache keeps the longest common
     token prefix between calls, so a fixed system + tools prefix is evaluated once.
     """
+
+    supports_forced_calls = True  # tool_choice="call:NAME" (agent.honesty.replies uses it)
 
     def __init__(
         self,
@@ -206,7 +208,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
                  None if alone is None else float(alone[calls].sum())))
 
     def _generate(self, messages: Sequence[ChatMessage], prompt: str,
-                  tools: Sequence[dict[str, Any]], tool_choice: ToolChoice,
+                  tools: Sequence[dict[str, Any]], tool_choice: ToolChoice | str,
                   emit, stop: threading.Event, pace) -> None:
         """Decide "tool call or text" once, before generating anything, then generate.
 
@@ -220,6 +222,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         """
         with self._lock:
             self._last_features, self._last_names = None, {}
+            forced = forced_tool(tool_choice, tools)
             decide = bool(tools) and tool_choice == "auto"
             call_odds: tuple[float | None, ...] = (None, None)
             if self.estimate_turn_end and messages[-1].role == "user":
@@ -228,15 +231,16 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
                 emit(("turn_end", estimate, None))
                 if stop.is_set():  # a speculation discarded meanwhile: free the model now
                     return
-            if decide and self.wants_tool_call(messages, tools, prompt, call_odds=call_odds):
-                tool = self.choose_tool(messages, tools, prompt)
+            if forced is not None or (
+                    decide and self.wants_tool_call(messages, tools, prompt, call_odds=call_odds)):
+                tool = forced or self.choose_tool(messages, tools, prompt)
                 emit(("pending", tool["function"]["name"], None))
                 head = call_head(tool["function"]["name"])
                 emit(("text", head, None))
                 written = [head]
                 self._stream(prompt + head, lambda item: (written.append(item[1]), emit(item)),
                              pace, grammar=self._arguments_grammar(tool))
-                if messages[-1].role == "user":  # more things named, more calls
+                if forced is None and messages[-1].role == "user":  # more things named, more calls
                     self._further_calls(prompt, "".join(written), messages[-1].content, tools,
                                         emit, stop.is_set)
                 return
@@ -316,8 +320,10 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         messages: Sequence[ChatMessage],
         tools: Sequence[dict[str, Any]] = (),
         *,
-        tool_choice: ToolChoice = "auto",
+        tool_choice: ToolChoice | str = "auto",
     ) -> AsyncIterator[ChatEvent]:
+        """See `ChatModel.stream`; `tool_choice` may also be `"call:NAME"`: a call of that
+        offered tool, its arguments written under its grammar (`supports_forced_calls`)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -351,7 +357,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         worker = in_llama_thread(run)
         buffered: list[str] = []
         is_call: bool | None = None
-        callable_ = bool(tools) and tool_choice == "auto"
+        callable_ = bool(tools) and tool_choice != "none"
         finish = "stop"
         try:
             while True:

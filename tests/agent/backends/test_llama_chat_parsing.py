@@ -334,3 +334,31 @@ async def test_with_several_tools_the_chosen_one_is_called():
 def test_ground_call_keeps_calls_to_tools_it_does_not_know():
     call = ToolCall(name="mystery", arguments={"x": "y"})
     assert ground_call(call, MESSAGES, [get_date_time.openai_schema()]) is call
+
+
+# --- tool_choice="call:NAME": a call the honesty layer makes the model write
+# (agent.honesty.forced_calls), even though the decision would answer in words.
+
+ASKED = [ChatMessage(role="system", content="You are terse."),
+         ChatMessage(role="user", content="what's the time in tokyo")]
+FORCE_TOOLS = [get_date_time.openai_schema()]
+
+
+async def test_a_forced_call_is_written_though_the_decision_says_words():
+    llama_cpp = pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+    llm = FakeLlama(['{"timezone": "Asia/Tokyo"}', "}"])
+    model = fake_model(llm)
+    model.wants_tool_call = lambda *a, **k: False  # the decision would answer in words
+    events = [e async for e in model.stream(ASKED, FORCE_TOOLS, tool_choice="call:get_date_time")]
+    assert [type(e) for e in events] == [ToolCallPending, ToolCallEvent, ModelDone]
+    assert events[1].call.name == "get_date_time"
+    assert events[1].call.arguments == {"timezone": "Asia/Tokyo"}
+    prompt, kwargs = llm.requests[0]
+    assert isinstance(kwargs["grammar"], llama_cpp.LlamaGrammar)  # the tool's own grammar
+    assert '"name": "get_date_time"' in prompt  # the head of that tool's call
+
+
+async def test_a_forced_call_of_a_tool_not_offered_is_a_named_error():
+    model = fake_model(FakeLlama(["It is noon."]))
+    with pytest.raises(ModelBackendError, match="names no offered tool"):
+        [e async for e in model.stream(ASKED, FORCE_TOOLS, tool_choice="call:transfer_money")]
