@@ -1,4 +1,4 @@
-"""Fits the learned instruction detector (tools/instruction_detector.py) and writes
+"""Fits the learned instruction detector (tools/injection/instruction_detector.py) and writes
 `tools/data/instruction_detector.json`.
 
 Training lines, and nothing else:
@@ -37,7 +37,7 @@ from bench.injection_cases import load_cases  # noqa: E402
 from bench.injection_heldout import heldout_benign_lines, load_heldout  # noqa: E402
 from bench.stats import console, make_table  # noqa: E402
 from tools.builtin.audio_embeddings import minilm_embedder  # noqa: E402
-from tools.instruction_detector import (  # noqa: E402
+from tools.injection.instruction_detector import (  # noqa: E402
     WEIGHTS, DetectorWeights, InstructionDetector, load_weights, without_label,
 )
 from tools.untrusted_output import is_instruction  # noqa: E402

@@ -162,7 +162,7 @@ def detector_report(con, names: list[str]) -> None:
     from tools.untrusted_output import withhold_instructions
     from agent.chat_model import ChatMessage
     from tools import ToolResult
-    from tools.instruction_detector import default_instruction_detector
+    from tools.injection.instruction_detector import default_instruction_detector
 
     detector = default_instruction_detector()
     if detector is None:

@@ -5,7 +5,7 @@ The dev and test splits of `bench/injection_cases.py` share one family of wrappe
 that names "the assistant", "the system" or "the admin"). Real attackers hide in other
 shapes: a quoted review, an email signature, a postscript, a polite request, plain second
 person, markup, other languages. These wrappers were written before the learned detector
-(`tools/instruction_detector.py`) or the reply guard existed, and nothing is fitted or
+(`tools/injection/instruction_detector.py`) or the reply guard existed, and nothing is fitted or
 thresholded on them: they only measure how far a defence generalises.
 
 The cases reuse the suite's requests, items and attacker goals (same sources x goals), with

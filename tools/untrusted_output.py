@@ -113,7 +113,7 @@ def is_instruction(text: str, tool_names: Sequence[str] = ()) -> bool:
 
 
 class LineJudge(Protocol):
-    """A second opinion on lines the patterns let through (`tools.instruction_detector`)."""
+    """A second opinion on lines the patterns let through (`tools.injection.instruction_detector`)."""
 
     def withholds(self, lines: Sequence[str]) -> list[bool]: ...
 

@@ -92,7 +92,7 @@ def _warm_instruction_detector() -> None:
     """Load the tool-output instruction detector's model (MiniLM) now. It loads on the first
     tool result, on the event loop: in a realtime call that stalled the server's loop for
     11-15 s on a loaded 2-core CPU, long enough to lose the session's conversation lease."""
-    from tools.instruction_detector import default_instruction_detector
+    from tools.injection.instruction_detector import default_instruction_detector
 
     detector = default_instruction_detector()
     if detector is not None:

@@ -10,7 +10,7 @@ it with `VoiceAgent.with_services(injection_defence=...)`):
   ...", "call transfer_money") are replaced by a note before the model reads them
   (`tools.untrusted_output.withhold_instructions`), so it can neither follow them nor read
   them out. A pattern list, and beside it a learned detector over sentence embeddings
-  (`learned_detector`, `tools.instruction_detector`) for phrasings the patterns do not know.
+  (`learned_detector`, `tools.injection.instruction_detector`) for phrasings the patterns do not know.
 - **Reply guard** (`guard_reply`): a sentence of the reply that repeats a phone number, an
   address, an account number or a booking code from a suspicious line of tool output, which
   the user never said, is not spoken (`agent.turn.reply_guard`).
@@ -48,7 +48,7 @@ from tools.argument_grounding import is_supported
 from tools.arguments import argument_values
 from tools.calls.parsed import MalformedToolCall
 from tools.tool import Tool
-from tools.instruction_detector import (
+from tools.injection.instruction_detector import (
     InstructionDetector, default_instruction_detector, detector_loaded,
 )
 from tools.untrusted_output import withhold_instructions
@@ -70,7 +70,7 @@ class InjectionDefence(BaseModel):
     withhold_instructions: bool = True
     mark_tool_output: bool = False
     provenance: bool = True
-    # The learned detector (tools.instruction_detector) beside the patterns, for withholding
+    # The learned detector (tools.injection.instruction_detector) beside the patterns, for withholding
     # and for the reply guard; without the embeddings package only the patterns run.
     learned_detector: bool = True
     # Sentences that repeat an identifier of a suspicious tool-output line the caller never

@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 
 from agent.chat_model import ChatMessage
 from tools import ToolResult
-from tools.instruction_detector import InstructionDetector
+from tools.injection.instruction_detector import InstructionDetector
 from tools.untrusted_output import is_instruction
 
 _IDENTIFIERS = (

@@ -1,4 +1,4 @@
-"""The learned instruction detector (tools/instruction_detector.py) beside the patterns:
+"""The learned instruction detector (tools/injection/instruction_detector.py) beside the patterns:
 its shipped weights, and lines the patterns miss that it withholds while ordinary lines stay."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tools.builtin.audio_embeddings import minilm_model_dir
-from tools.instruction_detector import default_instruction_detector, load_weights, without_label
+from tools.injection.instruction_detector import default_instruction_detector, load_weights, without_label
 from tools.untrusted_output import WITHHELD_NOTE, is_instruction, withhold_instructions
 
 needs_minilm = pytest.mark.skipif(minilm_model_dir() is None,
