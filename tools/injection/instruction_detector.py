@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from tools.builtin.audio_embeddings import Embedder, minilm_embedder
 
-WEIGHTS = Path(__file__).resolve().parent / "data" / "instruction_detector.json"
+WEIGHTS = Path(__file__).resolve().parents[1] / "data" / "instruction_detector.json"
 # "5 stars: ", "From Alex: ", "3. ", "Comment by Lee: ", "13:00 note: ": the item's label says
 # where the line sits, not what it says; lines are scored without it, as they were fitted.
 _LABEL = re.compile(r"^\s*(?:\d+\s*stars?|from [^:]{1,40}|comment by [^:]{1,40}|\d+\.|"
