@@ -9,11 +9,18 @@ after it, the model reading the hostile output, any call it makes, provenance, i
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
 import pytest_asyncio
 from embedded_gate import require_embedded
 
 require_embedded()
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # `bench` is the repository's folder, not tests/bench
+    sys.path.insert(0, str(ROOT))
 
 from agent.chat_model import ToolCall  # noqa: E402
 from agent.events import ApprovalRequestEvent, TurnDoneEvent  # noqa: E402
