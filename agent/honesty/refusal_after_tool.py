@@ -4,8 +4,9 @@ A tool ran and answered ("order 4471: shipped on Tuesday"), and the 0.5B model, 
 result, opens with "I'm sorry, but I can't assist with that." or asks for "the function name
 and its parameters". The caller asked, the answer is in the prompt, and they hear a refusal.
 Before the reply is spoken, its first sentence is read (after a tool round a filler covers
-the wait); when it is one of those refusals, the stream is closed unheard and the model is
-asked once more, with a last user line saying that the result above answers the question.
+the wait); when it is one of those refusals, or the caller's own question said back ("What
+is the status of booking skw123?"), the stream is closed unheard and the model is asked once
+more, with a last user line saying that the result above answers the question.
 Whatever that second answer is, it is spoken: there is no third try. A first sentence that
 is not a refusal is spoken as it was generated, nothing lost.
 """
@@ -28,28 +29,22 @@ REFUSAL = re.compile(
     r"\bas an AI\b", re.I)
 NUDGE = ("The tool result above answers my question. Tell me what it says, in one or two "
          "short spoken sentences.")
+# Said when the second answer held nothing but the nudge read back.
+UNREAD = "Sorry, I found it but lost my words; could you ask me once more?"
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
 _PEEK_WORDS = 16  # a refusal is said in its first sentence; past this it is not one
 
 
 async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     """Read the first sentence of the pending answer (`ctx.first_event` and
-    `ctx.live_stream`); when it refuses, replace both with a second answer."""
+    `ctx.live_stream`); when it refuses or only repeats the caller's words, replace both with
+    a second answer, whose own opening is dropped when it repeats the caller or the nudge."""
     stream, first = ctx.live_stream, ctx.first_event
     if stream is None or not isinstance(first, TextDelta):
         return
-    read: list[ChatEvent] = [first]
-    text = first.text
-    while not _SENTENCE_END.search(text) and len(text.split()) < _PEEK_WORDS:
-        try:
-            event = await anext(stream)
-        except StopAsyncIteration:
-            break
-        read.append(event)
-        if not isinstance(event, TextDelta):
-            break
-        text += event.text
-    if not REFUSAL.search(text):
+    said = state.get("user_text", "")
+    text, read = await _first_sentence(first, stream)
+    if not (REFUSAL.search(text) or asks_back(text, said)):
         ctx.first_event, ctx.live_stream = read[0], _replayed(read[1:], stream)
         return
     close = getattr(stream, "aclose", None)
@@ -60,13 +55,52 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
                                               tool_choice="none"),
                         getattr(svc.chat_model, "name", ""))
-    try:
-        ctx.first_event = await anext(again)
-    except StopAsyncIteration:
-        ctx.first_event = TextDelta(text)  # nothing better came: the first answer stands
-        ctx.live_stream = None
+    opening = await anext(again, None)
+    for _ in range(3):  # the nudge has two sentences; the caller's question is one
+        if not isinstance(opening, TextDelta):
+            break
+        second, read = await _first_sentence(opening, again)
+        if not (asks_back(second, said) or echoes(second, NUDGE)):
+            opening, again = read[0], _replayed(read[1:], again)
+            break
+        rest = [e for e in read if not isinstance(e, TextDelta)]  # "The tool result ..."
+        opening = rest[0] if rest else await anext(again, None)
+    if not isinstance(opening, TextDelta):  # nothing but the echo came
+        ctx.first_event, ctx.live_stream = TextDelta(UNREAD), None
         return
-    ctx.live_stream = again
+    ctx.first_event, ctx.live_stream = opening, again
+
+
+def asks_back(sentence: str, said: str) -> bool:
+    """The caller's question said back to them: a question made of their own words. ("Order
+    4471 has shipped." uses their words too, but answers.)"""
+    return sentence.rstrip().endswith("?") and echoes(sentence, said)
+
+
+def echoes(sentence: str, source: str) -> bool:
+    """Whether `sentence` (three words or more) is mostly `source`'s own words: the caller's
+    question said back, or the nudge read out."""
+    words = re.findall(r"\w+", sentence.lower())
+    if len(words) < 3:
+        return False
+    theirs = set(re.findall(r"\w+", source.lower()))
+    return sum(w in theirs for w in words) >= 0.8 * len(words)
+
+
+async def _first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]
+                          ) -> tuple[str, list[ChatEvent]]:
+    """The text up to the first sentence end (or `_PEEK_WORDS` words), and the events read."""
+    read: list[ChatEvent] = [first]
+    text = first.text
+    while not _SENTENCE_END.search(text) and len(text.split()) < _PEEK_WORDS:
+        event = await anext(stream, None)
+        if event is None:
+            break
+        read.append(event)
+        if not isinstance(event, TextDelta):
+            break
+        text += event.text
+    return text, read
 
 
 async def _replayed(read: list[ChatEvent], rest: AsyncIterator[ChatEvent]

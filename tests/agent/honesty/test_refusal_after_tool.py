@@ -9,7 +9,7 @@ from __future__ import annotations
 from fakes import ScriptedChatModel
 
 from agent import ToolCall, VoiceAgent
-from agent.honesty.refusal_after_tool import NUDGE, REFUSAL
+from agent.honesty.refusal_after_tool import NUDGE, REFUSAL, UNREAD
 from tools import Tool
 
 
@@ -59,3 +59,29 @@ def test_what_counts_as_a_refusal():
     for text in ("Sorry, that booking was cancelled last week.",
                  "I can't see a delay: it leaves at 10:40.", "I can help with that!"):
         assert not REFUSAL.search(text), text
+
+
+async def test_the_nudge_read_back_is_not_spoken():
+    # The 0.5B opened its second answer with the nudge itself.
+    agent, _ = agent_for("I cannot help with that.",
+                         f"{NUDGE.split('.')[0]}. Order 4471 shipped on Tuesday.")
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "Order 4471 shipped on Tuesday."
+
+
+async def test_the_callers_question_said_back_is_asked_again():
+    agent, model = agent_for("Has order 4471 shipped yet?", "Yes, it shipped on Tuesday.")
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "Yes, it shipped on Tuesday." and len(model.calls) == 3
+
+
+async def test_an_answer_in_the_callers_words_is_no_echo():
+    agent, model = agent_for("Order 4471 has shipped.")
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "Order 4471 has shipped." and len(model.calls) == 2
+
+
+async def test_a_second_answer_of_only_the_nudge_gets_a_plain_apology():
+    agent, _ = agent_for("I'm sorry, but I can't assist with that.", NUDGE)
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == UNREAD
