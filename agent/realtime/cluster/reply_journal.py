@@ -64,6 +64,14 @@ class ReplyJournal:
         self._open: dict[str, _Journaled] = {}  # conversation id -> the reply journaled
         self._opening: dict[str, asyncio.Future] = {}  # writes of provisional rows under way
         self._warned = False
+        # After a failed write the journal rests this long: during a database outage the
+        # audio must not wait on a connection timeout per chunk (the buffered store keeps
+        # the turns meanwhile; only the write-ahead is lost).
+        self.rest_s = 10.0
+        self._resting_until = 0.0
+
+    def _resting(self) -> bool:
+        return asyncio.get_running_loop().time() < self._resting_until
 
     async def hidden(self, conversation_id: str) -> set[int]:
         """The provisional rows of `conversation_id` (call after reading its rows)."""
@@ -74,6 +82,8 @@ class ReplyJournal:
 
     async def observe(self, conversation_id: str, response_id: str, event: TurnEvent) -> None:
         """Called by the controller before each event of a reply is sent."""
+        if self._resting():
+            return
         if isinstance(event, TranscriptEvent) and event.text.strip():
             await self._begin(conversation_id, response_id, event.text)
         elif isinstance(event, AudioChunkEvent):
@@ -157,7 +167,8 @@ class ReplyJournal:
                     del self._open[cid]
 
     def _warn(self, exc: Exception) -> None:
-        # Once per session: an outage is already logged by the buffered store.
+        self._resting_until = asyncio.get_running_loop().time() + self.rest_s
+        # Logged once per session: an outage is already logged by the buffered store.
         if not self._warned:
             self._warned = True
             log.warning("reply journal unavailable (%s): a worker killed now would lose the "
