@@ -99,3 +99,18 @@ def test_the_tokens_file_example_in_the_deployment_guide_loads(tmp_path):
     path = tmp_path / "tokens.json"
     path.write_text(json.dumps({"alice": "7f3c0e9a41b24d6c", "bob": "c51d8e07aa9f4b23"}))
     assert load_user_tokens(path) == {"alice": "7f3c0e9a41b24d6c", "bob": "c51d8e07aa9f4b23"}
+
+
+async def test_the_in_process_bus_keeps_a_bounded_number_of_reply_timelines():
+    from agent.realtime.cluster.bus import LocalBus, ReplyTimeline
+
+    now = [0.0]
+    bus = LocalBus(clock=lambda: now[0], max_replies=3)
+    for i in range(10):
+        await bus.remember_reply(f"c{i}", ReplyTimeline(response_id=f"r{i}", seq=1,
+                                                        sentences=[("Hi.", 0.5)]), ttl_s=60)
+    assert len(bus._replies) == 3 and (await bus.last_reply("c9")).response_id == "r9"
+    assert await bus.last_reply("c0") is None
+    now[0] = 61.0  # all expired: the next write drops them
+    await bus.remember_reply("late", ReplyTimeline(response_id="r", seq=1, sentences=[]), 60)
+    assert list(bus._replies) == ["late"]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Literal, Protocol
 
@@ -125,10 +126,14 @@ class Listeners:
 class LocalBus:
     """The bus inside one process (no Redis configured)."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 max_replies: int = 1_000) -> None:
         self.clock = clock
         self._leases: dict[str, tuple[str, float]] = {}  # id -> (holder, expires at)
-        self._replies: dict[str, tuple[ReplyTimeline, float]] = {}
+        # Oldest first. Bounded: a long-running worker ends thousands of conversations, and
+        # a timeline only serves a truncate sent soon after a reconnect.
+        self._replies: OrderedDict[str, tuple[ReplyTimeline, float]] = OrderedDict()
+        self.max_replies = max_replies
         self.listeners = Listeners()
 
     def _live(self, table: dict, key: str):
@@ -174,8 +179,11 @@ class LocalBus:
     async def remember_reply(self, conversation_id: str, timeline: ReplyTimeline,
                              ttl_s: float) -> None:
         self._replies[conversation_id] = (timeline, self.clock() + ttl_s)
-        for key in [k for k, (_, until) in self._replies.items() if until <= self.clock()]:
-            del self._replies[key]  # bounded by conversations of the last ttl_s
+        self._replies.move_to_end(conversation_id)
+        now = self.clock()
+        while self._replies and (len(self._replies) > self.max_replies
+                                 or next(iter(self._replies.values()))[1] <= now):
+            self._replies.popitem(last=False)
 
     async def last_reply(self, conversation_id: str) -> ReplyTimeline | None:
         entry = self._live(self._replies, conversation_id)
