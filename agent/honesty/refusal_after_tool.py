@@ -6,7 +6,7 @@ and its parameters". The caller asked, the answer is in the prompt, and they hea
 Before the reply is spoken, its first sentence is read (after a tool round a filler covers
 the wait); when it is one of those refusals, or the caller's own question said back ("What
 is the status of booking skw123?"), the stream is closed unheard and the model is asked once
-more, with a last user line saying that the result above answers the question.
+more, with a last system line saying that the result above answers the question.
 Whatever that second answer is, it is spoken: there is no third try. A first sentence that
 is not a refusal is spoken as it was generated, nothing lost.
 """
@@ -27,8 +27,9 @@ REFUSAL = re.compile(
     r"\b(?:I'?m sorry,? but I|I|sorry,? I)\s+(?:can(?:no|')t|am unable to|am not able to)\s+"
     r"(?:assist|help)(?: you)? with (?:that|this)|provide (?:me with )?the function name|"
     r"\bas an AI\b", re.I)
-NUDGE = ("The tool result above answers my question. Tell me what it says, in one or two "
-         "short spoken sentences.")
+# A system line, not a user one: the 0.5B read a user line like this back word for word.
+NUDGE = ("The tool result above answers the caller's last question. Give that answer in one "
+         "or two short spoken sentences.")
 # Said when the second answer held nothing but the nudge read back.
 UNREAD = "Sorry, I found it but lost my words; could you ask me once more?"
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
@@ -51,7 +52,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     if close is not None:
         await close()
     svc = ctx.services
-    messages = [*state["messages"], ChatMessage(role="user", content=NUDGE)]
+    messages = [*state["messages"], ChatMessage(role="system", content=NUDGE)]
     again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
                                               tool_choice="none"),
                         getattr(svc.chat_model, "name", ""))

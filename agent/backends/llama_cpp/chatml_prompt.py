@@ -111,7 +111,11 @@ def render_message(message: ChatMessage, language: str = "en") -> str:
             f"{neutralize(message.content)}\n</tool_response>\n"
             f"{_AFTER_RESULT_ZH if language == 'zh' else _AFTER_RESULT}<|im_end|>\n"
         )
-    raise ValueError(f"render_message got a {message.role!r} message; system goes first")
+    if message.role == "system":
+        # A later system line is the framework's own word to the model (the refusal retry of
+        # agent.honesty.refusal_after_tool); the 0.5B reads a user line like it back aloud.
+        return f"<|im_start|>system\n{neutralize(message.content)}<|im_end|>\n"
+    raise ValueError(f"render_message got a {message.role!r} message")
 
 
 def render_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:

@@ -33,7 +33,7 @@ async def test_a_refusal_after_an_answer_is_asked_again_and_the_second_answer_sp
     assert reply.text == "Your order 4471 shipped on Tuesday and arrives on Friday."
     assert "can't assist" not in reply.text
     last_prompt = model.calls[-1][0]
-    assert last_prompt[-1].role == "user" and last_prompt[-1].content == NUDGE
+    assert last_prompt[-1].role == "system" and last_prompt[-1].content == NUDGE
     assert model.calls[-1][2] == "none"  # no second tool round from the nudge
 
 
