@@ -13,6 +13,7 @@ is not a refusal is spoken as it was generated, nothing lost.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator
 
@@ -30,6 +31,7 @@ REFUSAL = re.compile(
 # A system line, not a user one: the 0.5B read a user line like this back word for word.
 NUDGE = ("The tool result above answers the caller's last question. Give that answer in one "
          "or two short spoken sentences.")
+log = logging.getLogger("stepvox.honesty")
 # Said when the second answer held nothing but the nudge read back.
 UNREAD = "Sorry, I found it but lost my words; could you ask me once more?"
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
@@ -48,6 +50,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     if not (REFUSAL.search(text) or asks_back(text, said)):
         ctx.first_event, ctx.live_stream = read[0], _replayed(read[1:], stream)
         return
+    log.info("asking again after a tool answered: the first answer began %r", text)
     close = getattr(stream, "aclose", None)
     if close is not None:
         await close()
@@ -64,6 +67,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         if not (asks_back(second, said) or echoes(second, NUDGE)):
             opening, again = read[0], _replayed(read[1:], again)
             break
+        log.info("dropped from the second answer: %r", second)
         rest = [e for e in read if not isinstance(e, TextDelta)]  # "The tool result ..."
         opening = rest[0] if rest else await anext(again, None)
     if not isinstance(opening, TextDelta):  # nothing but the echo came
