@@ -8,8 +8,6 @@ read aloud.
 from __future__ import annotations
 
 import asyncio
-import re
-import inspect
 import json
 from collections.abc import AsyncIterator
 
@@ -31,15 +29,14 @@ from agent.turn.state import TurnState
 from agent.turn.provenance import guarded_dispatch, tool_messages
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
+from agent.turn.voicing import first_or_failed, voice_sentences
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
 from speech.phrase_cache import FIXED_PHRASES
-from speech.style import Style
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from speech.style_tags import render_step_audio
 from tools import ToolResult, filler_sentence
 
-_STAGE_DIRECTION = re.compile(r"\*[^*\n]+\*")
 NO_ANSWER = "Sorry, I don't have an answer to that."
 HEARD_WITHOUT_TRANSCRIPT = "(spoken; no transcript)"
 
@@ -260,7 +257,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     persona = ctx.services.persona
     sentences: asyncio.Queue[tuple[int, StyledSentence] | None] = asyncio.Queue()
     first_heard = asyncio.Event()  # the first chunk's audio exists (or there is none)
-    voice = asyncio.create_task(_voice_sentences(ctx, sentences, write, first_heard))
+    voice = asyncio.create_task(voice_sentences(ctx, sentences, write, first_heard))
     # Style tags are removed here, before anything is spoken, captioned or remembered; each
     # sentence carries its style to the decoder instead. A persona without `style_tags`
     # accepts every known tag.
@@ -305,7 +302,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                 # The first chunk's synthesis gets the cores: a model that waits for its
                 # reader (the embedded one) pauses; the chunk after it has the first one's
                 # playing time to be ready.
-                await _first_or_failed(first_heard, voice)
+                await first_or_failed(first_heard, voice)
         take(*splitter.flush())
         text = "".join(parts).strip()
         if not text and not calls:
@@ -328,50 +325,6 @@ async def _replay(first: ChatEvent | None,
     if stream is not None:
         async for event in stream:
             yield event
-
-
-async def _first_or_failed(first_heard: asyncio.Event, voice: asyncio.Task) -> None:
-    waiter = asyncio.ensure_future(first_heard.wait())
-    try:
-        await asyncio.wait({waiter, voice}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        waiter.cancel()
-
-
-async def _voice_sentences(ctx: TurnContext,
-                           sentences: asyncio.Queue[tuple[int, StyledSentence] | None],
-                           write, first_heard: asyncio.Event) -> None:
-    """Synthesize sentences in order while the model keeps writing the next ones."""
-    decoder = ctx.services.decoder if ctx.synthesize else None
-    try:
-        while (item := await sentences.get()) is not None:
-            index, sentence = item
-            # Role-play stage directions ("*smiles warmly*") are shown, never read aloud.
-            spoken = _STAGE_DIRECTION.sub(" ", sentence.text).strip()
-            if decoder is not None and spoken:
-                async for chunk in _synthesize(decoder, spoken, sentence.style):
-                    ctx.clock.mark("tts_first_audio")
-                    write(AudioChunkEvent(chunk, index))
-                    first_heard.set()
-            first_heard.set()
-    finally:
-        first_heard.set()
-
-
-def _synthesize(decoder, text: str, style: Style):
-    """A neutral style is not passed at all, so decoders written before `style` existed keep
-    working; a styled sentence to such a decoder is spoken neutrally rather than failing."""
-    if style.is_neutral or not _takes_style(decoder):
-        return decoder.synthesize(text)
-    return decoder.synthesize(text, style)
-
-
-def _takes_style(decoder) -> bool:
-    try:
-        params = inspect.signature(decoder.synthesize).parameters
-    except (TypeError, ValueError):
-        return False
-    return "style" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
 async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
