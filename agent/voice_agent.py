@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
@@ -25,6 +24,7 @@ from agent.events import (
 from agent.recall.history_prompt import tool_records
 from agent.honesty.replies import warm_up as warm_up_honesty
 from agent.setup.memory import MemoryOptions, memory_services
+from agent.recall.conversation_end import learn_at_end
 from agent.turn.nodes import say_fixed, transcribe
 from agent.turn.prompt import build_prompt
 from agent.turn.reply import Reply
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
     from agent.setup.embedded_stack import EmbeddedStack
     from agent.settings import StepvoxSettings
     from memory.user_facts import Embed
-
-log = logging.getLogger(__name__)
 
 
 class VoiceAgent:
@@ -268,7 +266,8 @@ class VoiceAgent:
                                      tool_calls=tool_records(results)),
                     ]))
         self._fold_later(ctx)
-        self._observe_answer_wait(clock)
+        if self.services.answer_waits is not None:
+            self.services.answer_waits.observe_turn(clock.marks)
         clock.mark("done")
         rate = chunks[0].sample_rate if chunks else 0
         audio_out = (np.concatenate([c.samples for c in chunks]) if chunks
@@ -290,12 +289,6 @@ class VoiceAgent:
             return None
         state = await graph.aget_state({"configurable": {"thread_id": conversation_id}})
         return dict(state.interrupts[0].value) if state.interrupts else None
-
-    def _observe_answer_wait(self, clock: StageClock) -> None:
-        waits, marks = self.services.answer_waits, clock.marks
-        decided = marks.get("llm_call_decided", marks.get("llm_tool_call"))
-        if waits is not None and decided is not None and "llm_first_token" in marks:
-            waits.observe((marks["llm_first_token"] - decided) / 1000)
 
     async def arespond(self, text: str | None = None, **kwargs) -> Reply:
         reply = None
@@ -326,23 +319,10 @@ class VoiceAgent:
             return []
         async with self._locks.hold(conversation_id):
             try:
-                return await self._learn_at_end(store, conversation_id, user_id)
+                return await learn_at_end(store, self.services, conversation_id, user_id)
             finally:
                 if (forget := getattr(self._history, "forget", None)) is not None:
                     forget(conversation_id)  # a buffered store's copy of the conversation
-
-    async def _learn_at_end(self, store, conversation_id: str, user_id: str | None) -> list[str]:
-        try:
-            if user_id is None:
-                user_id = (await store.conversation(conversation_id)).user_id
-            await store.end_conversation(conversation_id)
-            if self.services.facts is None or not user_id:
-                return []
-            turns = await self.services.memory.history(conversation_id)
-            return await self.services.facts.learn(user_id, conversation_id, turns)
-        except Exception as exc:
-            log.warning("could not end conversation %s: %s", conversation_id, exc)
-            return []
 
     async def aclose(self) -> None:
         """End the conversations this agent took part in (facts are learnt from them), write

@@ -23,6 +23,12 @@ class AnswerWaits:
         if seconds >= 0:
             self._waits.append(seconds)
 
+    def observe_turn(self, marks: dict[str, float]) -> None:
+        """A finished turn's stage marks (ms): its wait, when it was a tool turn."""
+        decided = marks.get("llm_call_decided", marks.get("llm_tool_call"))
+        if decided is not None and "llm_first_token" in marks:
+            self.observe((marks["llm_first_token"] - decided) / 1000)
+
     def expected_s(self) -> float | None:
         """The median recent wait; None until `min_seen` tool turns were measured."""
         if len(self._waits) < self.min_seen:
