@@ -79,17 +79,23 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
 def asks_back(sentence: str, said: str) -> bool:
     """The caller's question said back to them: a question made of their own words. ("Order
     4471 has shipped." uses their words too, but answers.)"""
-    return sentence.rstrip().endswith("?") and echoes(sentence, said)
+    return sentence.rstrip().endswith(("?", "？")) and echoes(sentence, said)
 
 
 def echoes(sentence: str, source: str) -> bool:
     """Whether `sentence` (three words or more) is mostly `source`'s own words: the caller's
     question said back, or the nudge read out."""
-    words = re.findall(r"\w+", sentence.lower())
+    words = _words(sentence)
     if len(words) < 3:
         return False
-    theirs = set(re.findall(r"\w+", source.lower()))
+    theirs = set(_words(source))
     return sum(w in theirs for w in words) >= 0.8 * len(words)
+
+
+def _words(text: str) -> list[str]:
+    """Words, and each Chinese or Japanese character as one (they are not spaced)."""
+    return re.findall(r"[\u3040-\u30ff\u3400-\u9fff]|[^\W\u3040-\u30ff\u3400-\u9fff]+",
+                      text.lower())
 
 
 async def _first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]

@@ -47,6 +47,7 @@ from agent.turn.persona_identity import introduction
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
+from tools.argument_shapes import moved_call
 
 FailureKind = Literal["timeout", "not_found", "refused", "invalid_arguments", "error"]
 
@@ -166,7 +167,10 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
         arguments = arguments_from_request(schema, text)
         rounds_left = state.get("rounds", 0) < ctx.services.max_tool_rounds
         if arguments is not None and not results and rounds_left:
-            return ToolCall(name=schema["function"]["name"], arguments=arguments)
+            # The nearest tool by topic may be the look-alike ("SK640" is a flight number).
+            name, arguments = moved_call(schema["function"]["name"], arguments, schemas) or \
+                (schema["function"]["name"], arguments)
+            return ToolCall(name=name, arguments=arguments)
         if not results and rounds_left and \
                 getattr(ctx.services.chat_model, "supports_forced_calls", False):
             forced = await forced_call(ctx, state, schema["function"]["name"])

@@ -85,3 +85,10 @@ async def test_a_second_answer_of_only_the_nudge_gets_a_plain_apology():
     agent, _ = agent_for("I'm sorry, but I can't assist with that.", NUDGE)
     reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
     assert reply.text == UNREAD
+
+
+async def test_a_chinese_question_said_back_is_asked_again():
+    # xiaoyue, "今天星期几？": the clock answered and the 0.5B said the question back.
+    agent, model = agent_for("今天星期几？", "今天是星期六。")
+    reply = await agent.arespond("今天星期几？", synthesize=False)
+    assert reply.text == "今天是星期六。" and len(model.calls) == 3
