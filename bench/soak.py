@@ -103,6 +103,9 @@ async def _until(ws, predicate, timeout: float) -> dict:
 
 
 async def one_session(url: str, counters: Counters) -> None:
+    # Turns are added with their session, so a sample taken mid-session still reads
+    # turns == 2 x sessions (CI once sampled between a session's two counts).
+    turns = 0
     async with connect(url, max_size=None) as ws:
         await _until(ws, lambda e: e["type"] == "session.created", 10)
         for i in range(0, len(UTTERANCE), 640):  # 20 ms frames, 10x real time
@@ -121,7 +124,8 @@ async def one_session(url: str, counters: Counters) -> None:
             elif done["response"]["status"] != "completed":
                 counters.error(f"response:{done['response']['status']}")
             else:
-                counters.turns += 1
+                turns += 1
+    counters.turns += turns
     counters.sessions += 1
 
 
