@@ -48,6 +48,7 @@ from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
 from tools.argument_shapes import moved_call
+from tools.schema_examples import parameter_phrase
 
 FailureKind = Literal["timeout", "not_found", "refused", "invalid_arguments", "error"]
 
@@ -57,31 +58,38 @@ _NOT_FOUND = re.compile(
     r"results|entry|data|place|account|flight)\b|does not exist|doesn't exist|could not find|"
     r"couldn't find|unknown (?:booking|order|account|id|code)|missing from", re.I)
 _DECLINED = "did not approve"
+# `agent.turn.copied_values.unsaid_result`: what to ask the caller for.
+_UNSAID_PHRASE = re.compile(r"the caller has not said it\. Ask the caller for ([^;]+);")
 _EMPTY = {"", "null", "none", "[]", "{}", '""'}
 
-# Per language: gap (no tool), future, timeout, not_found (with {value}), error. English
-# sentences name the topic and the offer; the others stay generic.
+# Per language: gap (no tool), future, timeout, not_found (with {value}), error, ask (a
+# value the caller has not said yet). English sentences name the topic and the offer; the
+# others stay generic.
 _GENERIC: dict[str, dict[str, str]] = {
     "zh": {"gap": "抱歉，这个我在这里查不到，我不想乱猜；其他问题我很乐意帮你。",
            "future": "抱歉，还没发生的事我没法知道；其他问题我很乐意帮你。",
            "timeout": "抱歉，查询超时了，我现在没法告诉你，要我再试一次吗？",
            "not_found": "抱歉，我没有找到{value}的记录，请核对一下再告诉我。",
-           "error": "抱歉，现在查不了这个，服务出了问题，我可以稍后再试。"},
+           "error": "抱歉，现在查不了这个，服务出了问题，我可以稍后再试。",
+           "ask": "要查这个，我还需要你告诉我具体的信息，可以说一下吗？"},
     "fr": {"gap": "Désolé, je ne peux pas vérifier cela d'ici, mais je peux vous aider pour autre chose.",
            "future": "Désolé, je ne peux pas savoir ce qui n'est pas encore arrivé, mais je peux vous aider pour autre chose.",
            "timeout": "Désolé, le service n'a pas répondu à temps ; voulez-vous que je réessaie ?",
            "not_found": "Désolé, je n'ai rien trouvé pour {value} ; pouvez-vous vérifier et me le redire ?",
-           "error": "Désolé, je ne peux pas vérifier cela pour l'instant, le service ne répond pas ; je peux réessayer plus tard."},
+           "error": "Désolé, je ne peux pas vérifier cela pour l'instant, le service ne répond pas ; je peux réessayer plus tard.",
+           "ask": "Pour vérifier cela, il me manque une information ; pouvez-vous me la donner ?"},
     "de": {"gap": "Das kann ich von hier aus leider nicht nachsehen, aber bei anderen Fragen helfe ich gern.",
            "future": "Was noch nicht passiert ist, kann ich leider nicht wissen, aber bei anderen Fragen helfe ich gern.",
            "timeout": "Der Dienst hat leider nicht rechtzeitig geantwortet; soll ich es noch einmal versuchen?",
            "not_found": "Zu {value} habe ich leider nichts gefunden; können Sie das prüfen und noch einmal sagen?",
-           "error": "Das kann ich gerade leider nicht nachsehen, der Dienst funktioniert nicht; ich kann es gleich noch einmal versuchen."},
+           "error": "Das kann ich gerade leider nicht nachsehen, der Dienst funktioniert nicht; ich kann es gleich noch einmal versuchen.",
+           "ask": "Um das nachzusehen, fehlt mir noch eine Angabe; können Sie sie mir sagen?"},
     "es": {"gap": "Lo siento, no puedo comprobar eso desde aquí, pero puedo ayudarte con otras preguntas.",
            "future": "Lo siento, no puedo saber lo que aún no ha pasado, pero puedo ayudarte con otras preguntas.",
            "timeout": "Lo siento, el servicio no respondió a tiempo; ¿quieres que lo intente de nuevo?",
            "not_found": "Lo siento, no encontré nada para {value}; ¿puedes comprobarlo y decírmelo otra vez?",
-           "error": "Lo siento, ahora no puedo comprobarlo porque el servicio no funciona; puedo intentarlo de nuevo en un momento."},
+           "error": "Lo siento, ahora no puedo comprobarlo porque el servicio no funciona; puedo intentarlo de nuevo en un momento.",
+           "ask": "Para comprobarlo me falta un dato; ¿me lo puedes decir?"},
 }
 
 
@@ -238,10 +246,13 @@ def failure_sentence(result: ToolResult, verdict: GapVerdict, language: str,
                      advised: dict[str, Any] | None = None) -> str:
     kind = failure_kind(result) or "error"
     value = _looked_up(result)
+    unsaid = _UNSAID_PHRASE.search(result.content) if kind == "invalid_arguments" else None
     if language[:2] in _GENERIC:
         key = kind if (kind in ("timeout", "error") or (kind == "not_found" and value)) \
-            else "error"
+            else "ask" if unsaid else "error"
         return _GENERIC[language[:2]][key].format(value=value)
+    if unsaid:  # the model wrote the description's example: ask for the real value
+        return f"To look that up I need {unsaid.group(1)}; could you tell me?"
     if kind == "refused":  # the tool worked and said why not: that reason is the answer
         reason = f"Sorry, {_lower_first(refusal_reason(result) or '')}"
         if advised is None:
@@ -278,21 +289,11 @@ def ask_sentence(verdict: GapVerdict, schema: dict[str, Any], language: str) -> 
     if language[:2] in _GENERIC:
         return _GENERIC[language[:2]]["gap"]
     params = schema["function"].get("parameters") or {}
-    needed = [_param_phrase(name, (params.get("properties") or {}).get(name, {}))
+    needed = [parameter_phrase(name, (params.get("properties") or {}).get(name, {}))
               for name in params.get("required") or []]
     if needed:
         return f"To look that up I need {' and '.join(needed[:2])}; could you tell me?"
     return f"I'd need to look that up first; shall I {describe_capability(schema)}?"
-
-
-def _param_phrase(name: str, spec: dict[str, Any]) -> str:
-    """"The 6-character booking code, e.g. 'SKW123'." -> "the 6-character booking code"."""
-    text = re.split(r",? e\.g\.|[.;(]", spec.get("description") or "", maxsplit=1)[0].strip()
-    text = re.split(r" as [A-Z]", text, maxsplit=1)[0]  # "date as YYYY-MM-DD" -> "date"
-    if not text or len(text.split()) > 8:
-        return "the " + name.replace("_", " ")
-    text = _lower_first(text)
-    return text if text.split()[0] in ("the", "a", "an", "your", "which") else "the " + text
 
 
 def _lower_first(text: str) -> str:

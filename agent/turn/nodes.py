@@ -29,6 +29,7 @@ from agent.turn.state import TurnState
 from agent.turn.provenance import guarded_dispatch, tool_messages
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
+from agent.turn.copied_values import hold_copied_values
 from agent.turn.voicing import first_or_failed, voice_sentences
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
@@ -185,9 +186,12 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     if not calls:
         # Small models loop on a call they already have the answer to: make them answer.
         return {"pending_calls": [], "filler_text": "", "answer_only": True}
+    ctx, fillers = runtime.context, []
+    # Values copied from a tool's own description are put back as said, or the call is not
+    # made and the caller is asked (agent.turn.copied_values): no event, it never ran.
+    calls, held = hold_copied_values(calls, ctx.services.tools, state["messages"])
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))
-    ctx, fillers = runtime.context, []
 
     async def fill_silence(pending: list) -> None:
         # The filler is due while a tool still runs: say something rather than go quiet,
@@ -203,14 +207,17 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # first asks the user (the graph pauses: agent.turn.approval, agent.turn.provenance).
     # Cancelling this node (barge-in) cancels every running call.
     results = await guarded_dispatch(ctx.services, calls, state["messages"],
-                                     on_slow=fill_silence, slow_after_s=filler_delay_s(ctx))
+                                     on_slow=fill_silence, slow_after_s=filler_delay_s(ctx)) \
+        if calls else []
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
         async for event in apply_audio_search(ctx, result):  # play a clip / switch voice
             runtime.stream_writer(event)
     messages = list(state["messages"])
+    held_calls = [c for c in state["pending_calls"] if any(r.call_id == c.id for r in held)]
     messages.append(ChatMessage(role="assistant", content=state.get("filler_text", ""),
-                                tool_calls=calls))
+                                tool_calls=[*calls, *held_calls]))
+    results = [*results, *held]
     # In a thread: the instruction detector embeds the lines (and loads MiniLM once).
     messages.extend(await asyncio.to_thread(tool_messages, results, ctx.services.injection_defence,
                                             ctx.services.tools.names))

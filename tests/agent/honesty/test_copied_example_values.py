@@ -1,0 +1,77 @@
+"""A call whose value is the tool description's example (agent.turn.copied_values).
+
+Asked "When does the lounge at Oslo airport open?", the 0.5B model wrote
+`find_lounge(airport_code="CDG")`: 'CDG' is the example in the parameter's description. The
+chat model is scripted here (it stands in for the 0.5B writing that call); the tools, the
+turn graph and the MiniLM the honesty layer reads are real.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from agent import ToolCall, VoiceAgent
+from agent.chat_model import ToolCallEvent
+from agent.events import ToolCallStartedEvent
+from fakes import ScriptedChatModel
+from tools import Tool
+
+LOOKED_UP: list[str] = []
+
+
+def find_lounge(airport_code: str) -> str:
+    """Find the airline's lounges and their opening hours at an airport.
+
+    Args:
+        airport_code: The airport's IATA code, e.g. 'CDG'.
+    """
+    LOOKED_UP.append(airport_code)
+    return f"{airport_code}: SkyLounge, pier B, open 05:00-22:00"
+
+
+def agent_with(model: ScriptedChatModel, embed=None) -> VoiceAgent:
+    if embed is not None:
+        model.tool_prior = lambda: SimpleNamespace(embed=embed)  # the embedded backend's seam
+    return VoiceAgent(model, decoder=None, tools=[Tool(find_lounge)], learn_facts=False)
+
+
+async def test_the_examples_code_is_not_looked_up_and_the_caller_is_asked(embed):
+    LOOKED_UP.clear()
+    model = ScriptedChatModel([ToolCall(name="find_lounge", arguments={"airport_code": "CDG"}),
+                               "The lounge at CDG opens at 5 am."])
+    agent = agent_with(model, embed)
+    events = [e async for e in agent.stream("When does the lounge at Oslo airport open?",
+                                            synthesize=False)]
+    reply = " ".join(getattr(e, "text", "") for e in events if type(e).__name__ == "SentenceEvent")
+    assert LOOKED_UP == []  # nothing was looked up for Paris
+    assert not any(isinstance(e, ToolCallStartedEvent) for e in events)
+    assert "CDG" not in reply and "5 am" not in reply, reply
+    assert "airport's IATA code" in reply and "could you tell me" in reply, reply
+
+
+async def test_a_model_without_the_honesty_layer_is_told_to_ask():
+    # A remote model (no MiniLM seam): the tool message tells it what happened.
+    LOOKED_UP.clear()
+    model = ScriptedChatModel([ToolCall(name="find_lounge", arguments={"airport_code": "CDG"}),
+                               "Which airport are you flying from?"])
+    reply = await agent_with(model).arespond("when does the lounge open", synthesize=False)
+    assert LOOKED_UP == [] and reply.text == "Which airport are you flying from?"
+    tool_message = next(m for m in model.calls[1][0] if m.role == "tool")
+    assert "'CDG'" in tool_message.content and "Ask the caller for" in tool_message.content
+
+
+async def test_the_code_the_caller_said_is_looked_up_instead(embed):
+    LOOKED_UP.clear()
+    model = ScriptedChatModel([ToolCall(name="find_lounge", arguments={"airport_code": "CDG"}),
+                               "The JFK lounge opens at 5 am."])
+    reply = await agent_with(model, embed).arespond("any lounges in JFK?", synthesize=False)
+    assert LOOKED_UP == ["JFK"], LOOKED_UP
+    assert "JFK" in reply.text
+
+
+async def test_the_example_is_fine_when_the_caller_said_it(embed):
+    LOOKED_UP.clear()
+    model = ScriptedChatModel([ToolCall(name="find_lounge", arguments={"airport_code": "CDG"}),
+                               "The CDG lounge opens at 5 am."])
+    await agent_with(model, embed).arespond("lounges at CDG please", synthesize=False)
+    assert LOOKED_UP == ["CDG"]

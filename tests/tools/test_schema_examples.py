@@ -1,0 +1,84 @@
+"""Values copied from a tool's own description (`tools.schema_examples`): found, put back as
+the caller said them, dropped, or held for the caller to say."""
+
+from __future__ import annotations
+
+from tools.schema_examples import (check_copied_values, examples_in, parameter_phrase,
+                                   said_like, tool_examples)
+
+LOUNGE = {
+    "name": "find_lounge",
+    "description": "Find the lounges at an airport.",
+    "parameters": {"type": "object", "required": ["airport_code"], "properties": {
+        "airport_code": {"type": "string",
+                         "description": "The airport's IATA code, e.g. 'CDG'."},
+        "terminal": {"type": "string", "description": "The terminal, e.g. 'T2'."},
+        "tier": {"type": "string", "enum": ["gold", "silver"],
+                 "description": "Loyalty tier, e.g. 'gold'."}}},
+}
+BOOKING = {
+    "name": "cancel_booking",
+    "description": "Cancel a booking.",
+    "parameters": {"type": "object", "required": ["code", "surname"], "properties": {
+        "code": {"type": "string", "description": "The 6-character booking code, e.g. 'QX7P2A'."},
+        "surname": {"type": "string", "description": "Surname on the booking, e.g. 'Smith'."}}},
+}
+
+
+def test_examples_are_read_quoted_listed_and_unquoted():
+    assert examples_in("The city, e.g. 'AMS' or 'Amsterdam'. Ask first.") == ["AMS", "Amsterdam"]
+    assert examples_in("The city and state, e.g. San Francisco, CA") == ["San Francisco, CA"]
+    assert examples_in('Flight number such as "SK101"; required.') == ["SK101"]
+    # "like" without quotes is ordinary prose, not an example
+    assert examples_in("Speak like a pirate.") == []
+    assert set(tool_examples(LOUNGE)) == {"CDG", "T2", "gold"}
+
+
+def test_a_copied_required_code_nobody_said_is_held():
+    checked = check_copied_values({"airport_code": "CDG"}, LOUNGE,
+                                  "When does the lounge at Oslo airport open?",
+                                  "When does the lounge at Oslo airport open?")
+    assert checked.unsaid == {"airport_code": "CDG"}
+
+
+def test_the_code_the_caller_said_in_the_examples_shape_is_put_back():
+    said = "any lounges in JFK?"
+    checked = check_copied_values({"airport_code": "CDG"}, LOUNGE, said, said)
+    assert checked.arguments == {"airport_code": "JFK"} and not checked.unsaid
+    assert checked.repaired == {"airport_code": ("CDG", "JFK")}
+    # letters-only shapes need the same capitals: "any" and "the" are no airports
+    assert said_like("CDG", "are there any lounges at the airport") is None
+    # with a digit, case is ignored and two spoken words may form the code
+    assert said_like("QX7P2A", "my booking is ab 12cd") is None
+    assert said_like("SK 482", "is flight sk 640 on time") == "SK640"
+
+
+def test_values_said_in_the_conversation_are_kept():
+    conversation = "My booking is QX7P2A, surname Smith.\ncancel it please"
+    checked = check_copied_values({"code": "QX7P2A", "surname": "Smith"}, BOOKING,
+                                  conversation, "cancel it please")
+    assert checked.arguments == {"code": "QX7P2A", "surname": "Smith"}
+    assert not (checked.unsaid or checked.repaired or checked.dropped)
+
+
+def test_an_unsaid_surname_is_held_and_an_optional_copy_dropped():
+    checked = check_copied_values({"code": "ZZ9ABC", "surname": "Smith"}, BOOKING,
+                                  "cancel ZZ9ABC", "cancel ZZ9ABC")
+    assert checked.unsaid == {"surname": "Smith"}
+    checked = check_copied_values({"airport_code": "OSL", "terminal": "T2", "tier": "gold"},
+                                  LOUNGE, "lounges at OSL", "lounges at OSL")
+    # 'T2' is optional: dropped; 'gold' is an enum option: the model's choice to make
+    assert checked.arguments == {"airport_code": "OSL", "tier": "gold"}
+    assert checked.dropped == {"terminal": "T2"}
+
+
+def test_values_that_are_not_examples_are_left_alone():
+    checked = check_copied_values({"airport_code": "LHR"}, LOUNGE, "lounges please",
+                                  "lounges please")
+    assert checked.arguments == {"airport_code": "LHR"} and not checked.unsaid
+
+
+def test_parameter_phrase_asks_in_the_descriptions_words():
+    spec = BOOKING["parameters"]["properties"]["code"]
+    assert parameter_phrase("code", spec) == "the 6-character booking code"
+    assert parameter_phrase("seat_id", {}) == "the seat id"

@@ -1,0 +1,141 @@
+"""Values a model copied from a tool's own description instead of hearing them.
+
+Tool descriptions show what a value looks like: "the airport's IATA code, e.g. 'CDG'", "the
+surname on the booking, e.g. 'Smith'". Asked "when does the lounge at Oslo airport open?", a
+small model writes `find_lounge(airport_code="CDG")`, and a caller in Oslo hears about Paris;
+asked to cancel a booking whose code nobody gave, it sends the example code. A string value
+that is one of the tool's own examples, and that nothing in the conversation says (the
+caller's turns, earlier tool results, the persona's text), was copied, not heard. Such a
+value is
+
+- put back as the caller said it, when the caller's latest turn holds exactly one value of
+  the example's shape ("any lounges in JFK?": 'CDG' -> 'JFK'; letters-only examples match
+  only a word written in the same capitals, so "any" is no airport);
+- dropped, when its argument is optional: the tool's own default applies;
+- otherwise kept out of the call: the call is not made, and the caller is asked for it.
+
+An `enum` parameter is exempt: choosing one of its listed options is the model's job.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel
+
+from tools.argument_grounding import is_supported
+
+# "e.g. 'AMS' or 'Amsterdam'", "for example: \"SK101\"", "such as 'P1001'".
+_OPENER = re.compile(r"\b(?:e\.g\.|eg\.|for example|for instance|such as|like)[,:]?\s*", re.I)
+# Where an example list ends: a sentence end, a bracket, a semicolon.
+_SEGMENT_END = re.compile(r"(?<=[\w'\"])\.(?:\s|$)|[);]|$")
+_QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
+# Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
+_UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
+MIN_CHARS = 2
+
+
+def examples_in(text: str) -> list[str]:
+    """The example values a description gives, in order."""
+    found: list[str] = []
+    for opener in _OPENER.finditer(text or ""):
+        rest = text[opener.end():]
+        segment = rest[:_SEGMENT_END.search(rest).start()]
+        quoted = _QUOTED.findall(segment)
+        if quoted:
+            found.extend(q.strip() for q in quoted)
+        elif _UNQUOTED_OPENER.fullmatch(opener.group(0).rstrip(",: \t").strip()) and \
+                0 < len(segment.strip()) <= 40:
+            found.append(segment.strip())
+    return [f for f in dict.fromkeys(found) if len(f) >= MIN_CHARS]
+
+
+def tool_examples(function: Mapping[str, Any]) -> list[str]:
+    """Every example a tool's schema shows: in its description, its parameters'
+    descriptions and their JSON-schema `examples`."""
+    found = examples_in(str(function.get("description") or ""))
+    for spec in ((function.get("parameters") or {}).get("properties") or {}).values():
+        if isinstance(spec, Mapping):
+            found += examples_in(str(spec.get("description") or ""))
+            found += [e for e in spec.get("examples") or () if isinstance(e, str)]
+    return list(dict.fromkeys(found))
+
+
+def _key(value: str) -> str:
+    return re.sub(r"\s+", "", value).lower()
+
+
+def _shape(value: str) -> str:
+    """Letters as A/a (case kept), digits as 9, spaces dropped: "SK 482" -> "AA999"."""
+    text = re.sub(r"\s+", "", value)
+    return re.sub(r"\d", "9", re.sub(r"[A-Z]", "A", re.sub(r"[a-z]", "a", text)))
+
+
+def said_like(example: str, latest: str) -> str | None:
+    """The one value in `latest` shaped like `example`, or None. With a digit in the
+    example, case is ignored and two adjacent words may form the value ("sk 640"); a
+    letters-only example needs a word in the same capitals ("JFK" for 'CDG')."""
+    if not re.fullmatch(r"[A-Za-z0-9 ]{2,12}", example) or not re.search(r"[A-Z0-9]", example):
+        return None  # a name or a phrase ('Smith', 'partly flown trip refund'): no shape
+    tokens = [t.strip(".,;:!?\"'()") for t in latest.split()]
+    candidates = [*tokens, *(a + b for a, b in zip(tokens, tokens[1:], strict=False))]
+    digits = any(c.isdigit() for c in example)
+    want = _shape(example.upper() if digits else example)
+    found = {c.upper() if digits else c for c in candidates
+             if c and _shape(c.upper() if digits else c) == want}
+    if digits:
+        found = {f for f in found if any(ch.isdigit() for ch in f) and
+                 any(ch.isalpha() for ch in f) == any(ch.isalpha() for ch in example)}
+    return found.pop() if len(found) == 1 else None
+
+
+class CopiedValues(BaseModel):
+    """What the check did to one call's arguments."""
+
+    arguments: dict[str, Any]  # to send, when `unsaid` is empty
+    repaired: dict[str, tuple[str, str]] = {}  # argument -> (copied, as the caller said it)
+    dropped: dict[str, str] = {}  # optional arguments removed
+    unsaid: dict[str, str] = {}  # required arguments nobody said: ask for them
+
+
+def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any],
+                        conversation: str, latest: str) -> CopiedValues:
+    """Find the string arguments that repeat one of the tool's own examples that
+    `conversation` (everything said and returned so far) never holds; see the module."""
+    examples = {_key(e): e for e in tool_examples(function)}
+    params = function.get("parameters") or {}
+    required = set(params.get("required") or ())
+    properties = params.get("properties") or {}
+    result = CopiedValues(arguments=dict(arguments))
+    for name, value in arguments.items():
+        spec = properties.get(name) if isinstance(properties.get(name), Mapping) else {}
+        if not isinstance(value, str) or len(value.strip()) < MIN_CHARS or spec.get("enum"):
+            continue
+        example = examples.get(_key(value))
+        if example is None or is_supported(value, conversation):
+            continue
+        swapped = said_like(example, latest)
+        if swapped is not None:
+            result.arguments[name] = swapped
+            result.repaired[name] = (value, swapped)
+        elif name in required:
+            result.unsaid[name] = value
+        else:
+            del result.arguments[name]
+            result.dropped[name] = value
+    return result
+
+
+def parameter_phrase(name: str, spec: Mapping[str, Any]) -> str:
+    """How to ask for a parameter: "The 6-character booking code, e.g. 'SKW123'." -> "the
+    6-character booking code"; its name in words when the description is long or absent."""
+    text = re.split(r",? e\.g\.|[.;(]", str(spec.get("description") or ""), maxsplit=1)[0].strip()
+    text = re.split(r" as [A-Z]", text, maxsplit=1)[0]  # "date as YYYY-MM-DD" -> "date"
+    if not text or len(text.split()) > 8:
+        return "the " + name.replace("_", " ")
+    first = text.split()[0]
+    if first[1:] == first[1:].lower():  # "The ..." -> "the ...", but "SkyWay ..." stays
+        text = text[:1].lower() + text[1:]
+    return text if text.split()[0] in ("the", "a", "an", "your", "which") else "the " + text
