@@ -36,6 +36,7 @@ from tools.schemas.formats import (
 from tools.schemas.schema_tool import SchemaTool
 from tools.calls.text_parser import parse_text_calls
 from tools.calls.text_stream import StreamEnd, TextCallStream
+from tools.builtin.reply_language import reply_language, replying_in
 from tools.builtin.timbre_rag import AudioSearchResult, make_timbre_rag
 from tools.tool import Tool, tool
 from tools.untrusted_output import as_untrusted_data, bound_text, defuse_control_tokens
@@ -118,6 +119,8 @@ __all__ = [
     "tool_from_function_spec",
     "tool_from_nestful_spec",
     "tool_result_message",
+    "reply_language",
+    "replying_in",
 ]
 
 # Old module names (before the package redesign) still import, with a warning.

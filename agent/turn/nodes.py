@@ -37,6 +37,7 @@ from speech.phrase_cache import FIXED_PHRASES
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from speech.style_tags import render_step_audio
 from tools import ToolResult, filler_sentence
+from tools.builtin.reply_language import replying_in
 
 NO_ANSWER = "Sorry, I don't have an answer to that."
 HEARD_WITHOUT_TRANSCRIPT = "(spoken; no transcript)"
@@ -206,9 +207,12 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # error results; a tool that requires approval, or a side-effect call led by tool output,
     # first asks the user (the graph pauses: agent.turn.approval, agent.turn.provenance).
     # Cancelling this node (barge-in) cancels every running call.
-    results = await guarded_dispatch(ctx.services, calls, state["messages"],
-                                     on_slow=fill_silence, slow_after_s=filler_delay_s(ctx)) \
-        if calls else []
+    results = []
+    if calls:  # tools that word a line for the reply word it in the persona's language
+        with replying_in(ctx.services.persona.language):
+            results = await guarded_dispatch(ctx.services, calls, state["messages"],
+                                             on_slow=fill_silence,
+                                             slow_after_s=filler_delay_s(ctx))
     for result in results:
         runtime.stream_writer(ToolResultEvent(result))
         async for event in apply_audio_search(ctx, result):  # play a clip / switch voice

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import BaseModel, Field
 
+from tools.builtin.reply_language import reply_language
 from tools.tool import Tool
 
 # Abbreviations and everyday names mapped to one IANA zone. Ambiguous abbreviations
@@ -130,7 +131,8 @@ def _report(moment: datetime, zone_name: str | None) -> DateTimeReport:
         weekday=_WEEKDAYS[moment.weekday()],
         timezone=zone_name or moment.tzname() or "local",
         utc_offset=_format_offset(offset),
-        spoken=_spoken(moment, zone_name or moment.tzname() or "local time"),
+        spoken=(_spoken_zh(moment, zone_name) if reply_language() == "zh" else
+                _spoken(moment, zone_name or moment.tzname() or "local time")),
     )
 
 
@@ -140,6 +142,33 @@ def _spoken(moment: datetime, zone: str) -> str:
     month = _MONTHS[moment.month - 1]
     return (f"It is {hour12}:{moment.minute:02d} {half} on {_WEEKDAYS[moment.weekday()]}, "
             f"{month} {moment.day}, {moment.year} ({zone}).")
+
+
+_WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")
+
+
+def _spoken_zh(moment: datetime, zone: str | None) -> str:
+    """The same line for a Chinese reply: "现在是东京时间2026年12月5日，星期六，下午4:28。"
+    (the Mandarin voice reads the digits). The zone is named when it has a Chinese name."""
+    hour = moment.hour
+    period = ("凌晨" if hour < 6 else "上午" if hour < 12 else "中午" if hour < 13
+              else "下午" if hour < 18 else "晚上")
+    place = _chinese_zone_names().get(zone or "", "")
+    if place and not place.endswith("时"):
+        place += "时间"
+    return (f"现在是{place}{moment.year}年{moment.month}月"
+            f"{moment.day}日，{_WEEKDAYS_ZH[moment.weekday()]}，"
+            f"{period}{hour % 12 or 12}:{moment.minute:02d}。")
+
+
+@functools.cache
+def _chinese_zone_names() -> dict[str, str]:
+    """IANA name -> the first Chinese place name the aliases give it ("Asia/Tokyo" -> "东京")."""
+    names: dict[str, str] = {"UTC": "协调世界时", "Etc/UTC": "协调世界时"}
+    for alias, key in _ALIASES.items():
+        if not alias.isascii() and not alias.endswith("时间"):
+            names.setdefault(key, alias)
+    return names
 
 
 def _format_offset(offset: timedelta) -> str:

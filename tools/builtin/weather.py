@@ -12,6 +12,7 @@ from typing import Annotated, Any
 import httpx
 from pydantic import BaseModel, Field
 
+from tools.builtin.reply_language import reply_language
 from tools.tool import Tool
 
 GEOCODING_URL = "https://geocoding-api.open-meteo.com/v1/search"
@@ -28,6 +29,15 @@ _WMO: dict[int, str] = {
     73: "snow", 75: "heavy snow", 77: "snow grains", 80: "light rain showers",
     81: "rain showers", 82: "violent rain showers", 85: "snow showers", 86: "heavy snow showers",
     95: "thunderstorm", 96: "thunderstorm with hail", 99: "thunderstorm with heavy hail",
+}
+
+
+_WMO_ZH: dict[int, str] = {
+    0: "晴", 1: "大致晴朗", 2: "局部多云", 3: "阴天", 45: "有雾", 48: "冻雾", 51: "小毛毛雨",
+    53: "毛毛雨", 55: "大毛毛雨", 56: "冻毛毛雨", 57: "强冻毛毛雨", 61: "小雨", 63: "中雨",
+    65: "大雨", 66: "冻雨", 67: "强冻雨", 71: "小雪", 73: "中雪", 75: "大雪", 77: "米雪",
+    80: "小阵雨", 81: "阵雨", 82: "强阵雨", 85: "阵雪", 86: "强阵雪", 95: "雷雨",
+    96: "雷雨伴有冰雹", 99: "强雷雨伴有冰雹",
 }
 
 
@@ -81,7 +91,7 @@ async def _geocode(client: httpx.AsyncClient, location: str) -> dict[str, Any]:
     if not qualifier and len(words) > 1:  # "Paris France", "Springfield Illinois"
         attempts.append((" ".join(words[:-1]), words[-1]))
     for name, qualifier in attempts:
-        params = {"name": name, "count": 10, "language": "en", "format": "json"}
+        params = {"name": name, "count": 10, "language": reply_language(), "format": "json"}
         places = (await _get_json(client, GEOCODING_URL, params)).get("results") or []
         if places:
             return _pick(places, qualifier)
@@ -139,16 +149,26 @@ def _report(location: str, forecast: dict[str, Any]) -> WeatherReport:
         tomorrow = (f"{_WMO.get(int(_first(daily, 'weather_code', 1)), 'unknown conditions')}, "
                     f"{round(_first(daily, 'temperature_2m_min', 1))} to "
                     f"{round(_first(daily, 'temperature_2m_max', 1))} degrees Celsius")
-    spoken = f"In {location.split(',')[0]} it is {temp} degrees Celsius with {conditions}"
-    if high is not None and low is not None:
-        spoken += f"; today between {round(low)} and {round(high)} degrees"
-    if rain is not None:
-        spoken += f", {round(rain)} percent chance of rain"
+    if reply_language() == "zh":  # the place name comes in Chinese from the geocoder
+        spoken = (f"{location.split(',')[0]}现在{temp}℃，"
+                  f"{_WMO_ZH.get(int(current.get('weather_code', -1)), '天气情况不明')}")
+        if high is not None and low is not None:
+            spoken += f"，今天{round(low)}℃到{round(high)}℃"
+        if rain is not None:
+            spoken += f"，降水概率{round(rain)}%"
+        spoken = spoken.rstrip("。") + "。"
+    else:
+        spoken = f"In {location.split(',')[0]} it is {temp} degrees Celsius with {conditions}"
+        if high is not None and low is not None:
+            spoken += f"; today between {round(low)} and {round(high)} degrees"
+        if rain is not None:
+            spoken += f", {round(rain)} percent chance of rain"
+        spoken += "."
     return WeatherReport(
         location=location, conditions=conditions, temperature_c=float(current["temperature_2m"]),
         feels_like_c=current.get("apparent_temperature"), humidity_percent=current.get("relative_humidity_2m"),
         wind_kmh=current.get("wind_speed_10m"), today_high_c=high, today_low_c=low,
-        rain_chance_percent=rain, tomorrow=tomorrow, spoken=spoken + ".",
+        rain_chance_percent=rain, tomorrow=tomorrow, spoken=spoken,
     )
 
 
