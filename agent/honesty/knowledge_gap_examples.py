@@ -278,3 +278,49 @@ ANSWERABLE_REQUESTS: tuple[str, ...] = (
     "explain how vaccines work",
     "translate good night into german",
 )
+
+# Static facts about things that change or recur: a calendar, a tournament, a company's
+# product, a famous speech, a nickname, a currency. Their words are those of live data
+# ("which day", "how often", "the cup", "makes the phone"), but the answer does not move.
+# Not training rows (added to the answerable side they pulled real gaps below the
+# threshold): a flagged request nearer one of these than any gap example, with no word of
+# now or of the caller's own, is answered (`knowledge_gaps.KnowledgeGaps.judge`). Written
+# for stepvox; none is in bench/data/spoken_qa.jsonl or bench/data/honesty_eval.jsonl.
+STATIC_FACTS: tuple[str, ...] = (
+    "what day comes before wednesday",
+    "which month comes after june",
+    "how many days are in april",
+    "which months have thirty days",
+    "how many seconds are in an hour",
+    "which season comes after winter",
+    "how often do we get a leap year",
+    "what month is thanksgiving in america",
+    "when is halloween celebrated",
+    "how often is the football world cup held",
+    "how often do americans vote for a president",
+    "how often does the eurovision song contest take place",
+    "how long does the moon take to go around the earth",
+    "what sport is the ryder cup played in",
+    "what game is played in the super bowl",
+    "in which sport can you score a try",
+    "which country does sumo wrestling come from",
+    "how long is a football match",
+    "what is a hat trick",
+    "how many players are on a rugby union team",
+    "where does the tour of italy bike race happen",
+    "which company makes the playstation",
+    "who makes the galaxy phones",
+    "which car company builds the mustang",
+    "what company created the windows operating system",
+    "who sells the kindle",
+    "who said i think therefore i am",
+    "who gave the gettysburg address",
+    "who was harriet tubman",
+    "what was the cold war",
+    "what happened on d-day",
+    "which city is nicknamed the big smoke",
+    "which country is called the land of fire and ice",
+    "which indian city is known as the pink city",
+    "what currency do they use in japan",
+    "what was the first cryptocurrency",
+)

@@ -26,7 +26,7 @@ import numpy as np
 from pydantic import BaseModel
 
 from agent.honesty.chinese_gap_words import chinese_gap_topic, is_han_request
-from agent.honesty.knowledge_gap_examples import ANSWERABLE_REQUESTS, GAP_TOPICS
+from agent.honesty.knowledge_gap_examples import ANSWERABLE_REQUESTS, GAP_TOPICS, STATIC_FACTS
 from agent.tool_choice.logistic import fit_logistic
 from tools.builtin.audio_embeddings import Embedder
 
@@ -49,6 +49,14 @@ _LINE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 # record, which no line of the persona's prompt can hold, however close its words are.
 _RECORD_CODE = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{4,}\b|\b[a-z]{2,4} ?\d{2,}\b|\b\d{4,}\b",
                           re.I)
+# Words of now, of the caller's own or of a live value: a request holding one is never
+# taken for a static fact ("how often is the ferry running today", "what's the temperature
+# in tokyo"), however near a static example its other words are.
+_LIVE_WORDS = re.compile(
+    r"\b(?:now|today|tonight|today's|this (?:morning|afternoon|evening|week|weekend|month|year|"
+    r"season)|at the moment|currently|yet|latest|yesterday|tomorrow|last (?:night|week|game|"
+    r"match)|next|my|me|i|mine|our|will|going to|gonna|still|so far|temperature|weather|"
+    r"forecast|raining|snowing|price|prices|rate|score|traffic|delay|delayed|open|stock)\b", re.I)
 
 
 class GapVerdict(BaseModel):
@@ -76,6 +84,7 @@ class KnowledgeGaps:
             texts.extend(examples)
             self._topics.extend([topic] * len(examples))
         self._gaps = embed(texts)
+        self._static = embed(list(STATIC_FACTS))
         answerable = embed(list(ANSWERABLE_REQUESTS))
         self.weights, self.bias = fit_logistic(
             np.vstack([self._gaps, answerable]),
@@ -101,7 +110,10 @@ class KnowledgeGaps:
         covered = (not _RECORD_CODE.search(text)
                    and any(cover >= low and cover > nearest_gap + margin
                            for low, margin in PROMPT_COVER_RULES))
-        needs = probability >= self.threshold and not covered
+        # "how often are the games held": the words of live data, a fact that does not move.
+        static = (not _LIVE_WORDS.search(text)
+                  and float((self._static @ query).max()) >= nearest_gap)
+        needs = probability >= self.threshold and not covered and not static
         if is_han_request(text):
             # MiniLM reads English only: a Chinese request is judged by its words.
             zh_topic = chinese_gap_topic(text)
