@@ -76,9 +76,13 @@ def _shape(value: str) -> str:
 def said_like(example: str, latest: str) -> str | None:
     """The one value in `latest` shaped like `example`, or None. With a digit in the
     example, case is ignored and two adjacent words may form the value ("sk 640"); a
-    letters-only example needs a word in the same capitals ("JFK" for 'CDG')."""
+    letters-only example must be a code in capitals ('CDG'), and needs a word in the same
+    capitals ("JFK"). A capitalised name has no shape: 'Smith' would take the first
+    five-letter word that opens a sentence ("Could you cancel it?")."""
     if not re.fullmatch(r"[A-Za-z0-9 ]{2,12}", example) or not re.search(r"[A-Z0-9]", example):
-        return None  # a name or a phrase ('Smith', 'partly flown trip refund'): no shape
+        return None  # a phrase ('partly flown trip refund'): no shape
+    if not re.search(r"\d", example) and re.search(r"[a-z]", example):
+        return None  # a name ('Smith', 'Paris'): any capitalised word has its shape
     tokens = [t.strip(".,;:!?\"'()") for t in latest.split()]
     candidates = [*tokens, *(a + b for a, b in zip(tokens, tokens[1:], strict=False))]
     digits = any(c.isdigit() for c in example)

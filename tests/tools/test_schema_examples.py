@@ -53,6 +53,15 @@ def test_the_code_the_caller_said_in_the_examples_shape_is_put_back():
     assert said_like("SK 482", "is flight sk 640 on time") == "SK640"
 
 
+def test_a_copied_name_is_not_swapped_for_a_capitalised_word():
+    # 'Smith' and 'Could' share a shape; the word that opens the sentence is no surname
+    said = "Could you cancel booking ZZ9ABC?"
+    assert said_like("Smith", said) is None
+    assert said_like("Paris", "Hello, any flights there tonight?") is None
+    checked = check_copied_values({"code": "ZZ9ABC", "surname": "Smith"}, BOOKING, said, said)
+    assert checked.unsaid == {"surname": "Smith"} and not checked.repaired
+
+
 def test_values_said_in_the_conversation_are_kept():
     conversation = "My booking is QX7P2A, surname Smith.\ncancel it please"
     checked = check_copied_values({"code": "QX7P2A", "surname": "Smith"}, BOOKING,
