@@ -13,6 +13,7 @@ is not a refusal is spoken as it was generated, nothing lost.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -32,8 +33,11 @@ REFUSAL = re.compile(
 NUDGE = ("The tool result above answers the caller's last question. Give that answer in one "
          "or two short spoken sentences.")
 log = logging.getLogger("stepvox.honesty")
-# Said when the second answer held nothing but the nudge read back.
+NUDGE_BY_LANGUAGE = {"en": NUDGE, "zh": "上面的工具结果回答了用户刚才的问题。请用一两句简短的中文口语说出答案。"}
+# Said when the second answer held nothing but the nudge read back, and no tool gave a
+# ready-to-say line (its `spoken` field, which is then said instead).
 UNREAD = "Sorry, I found it but lost my words; could you ask me once more?"
+UNREAD_BY_LANGUAGE = {"en": UNREAD, "zh": "抱歉，我查到了，但一下没说清楚，你能再问我一次吗？"}
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
 _PEEK_WORDS = 16  # a refusal is said in its first sentence; past this it is not one
 
@@ -55,7 +59,9 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     if close is not None:
         await close()
     svc = ctx.services
-    messages = [*state["messages"], ChatMessage(role="system", content=NUDGE)]
+    language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
+    nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
+    messages = [*state["messages"], ChatMessage(role="system", content=nudge)]
     again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
                                               tool_choice="none"),
                         getattr(svc.chat_model, "name", ""))
@@ -64,16 +70,34 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         if not isinstance(opening, TextDelta):
             break
         second, read = await _first_sentence(opening, again)
-        if not (asks_back(second, said) or echoes(second, NUDGE)):
+        if not (asks_back(second, said) or echoes(second, nudge)):
             opening, again = read[0], _replayed(read[1:], again)
             break
         log.info("dropped from the second answer: %r", second)
         rest = [e for e in read if not isinstance(e, TextDelta)]  # "The tool result ..."
         opening = rest[0] if rest else await anext(again, None)
     if not isinstance(opening, TextDelta):  # nothing but the echo came
-        ctx.first_event, ctx.live_stream = TextDelta(UNREAD), None
+        line = ready_line(state.get("tool_results", []))
+        ctx.first_event = TextDelta(line or UNREAD_BY_LANGUAGE.get(language, UNREAD))
+        ctx.live_stream = None
         return
     ctx.first_event, ctx.live_stream = opening, again
+
+
+def ready_line(results: list) -> str | None:
+    """The ready-to-say line (`spoken`) of the last tool that answered with one this turn:
+    the clock and the weather word their answer for the caller, in the reply's language."""
+    for result in reversed(results):
+        if result.is_error:
+            continue
+        try:
+            data = json.loads(result.content)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and isinstance(data.get("spoken"), str) and \
+                data["spoken"].strip():
+            return data["spoken"].strip()
+    return None
 
 
 def asks_back(sentence: str, said: str) -> bool:

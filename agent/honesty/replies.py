@@ -47,7 +47,9 @@ from agent.turn.persona_identity import introduction
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
+from tools.argument_grounding import ground_arguments
 from tools.argument_shapes import moved_call
+from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
 from tools.schema_examples import parameter_phrase
 
 FailureKind = Literal["timeout", "not_found", "refused", "invalid_arguments", "error"]
@@ -173,6 +175,10 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
         # arguments are plain (none, or the one code the request names), else ask for what
         # it needs (most often a booking code or a place is missing).
         arguments = arguments_from_request(schema, text)
+        if arguments is not None:  # "东京现在几点？": the clock's zone is in the words
+            arguments = ground_arguments(
+                arguments, schema["function"].get("parameters"), text, latest=text,
+                resolvers=ARGUMENT_RESOLVERS.get(schema["function"]["name"])).arguments
         rounds_left = state.get("rounds", 0) < ctx.services.max_tool_rounds
         if arguments is not None and not results and rounds_left:
             # The nearest tool by topic may be the look-alike ("SK640" is a flight number).

@@ -231,12 +231,21 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             "tool_results": done + list(results), "reply_text": reply}
 
 
+# What a persona that speaks another language says while a tool runs, when it has no
+# filler phrases of its own (tools' fillers are written in English).
+_FILLERS = {"zh": "稍等，我查一下。", "fr": "Un instant, je vérifie.",
+            "de": "Einen Moment, ich sehe nach.", "es": "Un momento, lo compruebo."}
+
+
 def filler_for(services, pending: list) -> str:
     """The slow tool's own filler ("Let me check the weather in Paris."), else one of the
-    persona's filler phrases, else a generic one."""
+    persona's filler phrases, else a generic one; in the persona's language."""
+    phrases = services.persona.filler_phrases
+    language = (services.persona.language or "en").lower()[:2]
+    if language != "en" and not phrases and language in _FILLERS:
+        return _FILLERS[language]
     if any(c.name in services.tools and services.tools.get(c.name).filler for c in pending):
         return filler_sentence(services.tools, pending)
-    phrases = services.persona.filler_phrases
     return phrases[len(pending) % len(phrases)] if phrases else filler_sentence(
         services.tools, pending)
 

@@ -9,22 +9,14 @@ from typing import Any
 
 from agent.chat_model import ChatMessage, ToolCall
 from agent.errors import ModelBackendError
-from tools.argument_grounding import ArgumentResolver, ground_arguments
+from tools.argument_grounding import ground_arguments
 from tools.argument_shapes import moved_call, repaired_codes
-from tools.builtin.datetime import find_timezone, timezone_key, timezone_spellings
+from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
 
 log = logging.getLogger(__name__)
 
-# What only a tool knows about its argument values (other spellings, its own form, how to
-# find one in the user's words, whether it is the user's words), for argument grounding.
-# Tools not listed still get the generic part: `enum` and `pattern` parameters are matched
-# against the user's words.
-ARGUMENT_RESOLVERS: dict[str, dict[str, ArgumentResolver]] = {
-    "get_date_time": {"timezone": ArgumentResolver(
-        spellings=timezone_spellings, canonical=timezone_key, find=find_timezone)},
-    "search": {"query": ArgumentResolver(user_words=True)},
-    "timbre_rag": {"query": ArgumentResolver(user_words=True)},
-}
+# Re-exported: the built-in tools' resolvers live with the tools.
+__all__ = ["ARGUMENT_RESOLVERS", "forced_tool", "ground_call", "parse_call"]
 
 
 def parse_call(text: str) -> ToolCall:
