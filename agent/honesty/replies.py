@@ -50,7 +50,7 @@ from tools import ToolResult
 from tools.argument_grounding import ground_arguments
 from tools.argument_shapes import moved_call
 from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
-from tools.schema_examples import parameter_phrase
+from tools.calls.schema_examples import parameter_phrase
 
 FailureKind = Literal["timeout", "not_found", "refused", "invalid_arguments", "error"]
 
@@ -60,7 +60,7 @@ _NOT_FOUND = re.compile(
     r"results|entry|data|place|account|flight)\b|does not exist|doesn't exist|could not find|"
     r"couldn't find|unknown (?:booking|order|account|id|code)|missing from", re.I)
 _DECLINED = "did not approve"
-# `agent.turn.copied_values.unsaid_result`: what to ask the caller for.
+# `agent.turn.provenance.unsaid_result`: what to ask the caller for.
 _UNSAID_PHRASE = re.compile(r"the caller has not said it\. Ask the caller for ([^;]+);")
 _EMPTY = {"", "null", "none", "[]", "{}", '""'}
 

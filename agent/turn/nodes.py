@@ -26,10 +26,9 @@ from agent.events import (
 from agent.recall.history_prompt import tool_records
 from agent.turn.prompt import build_prompt
 from agent.turn.state import TurnState
-from agent.turn.provenance import guarded_dispatch, tool_messages
+from agent.turn.provenance import guarded_dispatch, hold_copied_values, tool_messages
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
-from agent.turn.copied_values import hold_copied_values
 from agent.turn.voicing import first_or_failed, voice_sentences
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
@@ -189,7 +188,7 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         return {"pending_calls": [], "filler_text": "", "answer_only": True}
     ctx, fillers = runtime.context, []
     # Values copied from a tool's own description are put back as said, or the call is not
-    # made and the caller is asked (agent.turn.copied_values): no event, it never ran.
+    # made and the caller is asked (agent.turn.provenance.hold_copied_values): no event, it never ran.
     calls, held = hold_copied_values(calls, ctx.services.tools, state["messages"])
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))

@@ -1,9 +1,9 @@
-"""Values copied from a tool's own description (`tools.schema_examples`): found, put back as
+"""Values copied from a tool's own description (`tools.calls.schema_examples`): found, put back as
 the caller said them, dropped, or held for the caller to say."""
 
 from __future__ import annotations
 
-from tools.schema_examples import (check_copied_values, examples_in, parameter_phrase,
+from tools.calls.schema_examples import (check_copied_values, examples_in, parameter_phrase,
                                    said_like, tool_examples)
 
 LOUNGE = {

@@ -1,4 +1,4 @@
-"""A call whose value is the tool description's example (agent.turn.copied_values).
+"""A call whose value is the tool description's example (agent.turn.provenance.hold_copied_values).
 
 Asked "When does the lounge at Oslo airport open?", the 0.5B model wrote
 `find_lounge(airport_code="CDG")`: 'CDG' is the example in the parameter's description. The
