@@ -24,9 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-_EXAMPLE = re.compile(r"""(?:e\.g\.|for example|such as|like)[,:]?\s*['"]([^'"]{2,40})['"]""",
-                      re.I)
-
+from tools.calls.schema_examples import examples_in
 
 def shape(value: str) -> str:
     """"SK640" -> "AA999", "2026-12-05" -> "9999-99-99" (case and spaces ignored)."""
@@ -37,7 +35,7 @@ def shape(value: str) -> str:
 def example_shapes(spec: Mapping[str, Any]) -> set[str]:
     """The shapes of a parameter's examples that hold a digit: from its description's
     "e.g. 'X'" and from a JSON-schema `examples` list."""
-    examples = _EXAMPLE.findall(str(spec.get("description") or ""))
+    examples = examples_in(str(spec.get("description") or ""))
     examples += [e for e in spec.get("examples") or () if isinstance(e, str)]
     return {s for s in map(shape, examples) if "9" in s}
 

@@ -13,12 +13,12 @@ is not a refusal is spoken as it was generated, nothing lost.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import AsyncIterator
 
 from agent.chat_model import ChatEvent, ChatMessage, TextDelta
+from agent.honesty.result_readout import readout
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
@@ -34,8 +34,8 @@ NUDGE = ("The tool result above answers the caller's last question. Give that an
          "or two short spoken sentences.")
 log = logging.getLogger("stepvox.honesty")
 NUDGE_BY_LANGUAGE = {"en": NUDGE, "zh": "上面的工具结果回答了用户刚才的问题。请用一两句简短的中文口语说出答案。"}
-# Said when the second answer held nothing but the nudge read back, and no tool gave a
-# ready-to-say line (its `spoken` field, which is then said instead).
+# Said when the second answer held nothing but the nudge read back, and no tool result can
+# be read out instead (result_readout: its `spoken` line, else its own fields).
 UNREAD = "Sorry, I found it but lost my words; could you ask me once more?"
 UNREAD_BY_LANGUAGE = {"en": UNREAD, "zh": "抱歉，我查到了，但一下没说清楚，你能再问我一次吗？"}
 _SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
@@ -77,27 +77,11 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         rest = [e for e in read if not isinstance(e, TextDelta)]  # "The tool result ..."
         opening = rest[0] if rest else await anext(again, None)
     if not isinstance(opening, TextDelta):  # nothing but the echo came
-        line = ready_line(state.get("tool_results", []))
+        line = readout(state.get("tool_results", []), language)
         ctx.first_event = TextDelta(line or UNREAD_BY_LANGUAGE.get(language, UNREAD))
         ctx.live_stream = None
         return
     ctx.first_event, ctx.live_stream = opening, again
-
-
-def ready_line(results: list) -> str | None:
-    """The ready-to-say line (`spoken`) of the last tool that answered with one this turn:
-    the clock and the weather word their answer for the caller, in the reply's language."""
-    for result in reversed(results):
-        if result.is_error:
-            continue
-        try:
-            data = json.loads(result.content)
-        except ValueError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("spoken"), str) and \
-                data["spoken"].strip():
-            return data["spoken"].strip()
-    return None
 
 
 def asks_back(sentence: str, said: str) -> bool:

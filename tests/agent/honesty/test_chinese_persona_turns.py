@@ -13,7 +13,8 @@ from datetime import datetime, timezone
 from types import SimpleNamespace
 
 from agent import ToolCall, VoiceAgent
-from agent.honesty.refusal_after_tool import NUDGE_BY_LANGUAGE, UNREAD_BY_LANGUAGE, ready_line
+from agent.honesty.refusal_after_tool import NUDGE_BY_LANGUAGE, UNREAD_BY_LANGUAGE
+from agent.honesty.result_readout import ready_line
 from agent.turn.nodes import filler_for
 from fakes import ScriptedChatModel
 from personas import PersonaLibrary

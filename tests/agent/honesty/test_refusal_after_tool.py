@@ -81,8 +81,20 @@ async def test_an_answer_in_the_callers_words_is_no_echo():
     assert reply.text == "Order 4471 has shipped." and len(model.calls) == 2
 
 
-async def test_a_second_answer_of_only_the_nudge_gets_a_plain_apology():
+async def test_a_second_answer_of_only_the_nudge_reads_out_the_tools_answer():
     agent, _ = agent_for("I'm sorry, but I can't assist with that.", NUDGE)
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "Here is what I found: order 4471: shipped on Tuesday, arriving Friday."
+
+
+async def test_with_nothing_to_read_out_the_apology_is_plain():
+    # The tool answered with an empty record: there is no answer to read out.
+    def order_status(order_id: str) -> dict:
+        """Get the delivery status of an order by its number."""
+        return {"status": None, "events": []}
+
+    model = ScriptedChatModel([CALL, "I'm sorry, but I can't assist with that.", NUDGE])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(order_status)], learn_facts=False)
     reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
     assert reply.text == UNREAD
 

@@ -149,6 +149,7 @@ class ReservationDetails(BaseModel):
     fare_paid_eur: int
     bag_fees_paid_eur: int
     flights: list[FlightSegment]
+    spoken: str  # a ready-to-say sentence
 
 
 class FlightStatus(FlightOnDate):
@@ -174,6 +175,7 @@ class FlightSearchResult(BaseModel):
     destination: str
     date: str
     flights: list[FlightOption]
+    spoken: str  # a ready-to-say sentence
 
 
 class CancellationResult(BaseModel):

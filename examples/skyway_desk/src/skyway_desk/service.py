@@ -108,7 +108,17 @@ class AirlineDesk:
             cabin=res.cabin, fare=res.fare, insured=res.insured, checked_bags=res.checked_bags,
             booked_at=res.booked_at.isoformat(timespec="minutes"),  # type: ignore[union-attr]
             fare_paid_eur=res.fare_paid_eur, bag_fees_paid_eur=res.bag_fees_paid_eur, flights=segments,
+            spoken=self._spoken_booking(res),
         )
+
+    def _spoken_booking(self, res: _Reservation) -> str:
+        names = " and ".join(f"{p.first_name} {p.last_name}" for p in res.passengers)
+        bags = f"{res.checked_bags} checked bag{'s' if res.checked_bags != 1 else ''}"
+        head = f"Booking {res.reservation_id} for {names} is {res.status}: {res.cabin}, " \
+               f"{res.fare} fare, {bags}."
+        if res.status == "cancelled":
+            return head
+        return " ".join([head, *(self._spoken(f) for f in self._flights_of(res))])
 
     def flight_status(self, flight_number: str, date: str | None) -> FlightStatus:
         number = _compact(flight_number)
@@ -160,13 +170,18 @@ class AirlineDesk:
         day = self._date(date)
         found = sorted((f for f in self.db.flights if (f.origin, f.destination, f.date) == (frm, to, day)),
                        key=lambda f: f.departure)
-        return FlightSearchResult(origin=frm, destination=to, date=day.isoformat(), flights=[
+        options = [
             FlightOption(
                 flight_number=f.flight_number, departure=f.departure, arrival=f.arrival, status=f.status,
                 bookable=f.status in ("scheduled", "delayed") and any(v > 0 for v in f.seats_left.values()),
                 seats_left=dict(f.seats_left), price_eur=dict(f.price_eur),
             ) for f in found
-        ])
+        ]
+        route = f"from {self.cities[frm]} to {self.cities[to]} on {_spoken_date(day)}"
+        spoken = (f"Direct flights {route}: " + ", ".join(map(_spoken_option, options)) + "."
+                  if options else f"There is no direct SkyWay flight {route}.")
+        return FlightSearchResult(origin=frm, destination=to, date=day.isoformat(), flights=options,
+                                  spoken=spoken)
 
     # writing
 
@@ -244,6 +259,14 @@ class AirlineDesk:
             note=f"{count} checked bag(s) of up to 23 kg added for {fee} euros, "
                  "charged to the booking's original payment method.",
         )
+
+
+def _spoken_option(option: FlightOption) -> str:
+    said = f"{option.flight_number} at {option.departure}"
+    if option.bookable:
+        return said
+    # not bookable: gone, cancelled, or no seat left in any cabin
+    return f"{said} ({option.status if option.status not in ('scheduled', 'delayed') else 'full'})"
 
 
 def _name_key(name: str) -> str:

@@ -1,0 +1,118 @@
+"""A tool's answer read out from its own fields, when the model could not word it.
+
+A tool answered, the model was asked twice to say the answer, and twice it only said the
+caller's question back. The answer is still there, in the tool result. Rather than "sorry,
+I lost my words", the caller hears the result itself: the tool's ready-to-say line when it
+gives one (`spoken`), else its own fields read in order ("Here is what I found: status
+confirmed; cabin economy; ..."). Only what the tool returned is said, nothing added, so
+this cannot invent a fact; it is plainer than a worded answer, and short enough to speak.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+_OPENING = {"en": "Here is what I found: ", "zh": "我查到的是："}
+_SEPARATOR = {"en": "; ", "zh": "；"}
+_YES_NO = {"en": ("yes", "no"), "zh": ("是", "否")}
+_MAX_FIELDS = 8  # read past this and the caller has stopped listening
+_MAX_WORDS = 45
+# Free-text fields a tool fills for people: read after the facts, never instead of them.
+_NOTE_KEYS = ("note", "summary", "message", "detail")
+
+
+def ready_line(results: Sequence[Any]) -> str | None:
+    """The ready-to-say line (`spoken`) of the last tool that answered with one this turn:
+    the clock and the weather word their answer for the caller, in the reply's language."""
+    for result in reversed(results):
+        data = _answer(result)
+        if isinstance(data, Mapping) and isinstance(data.get("spoken"), str) and \
+                data["spoken"].strip():
+            return data["spoken"].strip()
+    return None
+
+
+def readout(results: Sequence[Any], language: str = "en") -> str | None:
+    """What the last successful tool returned, as one spoken line, or None when no tool
+    answered. `spoken` wins; otherwise scalar fields, then the first item of a list."""
+    line = ready_line(results)
+    if line:
+        return line
+    for result in reversed(results):
+        if getattr(result, "is_error", True):
+            continue
+        data = _answer(result)
+        lang = language if language in _OPENING else "en"
+        if isinstance(data, Mapping):
+            parts = _fields(data, lang)
+        elif isinstance(data, list):
+            parts = _items(data, lang, "")
+        else:
+            text = str(getattr(result, "content", "") or "").strip()
+            parts = [text] if text else []
+        if parts:
+            return _trimmed(_OPENING[lang] + _SEPARATOR[lang].join(parts), lang)
+    return None
+
+
+def _answer(result: Any) -> Any:
+    if getattr(result, "is_error", True):
+        return None
+    try:
+        return json.loads(getattr(result, "content", "") or "")
+    except ValueError:
+        return None
+
+
+def _fields(data: Mapping[str, Any], lang: str) -> list[str]:
+    parts: list[str] = []
+    lists: list[tuple[str, list]] = []
+    for key, value in data.items():
+        if key in _NOTE_KEYS or value is None or value == "" or value == []:
+            continue
+        if isinstance(value, list):
+            lists.append((key, value))
+        elif not isinstance(value, Mapping):
+            parts.append(f"{_label(key, lang)} {_value(value, lang)}")
+    for key, value in lists:  # the list after the record's own fields ("flights: ...")
+        parts += _items(value, lang, _label(key, lang))
+    notes = [str(data[k]).strip() for k in _NOTE_KEYS if isinstance(data.get(k), str) and data[k].strip()]
+    return parts[:_MAX_FIELDS] + notes
+
+
+def _items(items: list, lang: str, label: str) -> list[str]:
+    scalars = [_value(i, lang) for i in items if not isinstance(i, Mapping | list)]
+    if scalars:
+        return [f"{label} {', '.join(scalars)}".strip()]
+    first = next((i for i in items if isinstance(i, Mapping)), None)
+    if first is None:
+        return []
+    inner = [f"{_label(k, lang)} {_value(v, lang)}" for k, v in first.items()
+             if v not in (None, "") and not isinstance(v, Mapping | list)]
+    head = f"{label} ({len(items)})" if len(items) > 1 else label
+    return [f"{head}: {', '.join(inner[:5])}".strip(" :")] if inner else []
+
+
+def _label(key: str, lang: str) -> str:
+    # Field names are the tool author's words; "fare_paid_eur" reads as "fare paid eur".
+    return re.sub(r"[_\-]+", " ", re.sub(r"(?<=[a-z])(?=[A-Z])", " ", key)).strip().lower()
+
+
+def _value(value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return _YES_NO[lang][0 if value else 1]
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value).strip()
+
+
+def _trimmed(line: str, lang: str) -> str:
+    if lang == "zh":
+        return line + "。" if len(line) <= 3 * _MAX_WORDS else line[: 3 * _MAX_WORDS] + "……"
+    words = line.split()
+    if len(words) > _MAX_WORDS:
+        line = " ".join(words[:_MAX_WORDS]).rstrip(";,:") + " ..."
+    return line if line.endswith((".", "...", "!", "?")) else line + "."

@@ -1,0 +1,74 @@
+"""A tool's answer read out from its own fields (agent.honesty.result_readout): said when the
+model twice only repeated the caller's question. Only what the tool returned may be said."""
+
+from __future__ import annotations
+
+import json
+
+from agent.honesty.result_readout import ready_line, readout
+from tools.result import ToolResult
+
+
+def result(content, *, error: bool = False, name: str = "lookup") -> ToolResult:
+    text = content if isinstance(content, str) else json.dumps(content)
+    return ToolResult(name=name, arguments={}, content=text, is_error=error, latency_ms=1.0)
+
+
+BOOKING = {
+    "reservation_id": "SKW123", "status": "confirmed", "passengers": ["Ana Lopez"],
+    "cabin": "economy", "insured": False, "checked_bags": 1, "fare_paid_eur": 180,
+    "flights": [{"flight_number": "SK101", "date": "2026-12-08", "origin": "AMS",
+                 "destination": "LIS", "departure": "09:40", "status": "scheduled"}],
+}
+
+
+def test_a_record_without_a_spoken_line_is_read_field_by_field():
+    line = readout([result(BOOKING)])
+    assert line.startswith("Here is what I found: reservation id SKW123; status confirmed;")
+    assert "insured no" in line and "fare paid eur 180" in line
+    # the list comes after the record's own fields, its first item read
+    assert line.index("flights") > line.index("cabin")
+    assert "flight number SK101" in line and "departure 09:40" in line
+    # every value said is one the tool returned
+    for value in ("SKW123", "confirmed", "Ana Lopez", "economy", "AMS", "LIS", "2026-12-08"):
+        assert value in line
+
+
+def test_the_tools_own_spoken_line_wins():
+    assert readout([result({**BOOKING, "spoken": "Booking SKW123 is confirmed."})]) == \
+        "Booking SKW123 is confirmed."
+    assert ready_line([result(BOOKING)]) is None
+
+
+def test_errors_are_never_read_out_as_answers():
+    # the booking tool failed after an earlier tool answered: the earlier answer is read
+    failed = result("Booking ZZZ999 was not found.", error=True)
+    assert readout([failed]) is None
+    assert readout([result({"temperature_c": 4.5}), failed]) == \
+        "Here is what I found: temperature c 4.5."
+
+
+def test_a_note_is_read_after_the_facts():
+    line = readout([result({"reservation_id": "SKW123", "status": "cancelled", "refund_eur": 180,
+                            "note": "Full refund of 180 euros."})])
+    assert line == ("Here is what I found: reservation id SKW123; status cancelled; "
+                    "refund eur 180; Full refund of 180 euros.")
+
+
+def test_plain_text_and_lists_of_values():
+    assert readout([result("shipped on Tuesday")]) == "Here is what I found: shipped on Tuesday."
+    assert readout([result({"open_days": ["Mon", "Tue"]})]) == \
+        "Here is what I found: open days Mon, Tue."
+    assert readout([result("")]) is None and readout([]) is None
+
+
+def test_a_long_record_is_cut_to_a_spoken_length():
+    many = readout([result({f"field_{i}": f"value {i}" for i in range(40)})])
+    assert "field 7 value 7" in many and "field 8" not in many  # eight fields at most
+    wordy = readout([result({f"field_{i}": f"a value of many words number {i}" for i in range(8)})])
+    assert len(wordy.split()) <= 46 and wordy.endswith("...")
+
+
+def test_chinese_reply_language():
+    line = readout([result({"city": "东京", "open": True})], "zh")
+    assert line == "我查到的是：city 东京；open 是。"
