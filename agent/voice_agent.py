@@ -135,12 +135,17 @@ class VoiceAgent:
         return cls(options.pop("chat_model"), **options)
 
     def for_persona(self, persona: Persona) -> VoiceAgent:
-        """Another agent speaking as `persona` that shares this one's models, tools, history
-        store and memory options (facts are scoped per persona, so it gets its own recall)."""
+        """Another agent speaking as `persona` that shares this one's models, history store
+        and memory options (facts are scoped per persona, so it gets its own recall). Its
+        tools are this agent's, unless the persona names its own (`allowed_tools`: the
+        SkyWay agent's desk): then those, taken from this agent's set first, then from the
+        installed built-ins and plugins."""
+        from agent.setup.tools import tools_for  # plugins load only for such a persona
+
         svc, options = self.services, self._memory_options
         return VoiceAgent(
             svc.chat_model, decoder=svc.decoder, tokenizer=svc.tokenizer, vad=svc.vad,
-            memory=self._history, tools=svc.tools, persona=persona,
+            memory=self._history, tools=tools_for(persona, svc.tools), persona=persona,
             max_tool_rounds=svc.max_tool_rounds, history_turns=svc.history_turns,
             max_audio_s=self.max_audio_s, first_clause_words=svc.first_clause_words,
             filler_after_s=svc.filler_after_s,

@@ -22,13 +22,23 @@ log = logging.getLogger(__name__)
 PERSONA_DESKS = frozenset({"stepvox", "stepvox-skyway-desk"})
 
 
-def tools_for(persona: Persona) -> ToolRegistry:
+def tools_for(persona: Persona, base: ToolRegistry | None = None) -> ToolRegistry:
+    """The tools `persona` is offered. `base` is an agent's own set (`for_persona`): a
+    persona without `allowed_tools` keeps it whole; one that names its tools gets those of
+    them `base` has (the caller's own tools win), then the rest from what is installed."""
     if persona.allowed_tools is None:
+        if base is not None:
+            return base
         # Not the desks that serve one built-in persona (the airline), though installed.
         others = [ep for ep in plugin_entry_points()
                   if ep.dist is None or ep.dist.name not in PERSONA_DESKS]
         return _with_plugins(ToolRegistry(builtin_tools()), others)
-    registry = _with_plugins(ToolRegistry(stepeval_tools(builtin_audio_library())))
+    allowed = set(persona.allowed_tools)
+    registry = ToolRegistry(t for t in (base or ()) if t.name in allowed)
+    if not allowed <= set(registry.names):
+        for tool in _with_plugins(ToolRegistry(stepeval_tools(builtin_audio_library()))):
+            if tool.name not in registry:
+                registry.add(tool)
     missing = sorted(set(persona.allowed_tools) - set(registry.names))
     if missing:
         log.warning("persona %s names tools that are not installed: %s", persona.name,
