@@ -18,7 +18,7 @@ import re
 from collections.abc import AsyncIterator
 
 from agent.chat_model import ChatEvent, ChatMessage, TextDelta
-from agent.honesty.result_readout import readout
+from agent.honesty.result_readout import readout, unanswered
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
@@ -52,7 +52,15 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     said = state.get("user_text", "")
     text, read = await _first_sentence(first, stream)
     if not (REFUSAL.search(text) or asks_back(text, said)):
-        ctx.first_event, ctx.live_stream = read[0], _replayed(read[1:], stream)
+        line = unanswered(text, state.get("tool_results", []))
+        if line is None:
+            ctx.first_event, ctx.live_stream = read[0], _replayed(read[1:], stream)
+            return
+        log.info("the tool's own line instead of an answer without its figures: %r", text)
+        close = getattr(stream, "aclose", None)
+        if close is not None:
+            await close()
+        ctx.first_event, ctx.live_stream = TextDelta(line), None
         return
     log.info("asking again after a tool answered: the first answer began %r", text)
     close = getattr(stream, "aclose", None)

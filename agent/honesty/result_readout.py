@@ -22,6 +22,7 @@ _MAX_FIELDS = 8  # read past this and the caller has stopped listening
 _MAX_WORDS = 45
 # Free-text fields a tool fills for people: read after the facts, never instead of them.
 _NOTE_KEYS = ("note", "summary", "message", "detail")
+_FIGURE = r"[\d〇零一二两三四五六七八九十百千万]"
 
 
 def ready_line(results: Sequence[Any]) -> str | None:
@@ -33,6 +34,25 @@ def ready_line(results: Sequence[Any]) -> str | None:
                 data["spoken"].strip():
             return data["spoken"].strip()
     return None
+
+
+def unanswered(sentence: str, results: Sequence[Any]) -> str | None:
+    """The tool's ready-to-say line, when the model's opening sentence leaves its figures
+    out. Asked "when is my flight?", the 0.5B read the booking and said "My flight is on
+    schedule." The one tool that answered this turn gave a line with figures in it (a
+    time, a date, a code) and the sentence has no figure and none of the line's names (a
+    weekday, a city): the caller would not hear the answer, so the tool's own line is said
+    instead. A sentence with any number (the model's "7:40 AM" for "07:40", Chinese
+    numerals) or one of those names is the model's answer and is kept."""
+    answered = [r for r in results if not getattr(r, "is_error", True)]
+    line = ready_line(answered) if len(answered) == 1 else None
+    if not line or not re.search(r"\d", line) or re.search(_FIGURE, sentence):
+        return None
+    # A name from the line says the answer too: "It is Sunday.", "It has landed in Oslo."
+    names = {w.lower() for w in re.findall(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+", line)}
+    if names & {w.lower() for w in re.findall(r"[A-Za-z]+", sentence)}:
+        return None
+    return line
 
 
 def readout(results: Sequence[Any], language: str = "en") -> str | None:

@@ -89,6 +89,31 @@ async def test_each_builtin_persona_answers_in_a_serve_session(key, server):
     assert client.of("response.audio.delta"), f"{key} sent no audio"
 
 
+async def test_the_airline_persona_looks_up_a_booking_in_a_serve_session(server):
+    """The server is built for the default persona (the clock only); a session that picks
+    skyway-agent must still get the SkyWay desk, or no booking can be looked up."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "realtime"))
+    from realtime_server import open_client
+
+    client = await open_client(server)
+    try:
+        await client.send("session.update", session={"persona": "skyway-agent"})
+        await client.wait_type("session.updated")
+        await client.send("conversation.item.create", item={
+            "role": "user", "content": [{"type": "input_text",
+                                         "text": "When is my flight? My booking is SKW123"}]})
+        await client.send("response.create")
+        done = await client.wait_type("response.done", timeout=240)
+    finally:
+        await client.close()
+    assert done["response"]["status"] == "completed"
+    calls = client.of("response.function_call_output.done")
+    assert [c["name"] for c in calls] == ["get_reservation_details"], calls
+    assert not calls[0]["is_error"] and "SKW123" in calls[0]["output"]
+    text = "".join(e["delta"] for e in client.of("response.text.delta"))
+    assert "lost my words" not in text and text.strip()
+
+
 @pytest.fixture(scope="module")
 def embedded_agent():
     from agent import VoiceAgent

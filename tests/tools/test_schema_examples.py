@@ -91,3 +91,28 @@ def test_parameter_phrase_asks_in_the_descriptions_words():
     spec = BOOKING["parameters"]["properties"]["code"]
     assert parameter_phrase("code", spec) == "the 6-character booking code"
     assert parameter_phrase("seat_id", {}) == "the seat id"
+
+
+SEARCH = {
+    "name": "search_direct_flights",
+    "parameters": {"type": "object", "required": ["origin", "destination"], "properties": {
+        "origin": {"type": "string", "description": "Departure airport code or city, e.g. 'AMS' or 'Amsterdam'."},
+        "destination": {"type": "string", "description": "Arrival airport code or city, e.g. 'LIS' or 'Lisbon'."},
+    }},
+}
+
+
+def test_the_other_example_the_caller_said_is_the_one_they_meant():
+    # skyway-agent, "Are there direct flights from Amsterdam to Lisbon tomorrow?": the 0.5B
+    # wrote origin='AMS' (the description's first example), which nobody said; the caller
+    # said 'Amsterdam', the same parameter's other example.
+    said = "Are there direct flights from Amsterdam to Lisbon tomorrow?"
+    out = check_copied_values({"origin": "AMS", "destination": "Lisbon"}, SEARCH, said, said)
+    assert out.arguments == {"origin": "Amsterdam", "destination": "Lisbon"}
+    assert out.repaired == {"origin": ("AMS", "Amsterdam")} and not out.unsaid
+
+
+def test_an_example_said_only_inside_another_word_is_not_taken():
+    said = "Any flights from Amsterdamse Bos?"  # not the word 'Amsterdam'
+    out = check_copied_values({"origin": "AMS", "destination": "LIS"}, SEARCH, said, said)
+    assert out.unsaid == {"origin": "AMS", "destination": "LIS"}

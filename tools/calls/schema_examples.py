@@ -120,7 +120,7 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
         example = examples.get(_key(value))
         if example is None or is_supported(value, conversation):
             continue
-        swapped = said_like(example, latest)
+        swapped = _other_example_said(spec, example, latest) or said_like(example, latest)
         if swapped is not None:
             result.arguments[name] = swapped
             result.repaired[name] = (value, swapped)
@@ -130,6 +130,16 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             del result.arguments[name]
             result.dropped[name] = value
     return result
+
+
+def _other_example_said(spec: Mapping[str, Any], example: str, latest: str) -> str | None:
+    """Another example of the same parameter that the caller said ("e.g. 'AMS' or
+    'Amsterdam'": asked about "Amsterdam", the model wrote 'AMS'): the one they meant."""
+    own = [*examples_in(str(spec.get("description") or "")),
+           *(e for e in spec.get("examples") or () if isinstance(e, str))]
+    said = {e for e in own if _key(e) != _key(example) and
+            re.search(rf"(?<!\w){re.escape(e)}(?!\w)", latest, re.I)}
+    return said.pop() if len(said) == 1 else None
 
 
 def parameter_phrase(name: str, spec: Mapping[str, Any]) -> str:

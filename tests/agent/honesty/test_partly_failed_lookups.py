@@ -11,6 +11,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import asyncio
+from datetime import datetime, timezone
 
 import pytest
 
@@ -47,8 +48,9 @@ async def test_the_covering_tools_failure_decides_the_reply(embed):
 
 async def test_an_incidental_failure_leaves_the_answer_alone(embed):
     # The clock answers the question; a scores call that failed beside it is not the point.
-    agent = agent_with(embed, "It is Saturday.",
+    today = f"It is {datetime.now(timezone.utc):%A}."  # the day the clock gives
+    agent = agent_with(embed, today,
                        [ToolCall(name="get_date_time", arguments={}),
                         ToolCall(name="get_sports_results", arguments={"team": "Real Madrid"})])
     reply = await agent.arespond("what day of the week is it today", synthesize=False)
-    assert reply.text == "It is Saturday."
+    assert reply.text == today

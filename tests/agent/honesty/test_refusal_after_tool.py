@@ -104,3 +104,18 @@ async def test_a_chinese_question_said_back_is_asked_again():
     agent, model = agent_for("今天星期几？", "今天是星期六。")
     reply = await agent.arespond("今天星期几？", synthesize=False)
     assert reply.text == "今天是星期六。" and len(model.calls) == 3
+
+
+async def test_an_answer_without_the_tools_figures_gives_the_tools_own_line():
+    # The desk's booking lookup gives a ready-to-say line; the 0.5B said "My flight is on
+    # schedule." to "When is my flight?", leaving the time and date out.
+    def booking(code: str) -> dict:
+        """Look up a booking by its code."""
+        return {"code": code, "spoken": f"Booking {code}: flight SK101 leaves Amsterdam at 07:40."}
+
+    model = ScriptedChatModel([ToolCall(name="booking", arguments={"code": "SKW123"}),
+                               "My flight is on schedule. Anything else?"])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(booking)], learn_facts=False)
+    reply = await agent.arespond("when is my flight? booking SKW123", synthesize=False)
+    assert reply.text == "Booking SKW123: flight SK101 leaves Amsterdam at 07:40."
+    assert len(model.calls) == 2  # no second ask: the line was there

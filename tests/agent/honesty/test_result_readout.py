@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from agent.honesty.result_readout import ready_line, readout
+from agent.honesty.result_readout import ready_line, readout, unanswered
 from tools.result import ToolResult
 
 
@@ -72,3 +72,29 @@ def test_a_long_record_is_cut_to_a_spoken_length():
 def test_chinese_reply_language():
     line = readout([result({"city": "东京", "open": True})], "zh")
     assert line == "我查到的是：city 东京；open 是。"
+
+
+FLIGHT_LINE = ("Booking SKW123 for Anna de Vries is confirmed: economy, basic fare, 0 checked bags. "
+               "Flight SK101 from Amsterdam to Lisbon on Tuesday 8 December is on schedule, "
+               "leaving at 07:40 and landing at 10:05.")
+
+
+def test_an_opening_without_the_lines_figures_or_names_gives_the_line():
+    # skyway-agent, "When is my flight? My booking is SKW123": the 0.5B said this.
+    booked = [result({**BOOKING, "spoken": FLIGHT_LINE})]
+    assert unanswered("My flight is on schedule.", booked) == FLIGHT_LINE
+    # figures, or a name from the line, are the model's own answer: kept
+    for kept in ("It leaves at 7:40 in the morning.", "You fly on Tuesday.",
+                 "Your flight goes to Lisbon.", "您的航班八点起飞。"):
+        assert unanswered(kept, booked) is None, kept
+    # "Flight" opens a sentence of the line: no name, so "my flight" is no answer
+    assert unanswered("Your flight is fine.", booked) == FLIGHT_LINE
+
+
+def test_no_line_no_figures_or_two_answers_leave_the_opening_alone():
+    assert unanswered("It is shipped.", [result({"status": "shipped"})]) is None
+    assert unanswered("It is fine.", [result({"spoken": "All is fine."})]) is None
+    two = [result({"spoken": "It is 9:23."}), result({"spoken": "It is 4 degrees."})]
+    assert unanswered("Sure.", two) is None
+    failed = [result({"spoken": "x 1"}, error=True)]
+    assert unanswered("Sure.", failed) is None
