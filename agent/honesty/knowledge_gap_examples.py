@@ -31,6 +31,9 @@ GAP_TOPICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "is it morning or afternoon in sydney now",
         "what's the local time in lagos",
         "how late is it",
+        "could you tell me the hour in rome",
+        "tell me the exact time",
+        "which year are we in",
     )),
     "markets": ("live", "live prices", (
         "what's bitcoin trading at",
@@ -73,6 +76,8 @@ GAP_TOPICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "is the ferry running today",
         "are there roadworks on the ring road",
         "is my train to leeds on time",
+        "which flights go from berlin to madrid on monday",
+        "is there a direct coach to brighton tomorrow morning",
     )),
     "availability": ("live", "live availability or opening hours", (
         "is the pharmacy on main street open now",
