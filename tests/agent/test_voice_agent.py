@@ -23,7 +23,7 @@ from speech import (
 from tools import get_date_time
 
 HEARD = "what time is it"
-ANSWER = "It is noon. Anything else?"
+ANSWER = "It is 12 noon. Anything else?"
 # The test utterance: 0.3 s of silence, 0.5 s of "speech" (a 300 Hz tone), 0.2 s of silence.
 LEAD_S, SPEECH_S, TAIL_S = 0.3, 0.5, 0.2
 
@@ -95,7 +95,7 @@ async def test_audio_turn_is_transcribed_and_answered(make_input, tmp_path):
     reply = events[-1].reply
     assert isinstance(events[-1], TurnDoneEvent)
     assert reply.transcript == HEARD and reply.text == ANSWER
-    assert decoder.texts == ["It is noon.", "Anything else?"]
+    assert decoder.texts == ["It is 12 noon.", "Anything else?"]
     # The VAD saw the whole (mono) clip at its own rate ...
     [seen] = vad.clips
     assert seen.sample_rate == rate

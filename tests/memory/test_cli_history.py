@@ -24,7 +24,7 @@ def db(tmp_path) -> str:
             await store.start_conversation("conv-ann", user_id="ann", persona="joe")
             await store.append("conv-ann", [
                 DialogueTurn(role="user", text="What time is it?"),
-                DialogueTurn(role="assistant", text="One moment. It is noon.",
+                DialogueTurn(role="assistant", text="One moment. It is 12 noon.",
                              preamble="One moment.", tool_calls=[ToolCallRecord(
                                  id="c1", name="get_date_time", arguments={"tz": "UTC"},
                                  result="12:00")]),
@@ -68,7 +68,7 @@ def test_export_json_and_markdown(db, tmp_path):
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     assert data["conversation"]["user_id"] == "ann"
-    assert [t["text"] for t in data["turns"]][:2] == ["What time is it?", "One moment. It is noon."]
+    assert [t["text"] for t in data["turns"]][:2] == ["What time is it?", "One moment. It is 12 noon."]
     assert data["turns"][1]["tool_calls"][0]["result"] == "12:00"
 
     out = tmp_path / "ann.md"

@@ -43,7 +43,7 @@ def test_fit_turns_keeps_the_newest_whole_turns_starting_at_a_user_turn():
 
 
 def test_tool_calls_count_toward_a_turns_cost():
-    plain = DialogueTurn(role="assistant", text="It is noon.")
+    plain = DialogueTurn(role="assistant", text="It is 12 noon.")
     with_tool = plain.model_copy(update={"tool_calls": [ToolCallRecord(
         id="1", name="get_date_time", arguments={"timezone": "UTC"}, result="x" * 400)]})
     assert turn_tokens(with_tool) >= turn_tokens(plain) + 100

@@ -178,7 +178,7 @@ async def test_a_tool_turn_stored_in_sql_replays_as_it_was_first_prompted(store)
 
     clock = make_get_date_time(lambda: datetime(2024, 5, 17, 12, 0, tzinfo=UTC))
     call = ToolCall(id="call_time", name="get_date_time", arguments={"timezone": "UTC"})
-    first = ScriptedChatModel([call, "It is noon."])
+    first = ScriptedChatModel([call, "It is 12 noon."])
     await VoiceAgent(first, memory=store, tools=[clock]).arespond(
         "Time in UTC?", conversation_id="r", synthesize=False)
 

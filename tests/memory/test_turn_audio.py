@@ -28,7 +28,7 @@ def utterance() -> np.ndarray:
 async def test_turn_audio_is_kept_shown_and_deleted_with_the_user(tmp_path):
     db, audio_dir = str(tmp_path / "history.sqlite3"), tmp_path / "audio"
     decoder = RecordingDecoder(RATE)
-    agent = VoiceAgent(ScriptedChatModel(["It is noon.", "Sunny."]), decoder=decoder,
+    agent = VoiceAgent(ScriptedChatModel(["It is 12 noon.", "Sunny."]), decoder=decoder,
                        tokenizer=FixedTranscriber("what time is it"), vad=FixedVad(),
                        memory=SqlDialogueStore(db), tools=[], audio_dir=audio_dir,
                        learn_facts=False)
@@ -47,7 +47,7 @@ async def test_turn_audio_is_kept_shown_and_deleted_with_the_user(tmp_path):
     assert rate == RATE and len(samples) == len(clip)  # the whole utterance as received
     assert np.allclose(samples, clip, atol=1e-3)
     samples, rate = sf.read(reply.audio_path, dtype="float32")
-    assert rate == RATE and len(samples) == decoder.samples_for("It is noon.")
+    assert rate == RATE and len(samples) == decoder.samples_for("It is 12 noon.")
 
     def cli(*args: str):  # the CLI runs its own event loop: not on this test's
         return asyncio.to_thread(CliRunner().invoke, history_app, [*args, "--db", db])
@@ -64,7 +64,7 @@ async def test_turn_audio_is_kept_shown_and_deleted_with_the_user(tmp_path):
 
 async def test_without_an_audio_folder_only_text_is_kept(tmp_path):
     db = str(tmp_path / "history.sqlite3")
-    agent = VoiceAgent(ScriptedChatModel(["It is noon."]), decoder=RecordingDecoder(RATE),
+    agent = VoiceAgent(ScriptedChatModel(["It is 12 noon."]), decoder=RecordingDecoder(RATE),
                        tokenizer=FixedTranscriber("what time is it"), vad=FixedVad(),
                        memory=SqlDialogueStore(db), tools=[], learn_facts=False)
     await agent.arespond(audio=utterance(), sample_rate=RATE, conversation_id="c1")

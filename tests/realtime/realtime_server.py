@@ -18,7 +18,7 @@ from loopback_server import LoopbackServer
 from realtime_signals import pcm16, silence, tone
 
 HEARD = "what time is it"
-SHORT = "It is noon."
+SHORT = "It is 12 noon."
 # Twenty words, streamed a word every 80 ms: the reply is still being written for ~1.6 s.
 LONG = ("It is noon right now here in town. The sun is high, the shops are open, "
         "and the bakery still has bread.")

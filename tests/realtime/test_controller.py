@@ -29,7 +29,7 @@ class FakeClock:
 
 
 def make(model=None, *, seconds_per_char=0.001, clock=None):
-    model = model or ScriptedChatModel(["It is noon."])
+    model = model or ScriptedChatModel(["It is 12 noon."])
     agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=seconds_per_char),
                        tokenizer=FixedTranscriber(HEARD), tools=[])
     events: list = []
@@ -68,7 +68,7 @@ async def test_one_turn_walks_the_paper_states():
     assert any(isinstance(e, AudioChunkEvent) for e in inner)
     done = next(e for e in events if isinstance(e, ReplyFinished))
     assert done.response_id == started.response_id and done.status == "completed"
-    assert done.text == "It is noon." and done.transcript == HEARD
+    assert done.text == "It is 12 noon." and done.transcript == HEARD
     assert {"end_of_turn_wait", "transcript", "first_audio_sent", "done", "agent.asr"} <= set(
         done.timings_ms)
     assert done.timings_ms["end_of_turn_wait"] >= 400
@@ -210,7 +210,7 @@ async def test_the_model_prepares_each_turn_before_the_users_words_not_while_it_
     # final then), with the conversation as the next turn will see it (the first turn: the
     # system prompt alone; the second: the first exchange too), and not for speech over its
     # own reply, when the reply owns the model.
-    model = AnticipatingModel(["It is noon.", LONG])
+    model = AnticipatingModel(["It is 12 noon.", LONG])
     ctl, agent, _, events = make(model, seconds_per_char=0.02)
     await push(ctl, np.concatenate([silence(0.2), tone(0.6)]))
     await until(lambda: len(model.anticipated) == 1)  # speech started
@@ -218,7 +218,7 @@ async def test_the_model_prepares_each_turn_before_the_users_words_not_while_it_
     assert model.anticipated[0][0].startswith("system:")
     await push(ctl, silence(0.6))
     await until(lambda: ctl.state == S.SILENCE and len(model.anticipated) == 2)  # played out
-    assert model.anticipated[1][1:] == [f"user:{HEARD}", "assistant:It is noon."]
+    assert model.anticipated[1][1:] == [f"user:{HEARD}", "assistant:It is 12 noon."]
     await push(ctl, np.concatenate([tone(0.6), silence(0.6)]))
     await until(lambda: len([e for e in events if isinstance(e, ReplyFinished)]) == 2)
     assert model.anticipated[2] == model.anticipated[1]  # speech started: the same head

@@ -42,7 +42,7 @@ class WatchingTranscriber:
 def make(*texts: str, pause_ms: int = 160, speculate: bool = True, early_asr: bool = True):
     events: list = []
     transcriber = WatchingTranscriber(events, *texts)
-    model = ScriptedChatModel(["It is noon."])
+    model = ScriptedChatModel(["It is 12 noon."])
     agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
                        tokenizer=transcriber, tools=[])
 
@@ -71,7 +71,7 @@ async def test_the_pause_uses_the_asr_started_at_the_first_quiet_window():
     await ctl.close()
     history = await agent.services.memory.history("c1")
     assert [(t.role, t.text) for t in history] == [
-        ("user", "what time is it"), ("assistant", "It is noon.")]
+        ("user", "what time is it"), ("assistant", "It is 12 noon.")]
 
 
 async def test_a_gap_inside_the_speech_leaves_no_trace():

@@ -28,7 +28,7 @@ class GatedEstimateModel(ScriptedChatModel):
     """Sends `TurnEndEstimate(probability)` first, once `gate` is open, then the reply."""
 
     def __init__(self, probability: float, gate: asyncio.Event | None = None) -> None:
-        super().__init__([[TurnEndEstimate(probability), *text_deltas("It is noon.")]])
+        super().__init__([[TurnEndEstimate(probability), *text_deltas("It is 12 noon.")]])
         self.gate = gate
 
     async def _play(self, events):
@@ -203,7 +203,7 @@ async def test_speech_right_after_an_early_end_continues_the_same_turn():
     await ctl.close()
     history = await agent.services.memory.history("c1")
     assert [(t.role, t.text) for t in history] == [
-        ("user", "what time is it in tokyo"), ("assistant", "It is noon.")]
+        ("user", "what time is it in tokyo"), ("assistant", "It is 12 noon.")]
 
 
 async def test_speech_after_a_plain_end_is_still_a_backchannel():

@@ -235,7 +235,7 @@ async def test_closing_the_socket_ends_the_sessions_conversation(tmp_path):
     from memory.sql_store import SqlDialogueStore
 
     url = f"sqlite:///{tmp_path / 'history.db'}"
-    agent = VoiceAgent(ScriptedChatModel(["It is noon."]), decoder=RecordingDecoder(),
+    agent = VoiceAgent(ScriptedChatModel(["It is 12 noon."]), decoder=RecordingDecoder(),
                        tokenizer=FixedTranscriber("hi"), memory=SqlDialogueStore(url),
                        tools=[], learn_facts=False)
     with serve(agent) as server:

@@ -37,7 +37,7 @@ class SequenceTranscriber(FixedTranscriber):
 
 
 def make(model=None, transcriber=None, tools=()):
-    model = model or ScriptedChatModel(["It is noon."])
+    model = model or ScriptedChatModel(["It is 12 noon."])
     agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
                        tokenizer=transcriber or FixedTranscriber(HEARD), tools=list(tools))
     events: list = []
@@ -68,7 +68,7 @@ async def test_same_words_commit_the_speculation():
     await played_out(ctl)
     await ctl.close()
     history = await agent.services.memory.history("c1")
-    assert [(t.role, t.text) for t in history] == [("user", HEARD), ("assistant", "It is noon.")]
+    assert [(t.role, t.text) for t in history] == [("user", HEARD), ("assistant", "It is 12 noon.")]
 
 
 async def test_resumed_speech_discards_the_first_speculation():
@@ -90,14 +90,14 @@ async def test_resumed_speech_discards_the_first_speculation():
     await ctl.close()
     history = await agent.services.memory.history("c1")
     assert [(t.role, t.text) for t in history] == [
-        ("user", "what time is it"), ("assistant", "It is noon.")]
+        ("user", "what time is it"), ("assistant", "It is 12 noon.")]
 
 
 async def test_other_final_words_rerun_the_turn():
     # Through the segmenter the final audio of a committed pause is the paused audio itself;
     # the rerun path is for audio that differs, driven here directly.
     transcriber = SequenceTranscriber("what time", "what time is it")
-    model = ScriptedChatModel(["It is noon."])
+    model = ScriptedChatModel(["It is 12 noon."])
     agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
                        tokenizer=transcriber, tools=[])
     paused = AudioClip(tone(0.5), 16_000)
@@ -111,7 +111,7 @@ async def test_other_final_words_rerun_the_turn():
     assert model.calls[-1][0][-1].content == "what time is it"
     history = await agent.services.memory.history("c1")
     assert [(t.role, t.text) for t in history] == [
-        ("user", "what time is it"), ("assistant", "It is noon.")]
+        ("user", "what time is it"), ("assistant", "It is 12 noon.")]
 
 
 async def test_the_end_of_turn_reuses_the_pause_transcript():
@@ -125,7 +125,7 @@ async def test_the_end_of_turn_reuses_the_pause_transcript():
 async def test_a_pause_shorter_than_the_kept_tail_still_reuses_the_transcript():
     # Tried: a 64 ms pause (two VAD windows) under the segmenter's 100 ms kept tail: the
     # final clip is the paused one plus a quiet window, not new words.
-    agent = VoiceAgent(ScriptedChatModel(["It is noon."]),
+    agent = VoiceAgent(ScriptedChatModel(["It is 12 noon."]),
                        decoder=RecordingDecoder(seconds_per_char=0.001),
                        tokenizer=FixedTranscriber(HEARD), tools=[])
     events: list = []
@@ -226,7 +226,7 @@ async def test_barge_in_on_a_committed_speculation_keeps_one_cut_turn():
 async def test_speculation_keeps_turn_audio_files_only_when_committed(tmp_path):
     # Input tried: two speculations with an audio folder set; one thrown away after its whole
     # reply was written, one committed. Only the committed one may leave files.
-    model = ScriptedChatModel(["It is noon."])
+    model = ScriptedChatModel(["It is 12 noon."])
     agent = VoiceAgent(model, decoder=RecordingDecoder(seconds_per_char=0.001),
                        tokenizer=SequenceTranscriber("what time", "what time is it"), tools=[],
                        audio_dir=tmp_path)
@@ -239,7 +239,7 @@ async def test_speculation_keeps_turn_audio_files_only_when_committed(tmp_path):
     paused = AudioClip(tone(0.5), 16_000)
     committed = Speculation(agent, paused, "c2")
     events = [e async for e in commit_or_rerun(agent, committed, paused, "c2", lambda c: None)]
-    assert events[-1].reply.text == "It is noon."
+    assert events[-1].reply.text == "It is 12 noon."
     files = list(tmp_path.rglob("*.wav"))
     assert [f.parent.name for f in files] == ["c2"] and files[0].stat().st_size > 44
     history = await agent.services.memory.history("c2")

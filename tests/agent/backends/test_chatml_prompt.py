@@ -98,11 +98,11 @@ def test_the_prompt_of_one_turn_is_a_prefix_of_the_next_turns_prompt():
     turn1 = [sys_msg(), user("Time?"),
              assistant("", [ToolCall(id="c1", name="get_date_time", arguments={})]),
              tool_msg('{"time":"12:00"}')]
-    turn2 = turn1 + [assistant("It is noon."), user("Thanks.")]
+    turn2 = turn1 + [assistant("It is 12 noon."), user("Thanks.")]
     first, second = render_prompt(turn1, tools), render_prompt(turn2, tools)
     assert second.startswith(first)
     assert second[len(first):] == (
-        "It is noon.<|im_end|>\n<|im_start|>user\nThanks.<|im_end|>\n<|im_start|>assistant\n")
+        "It is 12 noon.<|im_end|>\n<|im_start|>user\nThanks.<|im_end|>\n<|im_start|>assistant\n")
 
 
 def test_a_tool_result_renders_inside_tool_response_in_a_user_turn():

@@ -359,6 +359,6 @@ async def test_a_forced_call_is_written_though_the_decision_says_words():
 
 
 async def test_a_forced_call_of_a_tool_not_offered_is_a_named_error():
-    model = fake_model(FakeLlama(["It is noon."]))
+    model = fake_model(FakeLlama(["It is 12 noon."]))
     with pytest.raises(ModelBackendError, match="names no offered tool"):
         [e async for e in model.stream(ASKED, FORCE_TOOLS, tool_choice="call:transfer_money")]

@@ -46,7 +46,7 @@ def clock_with_filler():
 def slow_answer_agent(answer_delay_s: float, filler_after_s: float, decoder=None, turns=1):
     # The tool returns at once; the model's answer after it is what keeps the caller waiting,
     # as with the embedded LLM's second pass on a CPU.
-    model = ScriptedChatModel([ToolCall(name="get_date_time", arguments={}), "It is noon."]
+    model = ScriptedChatModel([ToolCall(name="get_date_time", arguments={}), "It is 12 noon."]
                               * turns, first_token_delay_s=answer_delay_s)
     decoder = decoder or RecordingDecoder()
     agent = VoiceAgent(model, decoder=decoder, tools=[clock_with_filler()],
@@ -62,7 +62,7 @@ async def test_a_late_answer_after_a_fast_tool_gets_the_filler_first():
         events.append(event)
         stamps.append(time.perf_counter() - started)
     sentences = [e.text for e in events if isinstance(e, SentenceEvent)]
-    assert sentences == [CLOCK_FILLER, "It is noon."]
+    assert sentences == [CLOCK_FILLER, "It is 12 noon."]
     assert decoder.texts == sentences
     first_audio = next(i for i, e in enumerate(events) if isinstance(e, AudioChunkEvent))
     first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDeltaEvent))
@@ -71,23 +71,23 @@ async def test_a_late_answer_after_a_fast_tool_gets_the_filler_first():
     # well before the answer's first token at ~1.2 s.
     assert stamps[first_audio] < stamps[first_text] - 0.3
     reply = events[-1].reply
-    assert reply.text == f"{CLOCK_FILLER} It is noon."
+    assert reply.text == f"{CLOCK_FILLER} It is 12 noon."
     stored = await agent.services.memory.history("late")
-    assert [t.text for t in stored] == ["What time is it?", f"{CLOCK_FILLER} It is noon."]
+    assert [t.text for t in stored] == ["What time is it?", f"{CLOCK_FILLER} It is 12 noon."]
 
 
 async def test_an_answer_within_the_delay_gets_no_filler():
     agent, _, decoder = slow_answer_agent(answer_delay_s=0.05, filler_after_s=0.5)
     _, reply = await run_turn(agent, "What time is it?")
-    assert reply.text == "It is noon."
-    assert decoder.texts == ["It is noon."]
+    assert reply.text == "It is 12 noon."
+    assert decoder.texts == ["It is 12 noon."]
 
 
 async def test_zero_delay_says_the_filler_at_once_even_for_an_instant_turn():
     agent, _, decoder = slow_answer_agent(answer_delay_s=0.0, filler_after_s=0.0)
     _, reply = await run_turn(agent, "What time is it?")
-    assert decoder.texts == [CLOCK_FILLER, "It is noon."]
-    assert reply.text == f"{CLOCK_FILLER} It is noon."
+    assert decoder.texts == [CLOCK_FILLER, "It is 12 noon."]
+    assert reply.text == f"{CLOCK_FILLER} It is 12 noon."
 
 
 async def test_a_turn_without_tools_never_gets_a_filler():
@@ -233,7 +233,7 @@ async def filler_gaps(agent, turns: int) -> tuple[list[float | None], list[list[
 async def test_after_two_slow_answers_the_filler_starts_at_the_decision():
     agent, _, _ = slow_answer_agent(answer_delay_s=0.4, filler_after_s=0.2, turns=3)
     gaps, spoken = await filler_gaps(agent, 3)
-    assert spoken == [[CLOCK_FILLER, "It is noon."]] * 3
+    assert spoken == [[CLOCK_FILLER, "It is 12 noon."]] * 3
     assert gaps[0] >= 0.15 and gaps[1] >= 0.15  # the delay, while nothing was known
     assert gaps[2] < 0.1  # at once: the answer was known to come late
     assert agent.services.answer_waits.expected_s() >= 0.35
@@ -242,5 +242,5 @@ async def test_after_two_slow_answers_the_filler_starts_at_the_decision():
 async def test_fast_answers_keep_the_delay_and_need_no_filler():
     agent, _, decoder = slow_answer_agent(answer_delay_s=0.02, filler_after_s=0.3, turns=3)
     _, spoken = await filler_gaps(agent, 3)
-    assert spoken == [["It is noon."]] * 3 and CLOCK_FILLER not in decoder.texts
+    assert spoken == [["It is 12 noon."]] * 3 and CLOCK_FILLER not in decoder.texts
     assert agent.services.answer_waits.expected_s() < 0.3

@@ -125,7 +125,7 @@ async def test_one_tool_call_runs_then_the_model_answers_from_its_result():
 
 async def test_next_turn_replays_a_tool_turn_as_it_was_first_prompted():
     call = ToolCall(id="call_time", name="get_date_time", arguments={"timezone": "UTC"})
-    agent, model, _ = make_agent([call, "It is noon.", "You are welcome."], tools=[clock_tool()])
+    agent, model, _ = make_agent([call, "It is 12 noon.", "You are welcome."], tools=[clock_tool()])
     await agent.arespond("Time in UTC?", conversation_id="r")
     await agent.arespond("Thanks!", conversation_id="r")
 
@@ -135,7 +135,7 @@ async def test_next_turn_replays_a_tool_turn_as_it_was_first_prompted():
     # the backend's prefix cache from turn 1 stays valid.
     assert turn_2[: len(last_prompt_of_turn_1)] == last_prompt_of_turn_1
     assert [(m.role, m.content) for m in turn_2[len(last_prompt_of_turn_1):]] == [
-        ("assistant", "It is noon."), ("user", "Thanks!"),
+        ("assistant", "It is 12 noon."), ("user", "Thanks!"),
     ]
 
 
@@ -300,14 +300,14 @@ async def test_a_repeated_call_after_filler_text_is_not_run_twice():
 async def test_filler_sentence_before_a_tool_call_is_spoken_then_the_answer():
     call = ToolCall(id="call_f", name="get_date_time", arguments={"timezone": "UTC"})
     agent, model, decoder = make_agent(
-        [[TextDelta("Let me "), TextDelta("check. "), ToolCallEvent(call)], "It is noon."],
+        [[TextDelta("Let me "), TextDelta("check. "), ToolCallEvent(call)], "It is 12 noon."],
         tools=[clock_tool()])
     events, reply = await run_turn(agent, "What time is it?", conversation_id="f")
 
-    assert decoder.texts == ["Let me check.", "It is noon."]
-    assert reply.text == "Let me check. It is noon."
+    assert decoder.texts == ["Let me check.", "It is 12 noon."]
+    assert reply.text == "Let me check. It is 12 noon."
     assert [(e.text, e.index) for e in events if isinstance(e, SentenceEvent)] == [
-        ("Let me check.", 0), ("It is noon.", 1)]
+        ("Let me check.", 0), ("It is 12 noon.", 1)]
     # The filler is heard before the tool even starts.
     first_audio = index_of(events, AudioChunkEvent)
     assert events[first_audio].sentence_index == 0
@@ -323,14 +323,14 @@ async def test_filler_sentence_before_a_tool_call_is_spoken_then_the_answer():
     assert json.loads(tool_msg.content) == EXPECTED_NOON_UTC
     assert "Let me check." not in tool_msg.content
     history = await agent.services.memory.history("f")
-    assert history[1].text == "Let me check. It is noon."
+    assert history[1].text == "Let me check. It is 12 noon."
     assert [r.name for r in history[1].tool_calls] == ["get_date_time"]
 
 
 async def test_next_turn_replays_a_filler_turn_as_it_was_first_prompted():
     call = ToolCall(id="call_f", name="get_date_time", arguments={"timezone": "UTC"})
     agent, model, _ = make_agent(
-        [[TextDelta("Let me check. "), ToolCallEvent(call)], "It is noon.", "Bye."],
+        [[TextDelta("Let me check. "), ToolCallEvent(call)], "It is 12 noon.", "Bye."],
         tools=[clock_tool()])
     await agent.arespond("What time is it?", conversation_id="f")
     await agent.arespond("Thanks.", conversation_id="f")
