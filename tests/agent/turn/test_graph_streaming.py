@@ -248,10 +248,10 @@ async def test_a_slow_tool_gets_a_filler_sentence_while_it_runs():
     done = events[-1].reply
     assert done.text == "Let me look up the weather in Paris. It is sunny in Paris."
 
-    fast_model = ScriptedChatModel([ToolCall(name="get_date_time", arguments={}), "Noon."])
+    fast_model = ScriptedChatModel([ToolCall(name="get_date_time", arguments={}), "12 noon."])
     fast = VoiceAgent(fast_model, decoder=RecordingDecoder())
     reply = await fast.arespond("Time?")
-    assert reply.text == "Noon."
+    assert reply.text == "12 noon."
 
 
 # --------------------------------------------------------------------------- first chunk first
