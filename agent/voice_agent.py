@@ -135,11 +135,8 @@ class VoiceAgent:
         return cls(options.pop("chat_model"), **options)
 
     def for_persona(self, persona: Persona) -> VoiceAgent:
-        """Another agent speaking as `persona` that shares this one's models, history store
-        and memory options (facts are scoped per persona, so it gets its own recall). Its
-        tools are this agent's, unless the persona names its own (`allowed_tools`: the
-        SkyWay agent's desk): then those, taken from this agent's set first, then from the
-        installed built-ins and plugins."""
+        """Another agent speaking as `persona`, sharing this one's models, history store and
+        memory options; its tools are `tools_for(persona, this agent's tools)`."""
         from agent.setup.tools import tools_for  # plugins load only for such a persona
 
         svc, options = self.services, self._memory_options
