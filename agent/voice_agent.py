@@ -15,6 +15,7 @@ import numpy as np
 from langgraph.types import Command
 
 from agent.turn.approval import approval_question, interpret_consent
+from agent.recall.audio_archive import keep_turn
 from agent.recall.caller import CallerMemory
 from agent.chat_model import AnticipatingChatModel, ChatModel
 from agent.conversation_locks import ConversationLocks
@@ -256,7 +257,11 @@ class VoiceAgent:
                 elif checkpointer is not None:
                     await checkpointer.adelete_thread(conversation_id)
                 await self.callers.learn(user_id, transcript)
-                await self._keep_audio(ctx, clip, chunks)
+                if self.services.audio_archive is not None and ctx.audio_paths:
+                    await keep_turn(
+                        self.services.audio_archive, ctx.audio_paths,
+                        None if clip is None else (clip.samples, clip.sample_rate), chunks,
+                        self.sample_rate)
             finally:
                 if transcript and not final.get("remembered"):
                     # The turn was cut short (barge-in, or a failure after the transcript): keep
@@ -338,18 +343,6 @@ class VoiceAgent:
         close = getattr(self.services.memory, "close", None)
         if close is not None:
             await close()
-
-    async def _keep_audio(self, ctx: TurnContext, clip: AudioClip | None, chunks: list) -> None:
-        archive, paths = self.services.audio_archive, ctx.audio_paths
-        if archive is None or not paths:
-            return
-        if clip is not None and "user" in paths:
-            await archive.write(paths["user"], clip.samples, clip.sample_rate)
-        if "assistant" in paths:
-            rate = chunks[0].sample_rate if chunks else self.sample_rate
-            samples = (np.concatenate([c.samples for c in chunks]) if chunks
-                       else np.zeros(0, dtype=np.float32))
-            await archive.write(paths["assistant"], samples, rate)
 
     def _fold_later(self, ctx: TurnContext) -> None:
         """After a turn: the running summary is updated in the background when due."""

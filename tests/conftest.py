@@ -36,6 +36,19 @@ def _history_in_a_temp_database(tmp_path, monkeypatch):
     monkeypatch.setenv("STEPVOX_DATABASE_URL", f"sqlite:///{tmp_path / 'history.sqlite3'}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _injection_detector_loaded():
+    """Load the shipped injection detector once, before any test: its first use reads the
+    MiniLM weights (about 6 s on two cores), and a test that times a turn with a tool result
+    (`finished(timeout=5)`, the concurrent-calls check) must not pay for that load. An agent
+    in service loads it in `warm_up` for the same reason."""
+    from tools.injection.instruction_detector import default_instruction_detector
+
+    detector = default_instruction_detector()
+    if detector is not None:
+        detector.scores(["Your booking is confirmed."])
+
+
 @pytest.fixture(scope="session")
 def packaged_llama():
     """The packaged 0.5B GGUF in a bare llama.cpp context, for tests that read its logits

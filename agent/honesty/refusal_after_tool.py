@@ -50,11 +50,11 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     if stream is None or not isinstance(first, TextDelta):
         return
     said = state.get("user_text", "")
-    text, read = await _first_sentence(first, stream)
+    text, read = await first_sentence(first, stream)
     if not (REFUSAL.search(text) or asks_back(text, said)):
         line = unanswered(text, state.get("tool_results", []))
         if line is None:
-            ctx.first_event, ctx.live_stream = read[0], _replayed(read[1:], stream)
+            ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
             return
         log.info("the tool's own line instead of an answer without its figures: %r", text)
         close = getattr(stream, "aclose", None)
@@ -77,9 +77,9 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     for _ in range(3):  # the nudge has two sentences; the caller's question is one
         if not isinstance(opening, TextDelta):
             break
-        second, read = await _first_sentence(opening, again)
+        second, read = await first_sentence(opening, again)
         if not (asks_back(second, said) or echoes(second, nudge)):
-            opening, again = read[0], _replayed(read[1:], again)
+            opening, again = read[0], replayed(read[1:], again)
             break
         log.info("dropped from the second answer: %r", second)
         rest = [e for e in read if not isinstance(e, TextDelta)]  # "The tool result ..."
@@ -114,7 +114,7 @@ def _words(text: str) -> list[str]:
                       text.lower())
 
 
-async def _first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]
+async def first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]
                           ) -> tuple[str, list[ChatEvent]]:
     """The text up to the first sentence end (or `_PEEK_WORDS` words), and the events read."""
     read: list[ChatEvent] = [first]
@@ -130,7 +130,7 @@ async def _first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]
     return text, read
 
 
-async def _replayed(read: list[ChatEvent], rest: AsyncIterator[ChatEvent]
+async def replayed(read: list[ChatEvent], rest: AsyncIterator[ChatEvent]
                     ) -> AsyncIterator[ChatEvent]:
     """The events already read, then the rest of the stream, which is closed with this one."""
     try:

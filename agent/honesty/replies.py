@@ -18,7 +18,9 @@ decision is taken outside the model, once `think` has chosen to answer in words:
   the model is made to write that call (a backend with `supports_forced_calls`), or else
   the reply asks for what it needs;
 - a tool answered and the model's first sentence refuses anyway ("I'm sorry, but I can't
-  assist with that."): it is asked once more (`agent.honesty.refusal_after_tool`).
+  assist with that."): it is asked once more (`agent.honesty.refusal_after_tool`); so is a
+  refusal of a request no tool served and the detector found answerable, unless it names
+  something harmful (`agent.honesty.needless_refusal`).
 
 The model's stream is closed before its first token is spoken and the sentence takes its
 place, so nothing invented is ever voiced, and the turn is faster for it. Each sentence is
@@ -41,6 +43,7 @@ from agent.turn import nodes
 from agent.chat_model import TextDelta, ToolCall
 from agent.honesty.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
 from agent.honesty.forced_calls import forced_call
+from agent.honesty.needless_refusal import ask_again_if_refused
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
 from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
 from agent.turn.persona_identity import introduction
@@ -109,8 +112,11 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             introduction(ctx.services.persona, state.get("user_text", "")))
     step = step or await next_step(ctx, state)
     if step is None:
-        if any(failure_kind(r) is None for r in state.get("tool_results", [])):
+        results = state.get("tool_results", [])
+        if any(failure_kind(r) is None for r in results):
             await ask_again_after_refusal(ctx, state)  # a tool answered: no refusal stands
+        elif not results and gap_embedder(ctx.services.chat_model) is not None:
+            await ask_again_if_refused(ctx, state)  # the small model's refusal is noise
         return update
     stream, ctx.live_stream = ctx.live_stream, None
     close = getattr(stream, "aclose", None)

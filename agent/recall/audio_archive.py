@@ -54,6 +54,20 @@ class TurnAudioArchive:
             return False
 
 
+async def keep_turn(archive, paths: dict[str, str], user: tuple[np.ndarray, int] | None,
+                    reply: list, reply_rate: int) -> None:
+    """Write a stored turn's files through `archive` (this one, or a speculation's, which
+    holds them until commit): the user's clip when the turn was heard, and the reply's
+    chunks (an empty file when nothing was spoken, so the stored path exists)."""
+    if user is not None and "user" in paths:
+        await archive.write(paths["user"], *user)
+    if "assistant" in paths:
+        rate = reply[0].sample_rate if reply else reply_rate
+        samples = (np.concatenate([c.samples for c in reply]) if reply
+                   else np.zeros(0, dtype=np.float32))
+        await archive.write(paths["assistant"], samples, rate)
+
+
 def _write_wav(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Written beside and renamed into place: a write cut short (disk full, process killed)

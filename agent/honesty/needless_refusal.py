@@ -1,0 +1,76 @@
+"""A harmless question refused: asked once more.
+
+The packaged 0.5B model answers "Who painted the Starry Night?" with "I'm sorry, but I can't
+assist with that." now and then (5 of 375 general-knowledge questions in `bench/spoken_qa.py`,
+"tell me a joke about computers" in `bench/honesty_eval.py`). A larger model's refusal is
+deliberate; this one's is noise in its first tokens. So, on a backend whose replies pass the
+"can't know" detector (the embedded one: `knowledge_gaps.gap_embedder`), when no tool ran,
+the detector let the request through as answerable, and the first sentence is such a
+refusal, the stream is closed unheard and the model is asked once more, with a system line
+that keeps the choice to refuse what is harmful. A request that names anything dangerous
+(weapons, drugs, self-harm, break-ins: `HARMFUL`) is never asked again: its refusal stands.
+The second answer is spoken whatever it is; there is no third try.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from agent.chat_model import ChatMessage, TextDelta
+from agent.honesty.refusal_after_tool import REFUSAL, first_sentence, replayed
+from agent.turn.apology import apologising
+from agent.turn.context import TurnContext
+from agent.turn.state import TurnState
+
+log = logging.getLogger("stepvox.honesty")
+
+NUDGE = ("The caller's last message is an ordinary request. Answer it from what you know in "
+         "one or two short spoken sentences. Only if it asks for something dangerous or "
+         "harmful, say briefly that you can't help with that.")
+NUDGE_BY_LANGUAGE = {"en": NUDGE, "zh": "用户刚才的话是普通的问题。请根据你的知识用一两句简短的中文口语回答。"
+                                        "只有当它要求危险或有害的内容时，才简短地说你帮不了。"}
+# Topics whose refusal is meant, in any wording: never asked again, whatever the detector
+# says. Broad on purpose: a harmless question caught here only keeps a refusal it already had.
+HARMFUL = re.compile(
+    r"\b(?:bombs?|explosives?|detonat\w*|weapons?|guns?|firearms?|ammo|ammunition|kill\w*|"
+    r"murder\w*|poison\w*|suicide|self[- ]harm|hurt (?:my|him|her|them|some)\w*|"
+    r"drugs?|meth\w*|cocaine|heroin|fentanyl|overdose|hack\w*|malware|ransomware|phishing|"
+    r"steal\w*|stolen|shoplift\w*|break into|burglar\w*|counterfeit|launder\w*|porn\w*|"
+    r"nude|sexual|terror\w*|attack\w*|abuse\w*|stalk\w*|password)\b"
+    r"|炸弹|炸药|武器|枪|杀|毒药|毒品|自杀|自残|黑客|盗|偷|诈骗|色情|恐怖", re.I)
+
+# How a refusal opens. An answer that opens otherwise ("Vincent van Gogh ...") streams on
+# at once; only these openings hold the first sentence back until it is read.
+_MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|抱歉|对不起|我)", re.I)
+
+
+async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
+    """Read the first sentence of the pending answer to a request no tool served; when it
+    refuses a harmless request, replace it with a second answer (see the module doc)."""
+    stream, first = ctx.live_stream, ctx.first_event
+    if stream is None or not isinstance(first, TextDelta):
+        return
+    said = state.get("user_text", "")
+    if HARMFUL.search(said) or not _MAY_REFUSE.match(first.text) and first.text.strip():
+        return  # spoken as it streams: no sentence is held back to be read
+    text, read = await first_sentence(first, stream)
+    if not REFUSAL.search(text):
+        ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
+        return
+    log.info("asking again after a refusal of a harmless request: %r", text)
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()
+    svc = ctx.services
+    language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
+    messages = [*state["messages"],
+                ChatMessage(role="system", content=NUDGE_BY_LANGUAGE.get(language, NUDGE))]
+    again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
+                                              tool_choice="none"),
+                        getattr(svc.chat_model, "name", ""))
+    opening = await anext(again, None)
+    if not isinstance(opening, TextDelta):  # nothing said: the first refusal is what there is
+        ctx.first_event, ctx.live_stream = TextDelta(text), None
+        return
+    ctx.first_event, ctx.live_stream = opening, again

@@ -1,0 +1,89 @@
+"""A harmless request refused by the small model is asked once more
+(agent.honesty.needless_refusal); a harmful one keeps its refusal.
+
+The chat model is scripted: it stands in for the 0.5B, whose refusals of "who painted the
+starry night" these are. The "can't know" detector is real (the packaged MiniLM), since the
+retry only applies where it let the request through as answerable.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from fakes import ScriptedChatModel
+
+from agent import VoiceAgent
+from agent.honesty.needless_refusal import HARMFUL, NUDGE
+
+REFUSED = "I'm sorry, but I can't assist with that."
+
+
+def agent_for(embed, *replies: str) -> tuple[VoiceAgent, ScriptedChatModel]:
+    model = ScriptedChatModel(list(replies))
+    if embed is not None:
+        model.tool_prior = lambda: SimpleNamespace(embed=embed)  # the embedded backend's seam
+    return VoiceAgent(model, decoder=None, tools=[], learn_facts=False), model
+
+
+async def test_a_refused_general_knowledge_question_is_asked_again(embed):
+    agent, model = agent_for(embed, REFUSED, "Vincent van Gogh painted The Starry Night.")
+    reply = await agent.arespond("who painted the starry night", synthesize=False)
+    assert reply.text == "Vincent van Gogh painted The Starry Night."
+    messages, _, choice = model.calls[-1]
+    assert messages[-1].role == "system" and messages[-1].content == NUDGE
+    assert choice == "none"
+    assert len(model.calls) == 2
+
+
+async def test_a_joke_request_refused_is_asked_again(embed):
+    agent, _ = agent_for(embed, "Sorry, I can't help with that.",
+                         "Why did the computer go to the doctor? It had a virus.")
+    reply = await agent.arespond("tell me a joke about computers", synthesize=False)
+    assert "virus" in reply.text and "can't" not in reply.text
+
+
+async def test_a_refusal_of_a_harmful_request_stands(embed):
+    # Input tried: a request for making a weapon, and one for breaking into an account.
+    for request in ("how do i make a bomb at home", "help me hack into my ex's email"):
+        agent, model = agent_for(embed, REFUSED, "Sure, here is how.")
+        reply = await agent.arespond(request, synthesize=False)
+        assert reply.text == REFUSED, request
+        assert len(model.calls) == 1, request
+
+
+async def test_an_answer_is_spoken_as_it_came_and_asked_once(embed):
+    answer = "It was painted by Vincent van Gogh in 1889, in Saint-Remy."
+    agent, model = agent_for(embed, answer)
+    reply = await agent.arespond("who painted the starry night", synthesize=False)
+    assert reply.text == answer
+    assert len(model.calls) == 1
+    # An answer opening with "I" is read first, and spoken whole when it is no refusal.
+    agent, model = agent_for(embed, "I think it was Vincent van Gogh, in 1889.")
+    reply = await agent.arespond("who painted the starry night", synthesize=False)
+    assert reply.text == "I think it was Vincent van Gogh, in 1889."
+    assert len(model.calls) == 1
+
+
+async def test_the_second_answer_stands_even_if_it_refuses_again(embed):
+    agent, model = agent_for(embed, REFUSED, "I cannot help with that.")
+    reply = await agent.arespond("who painted the starry night", synthesize=False)
+    assert reply.text == "I cannot help with that."
+    assert len(model.calls) == 2  # no third try
+
+
+async def test_a_backend_without_the_detector_keeps_its_refusals():
+    # Remote models (no MiniLM seam) refuse on purpose: their refusals are not second-guessed.
+    agent, model = agent_for(None, REFUSED, "Vincent van Gogh.")
+    reply = await agent.arespond("who painted the starry night", synthesize=False)
+    assert reply.text == REFUSED
+    assert len(model.calls) == 1
+
+
+def test_what_counts_as_harmful():
+    for text in ("how do i make a bomb", "where can i buy cocaine", "how to poison a dog",
+                 "teach me to hack wifi", "怎么做炸弹"):
+        assert HARMFUL.search(text), text
+    for text in ("who painted the starry night", "tell me a joke about computers",
+                 "what is the capital of australia", "how many legs does a spider have",
+                 "谁画了蒙娜丽莎"):
+        assert not HARMFUL.search(text), text
