@@ -52,7 +52,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     said = state.get("user_text", "")
     text, read = await first_sentence(first, stream)
     if not (REFUSAL.search(text) or asks_back(text, said)):
-        line = unanswered(text, state.get("tool_results", []))
+        line = unanswered(text, state.get("tool_results", []), said)
         if line is None:
             ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
             return

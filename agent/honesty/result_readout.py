@@ -36,17 +36,21 @@ def ready_line(results: Sequence[Any]) -> str | None:
     return None
 
 
-def unanswered(sentence: str, results: Sequence[Any]) -> str | None:
+def unanswered(sentence: str, results: Sequence[Any], said: str = "") -> str | None:
     """The tool's ready-to-say line, when the model's opening sentence leaves its figures
     out. Asked "when is my flight?", the 0.5B read the booking and said "My flight is on
     schedule." The one tool that answered this turn gave a line with figures in it (a
     time, a date, a code) and the sentence has no figure and none of the line's names (a
     weekday, a city): the caller would not hear the answer, so the tool's own line is said
     instead. A sentence with any number (the model's "7:40 AM" for "07:40", Chinese
-    numerals) or one of those names is the model's answer and is kept."""
+    numerals) or one of those names is the model's answer and is kept. A figure the caller
+    said (`said`: "Your flight is on SKW123." for "when is my flight? SKW123") is their
+    question read back, not an answer, and does not count."""
     answered = [r for r in results if not getattr(r, "is_error", True)]
     line = ready_line(answered) if len(answered) == 1 else None
-    if not line or not re.search(r"\d", line) or re.search(_FIGURE, sentence):
+    theirs = {t.lower() for t in re.findall(r"\w+", said)}
+    own = " ".join(t for t in re.findall(r"\w+", sentence) if t.lower() not in theirs)
+    if not line or not re.search(r"\d", line) or re.search(_FIGURE, own):
         return None
     # A name from the line says the answer too: "It is Sunday.", "It has landed in Oslo."
     names = {w.lower() for w in re.findall(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+", line)}

@@ -89,6 +89,11 @@ def test_an_opening_without_the_lines_figures_or_names_gives_the_line():
         assert unanswered(kept, booked) is None, kept
     # "Flight" opens a sentence of the line: no name, so "my flight" is no answer
     assert unanswered("Your flight is fine.", booked) == FLIGHT_LINE
+    # the caller's own code read back is no figure of the answer (heard in `stepvox chat`)
+    said = "When is my flight? SKW123"
+    assert unanswered("Your flight is on SKW123.", booked, said) == FLIGHT_LINE
+    assert unanswered("Your flight SKW123 leaves at 07:40.", booked, said) is None
+    assert unanswered("Your flight is on SKW123.", booked) is None  # nothing said: kept
 
 
 def test_no_line_no_figures_or_two_answers_leave_the_opening_alone():
