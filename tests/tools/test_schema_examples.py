@@ -91,6 +91,11 @@ def test_parameter_phrase_asks_in_the_descriptions_words():
     spec = BOOKING["parameters"]["properties"]["code"]
     assert parameter_phrase("code", spec) == "the 6-character booking code"
     assert parameter_phrase("seat_id", {}) == "the seat id"
+    # said to the caller, so their own things are "your" (the SkyWay desk's surname field)
+    surname = {"description": "The caller's surname as they said it, e.g. 'Smith'. Required."}
+    assert parameter_phrase("passenger_surname", surname) == "your surname"
+    assert parameter_phrase("dob", {"description": "The patient's date of birth."}) == (
+        "your date of birth")
 
 
 SEARCH = {

@@ -147,6 +147,11 @@ def parameter_phrase(name: str, spec: Mapping[str, Any]) -> str:
     6-character booking code"; its name in words when the description is long or absent."""
     text = re.split(r",? e\.g\.|[.;(]", str(spec.get("description") or ""), maxsplit=1)[0].strip()
     text = re.split(r" as [A-Z]", text, maxsplit=1)[0]  # "date as YYYY-MM-DD" -> "date"
+    # Said to the caller: "the caller's surname as they said it" -> "your surname".
+    text = re.sub(r"\s+as (?:they|the (?:caller|user|customer)) (?:said|gave|spelled) it\b",
+                  "", text, flags=re.I)
+    text = re.sub(r"\b(?:the|a) (?:caller|user|customer|client|passenger|patient)'s\b", "your",
+                  text, flags=re.I)
     if not text or len(text.split()) > 8:
         return "the " + name.replace("_", " ")
     first = text.split()[0]
