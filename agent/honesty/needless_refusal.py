@@ -18,18 +18,16 @@ import logging
 import re
 
 from agent.chat_model import ChatMessage, TextDelta
-from agent.honesty.refusal_after_tool import REFUSAL, first_sentence, replayed
+from agent.honesty.refusal_after_tool import REFUSAL, echoes, first_sentence, replayed
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
 
 log = logging.getLogger("stepvox.honesty")
 
-NUDGE = ("The caller's last message is an ordinary request. Answer it from what you know in "
-         "one or two short spoken sentences. Only if it asks for something dangerous or "
-         "harmful, say briefly that you can't help with that.")
-NUDGE_BY_LANGUAGE = {"en": NUDGE, "zh": "用户刚才的话是普通的问题。请根据你的知识用一两句简短的中文口语回答。"
-                                        "只有当它要求危险或有害的内容时，才简短地说你帮不了。"}
+NUDGE = ("Answer the caller's last message from what you know, in one or two short spoken "
+         "sentences; decline only something dangerous or harmful.")
+NUDGE_BY_LANGUAGE = {"en": NUDGE, "zh": "请根据你的知识，用一两句简短的中文口语回答用户刚才的话；只拒绝危险或有害的要求。"}
 # Topics whose refusal is meant, in any wording: never asked again, whatever the detector
 # says. Broad on purpose: a harmless question caught here only keeps a refusal it already had.
 HARMFUL = re.compile(
@@ -64,12 +62,22 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         await close()
     svc = ctx.services
     language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
-    messages = [*state["messages"],
-                ChatMessage(role="system", content=NUDGE_BY_LANGUAGE.get(language, NUDGE))]
+    nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
+    messages = [*state["messages"], ChatMessage(role="system", content=nudge)]
     again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
                                               tool_choice="none"),
                         getattr(svc.chat_model, "name", ""))
     opening = await anext(again, None)
+    for _ in range(2):  # the 0.5B reads a system line back now and then: not for the caller
+        if not isinstance(opening, TextDelta):
+            break
+        second, read = await first_sentence(opening, again)
+        if not echoes(second, nudge):
+            opening, again = read[0], replayed(read[1:], again)
+            break
+        log.info("dropped from the second answer: %r", second)
+        rest = [e for e in read if not isinstance(e, TextDelta)]
+        opening = rest[0] if rest else await anext(again, None)
     if not isinstance(opening, TextDelta):  # nothing said: the first refusal is what there is
         ctx.first_event, ctx.live_stream = TextDelta(text), None
         return

@@ -285,7 +285,8 @@ def unsaid_result(call: ToolCall, unsaid: dict[str, str], function: dict[str, An
     spec = ((function.get("parameters") or {}).get("properties") or {}).get(name) or {}
     phrase = parameter_phrase(name, spec)
     content = (f"The arguments for tool {call.name!r} were not used: argument '{name}' was "
-               f"{value!r}, the example in the tool's description, and {UNSAID_MARK}. "
-               f"Ask the caller for {phrase}; do not call {call.name!r} with an example value.")
+               f"{value!r}, a value of the model's own, and {UNSAID_MARK}. "
+               f"Ask the caller for {phrase}; do not call {call.name!r} with a value they "
+               "have not said.")
     return ToolResult(name=call.name, call_id=call.id, arguments=dict(call.arguments),
                       content=content, is_error=True, latency_ms=0.0)

@@ -117,6 +117,28 @@ def test_the_other_example_the_caller_said_is_the_one_they_meant():
     assert out.repaired == {"origin": ("AMS", "Amsterdam")} and not out.unsaid
 
 
+def test_the_models_own_spelling_of_a_said_example_is_put_back_as_said():
+    # stepvox chat --persona skyway-agent, "Are there direct flights from Amsterdam to Lisbon
+    # on Friday?": the 0.5B wrote destination='Lisboa' and the desk found no such airport.
+    said = "Are there direct flights from Amsterdam to Lisbon on Friday?"
+    out = check_copied_values({"origin": "Amsterdam", "destination": "Lisboa"}, SEARCH, said,
+                              said)
+    assert out.arguments == {"origin": "Amsterdam", "destination": "Lisbon"}
+    assert out.repaired == {"destination": ("Lisboa", "Lisbon")}
+    # a value the caller said is theirs, example or not; and with no example said, an
+    # unsaid value is left for the tool to judge
+    out = check_copied_values({"origin": "Amsterdam", "destination": "Porto"}, SEARCH,
+                              "flights from amsterdam to porto", "flights from amsterdam to porto")
+    assert out.arguments == {"origin": "Amsterdam", "destination": "Porto"} and not out.repaired
+    out = check_copied_values({"origin": "Amsterdam", "destination": "Oporto"}, SEARCH,
+                              "flights from amsterdam to porto", "flights from amsterdam to porto")
+    assert out.arguments["destination"] == "Oporto" and not out.repaired
+    # the example already given to another argument is not taken twice
+    out = check_copied_values({"origin": "Lisbon", "destination": "Lisboa"}, SEARCH,
+                              "from lisbon to lisbon?", "from lisbon to lisbon?")
+    assert out.arguments == {"origin": "Lisbon", "destination": "Lisboa"}
+
+
 def test_an_example_said_only_inside_another_word_is_not_taken():
     said = "Any flights from Amsterdamse Bos?"  # not the word 'Amsterdam'
     out = check_copied_values({"origin": "AMS", "destination": "LIS"}, SEARCH, said, said)

@@ -14,6 +14,13 @@ value is
 - dropped, when its argument is optional: the tool's own default applies;
 - otherwise kept out of the call: the call is not made, and the caller is asked for it.
 
+A value that is no example and that nobody said, where the caller's latest turn names one of
+that parameter's examples ("direct flights to Lisbon", model: 'Lisboa', the schema: "e.g.
+'LIS' or 'Lisbon'"), is the model's own spelling of what the caller said: it is put back as
+said; so is a near spelling of one of their words, and a date is the day they named
+(`tools.calls.said_values`). A date nobody named is dropped when optional, else asked for.
+Any other unsaid value is left to the tool to judge.
+
 An `enum` parameter is exempt: choosing one of its listed options is the model's job.
 """
 
@@ -26,6 +33,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from tools.argument_grounding import is_supported
+from tools.calls.said_values import date_for_call, is_date_parameter, said_spelling
 
 # "e.g. 'AMS' or 'Amsterdam'", "for example: \"SK101\"", "such as 'P1001'".
 _OPENER = re.compile(r"\b(?:e\.g\.|eg\.|for example|for instance|such as|like)[,:]?\s*", re.I)
@@ -115,10 +123,23 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
     result = CopiedValues(arguments=dict(arguments))
     for name, value in arguments.items():
         spec = properties.get(name) if isinstance(properties.get(name), Mapping) else {}
+        if is_date_parameter(spec):
+            _check_date(result, name, value, spec, latest, conversation, name in required)
+            continue
         if not isinstance(value, str) or len(value.strip()) < MIN_CHARS or spec.get("enum"):
             continue
         example = examples.get(_key(value))
-        if example is None or is_supported(value, conversation):
+        if is_supported(value, conversation):
+            continue
+        if example is None:
+            # Not an example, and nobody said it: the model's own spelling of a value the
+            # caller named ("to Lisbon" -> 'Lisboa'; tools.calls.said_values).
+            others = [v for k, v in result.arguments.items() if k != name]
+            named = _other_example_said(spec, value, latest) or \
+                said_spelling(value, latest, others)
+            if named is not None and named not in others:
+                result.arguments[name] = named
+                result.repaired[name] = (value, named)
             continue
         swapped = _other_example_said(spec, example, latest) or said_like(example, latest)
         if swapped is not None:
@@ -130,6 +151,21 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             del result.arguments[name]
             result.dropped[name] = value
     return result
+
+
+def _check_date(result: CopiedValues, name: str, value: Any, spec: Mapping[str, Any],
+                latest: str, conversation: str, required: bool) -> None:
+    """A date the model wrote is the day the caller named; with none named, it was invented:
+    dropped when optional, else the caller is asked for it."""
+    date, named = date_for_call(value, spec, latest, conversation)
+    if named and date is not None and date != value:
+        result.arguments[name] = date
+        result.repaired[name] = (str(value), date)
+    elif not named and required:
+        result.unsaid[name] = str(value)
+    elif not named:
+        del result.arguments[name]
+        result.dropped[name] = str(value)
 
 
 def _other_example_said(spec: Mapping[str, Any], example: str, latest: str) -> str | None:

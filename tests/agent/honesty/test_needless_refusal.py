@@ -64,6 +64,16 @@ async def test_an_answer_is_spoken_as_it_came_and_asked_once(embed):
     assert len(model.calls) == 1
 
 
+async def test_the_nudge_read_back_is_not_said(embed):
+    # honesty_eval, "give me a fun fact": the 0.5B opened its second answer with the nudge.
+    agent, _ = agent_for(embed, REFUSED, NUDGE + " Octopuses have three hearts.")
+    reply = await agent.arespond("give me a fun fact", synthesize=False)
+    assert reply.text == "Octopuses have three hearts."
+    agent, _ = agent_for(embed, REFUSED, NUDGE)  # nothing but the nudge: the refusal stays
+    reply = await agent.arespond("give me a fun fact", synthesize=False)
+    assert reply.text == REFUSED
+
+
 async def test_the_second_answer_stands_even_if_it_refuses_again(embed):
     agent, model = agent_for(embed, REFUSED, "I cannot help with that.")
     reply = await agent.arespond("who painted the starry night", synthesize=False)

@@ -1,0 +1,117 @@
+"""Values the caller said, as the model failed to write them: a misspelt name, an invented date.
+
+Asked "are there direct flights from Amsterdam to Lisbon on Friday?", the 0.5B model wrote
+`search_direct_flights(origin="Amsterdam", destination="Lisboa", date="2023-05-01")`: the
+city in its own spelling, which the desk does not know, and a date from its training data
+for "Friday". The caller heard that SkyWay does not fly to Lisbon. Two repairs, both only
+for a value that nothing in the conversation says:
+
+- `said_spelling`: a string value one or two letters away from exactly one word (or two
+  adjacent words) of the caller's latest turn is that word, as they said it ('Lisboa' ->
+  'Lisbon', 'Amsterdm' -> 'Amsterdam'). Translations ('München' for "Munich") are too far
+  apart to be caught, and stay the tool's to judge.
+- `said_date`: a date parameter (JSON-schema `format: date`, or a description that asks for
+  YYYY-MM-DD) gets the day the caller named: "today", "tomorrow", "the day after
+  tomorrow", a weekday ("on Friday": the next one; today's own name is today), or a day
+  and month ("December 8th", "the 8th of December": this year's, or next year's once
+  passed). When the caller named no day at all, the value is the model's invention.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from rapidfuzz.distance import Levenshtein
+
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_MONTH = r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|" \
+         r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+_DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
+_DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b", re.I)
+_MONTH_DAY = re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}\b", re.I)
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
+MAX_EDITS = 2
+MIN_CHARS = 4
+
+
+def said_spelling(value: str, latest: str, taken: Iterable[Any] = ()) -> str | None:
+    """The one word (or two adjacent words) of `latest` within `MAX_EDITS` letters of
+    `value`, as the caller wrote it, unless another argument already holds it."""
+    if len(value) < MIN_CHARS or len(value.split()) > 2 or any(c.isdigit() for c in value):
+        return None  # codes have their own repair (tools.argument_shapes)
+    words = _WORD.findall(latest)
+    candidates = [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+    target = value.lower()
+    close = {c for c in candidates if len(c) >= MIN_CHARS and c.lower() != target and
+             c[0].lower() == target[0] and
+             Levenshtein.distance(c.lower(), target) <= min(MAX_EDITS, len(target) // 4)}
+    taken_keys = {str(t).lower() for t in taken}
+    close = {c for c in close if c.lower() not in taken_keys}
+    if len({c.lower() for c in close}) != 1:
+        return None
+    found = close.pop()
+    return found[:1].upper() + found[1:] if value[:1].isupper() else found
+
+
+def is_date_parameter(spec: Mapping[str, Any]) -> bool:
+    return spec.get("format") == "date" or bool(
+        re.search(r"YYYY-MM-DD|ISO[ -]?8601 date|ISO date", str(spec.get("description") or "")))
+
+
+def said_date(text: str, today: dt.date) -> dt.date | None:
+    """The day `text` names, or None when it names none (or two different ones)."""
+    low = text.lower()
+    found: set[dt.date] = set()
+    for year, month, day in _ISO.findall(low):
+        found |= _valid(int(year), int(month), int(day))
+    if re.search(r"\bday after tomorrow\b", low):
+        found.add(today + dt.timedelta(days=2))
+    elif re.search(r"\btomorrow\b", low):
+        found.add(today + dt.timedelta(days=1))
+    if re.search(r"\b(?:today|tonight|this (?:morning|afternoon|evening))\b", low):
+        found.add(today)
+    for match in re.finditer(r"\b(next\s+)?(" + "|".join(_WEEKDAYS) + r")\b", low):
+        ahead = (_WEEKDAYS.index(match.group(2)) - today.weekday()) % 7
+        found.add(today + dt.timedelta(days=ahead or (7 if match.group(1) else 0)))
+    for day, month in _DAY_MONTH.findall(low):
+        found |= _upcoming(today, _month(month), int(day))
+    for month, day in _MONTH_DAY.findall(low):
+        found |= _upcoming(today, _month(month), int(day))
+    return found.pop() if len(found) == 1 else None
+
+
+def date_for_call(value: Any, spec: Mapping[str, Any], latest: str, conversation: str,
+                  today: dt.date | None = None) -> tuple[str | None, bool]:
+    """(the date to send, whether anything named one) for a date parameter's `value`: the
+    day the caller's latest turn names, else one named earlier in the conversation. A value
+    the conversation holds word for word is kept. (None, False): nobody named a day."""
+    if not isinstance(value, str) or not value.strip() or value.strip().lower() in \
+            ("today", "tomorrow") or value in conversation:
+        return (value if isinstance(value, str) else None), True
+    today = today or dt.date.today()
+    named = said_date(latest, today) or said_date(conversation, today)
+    return (named.isoformat() if named else None), named is not None
+
+
+def _month(name: str) -> int:
+    return next(i for i, m in enumerate(_MONTHS, 1) if m.startswith(name.lower()[:3]))
+
+
+def _valid(year: int, month: int, day: int) -> set[dt.date]:
+    try:
+        return {dt.date(year, month, day)}
+    except ValueError:
+        return set()
+
+
+def _upcoming(today: dt.date, month: int, day: int) -> set[dt.date]:
+    this_year = _valid(today.year, month, day)
+    if this_year and next(iter(this_year)) >= today:
+        return this_year
+    return _valid(today.year + 1, month, day)
