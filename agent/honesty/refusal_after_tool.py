@@ -79,6 +79,13 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
             break
         second, read = await first_sentence(opening, again)
         if not (asks_back(second, said) or echoes(second, nudge)):
+            line = unanswered(second, state.get("tool_results", []), said)
+            if line is not None:  # asked again, and still no figure of the answer
+                log.info("the tool's own line instead of a second answer without its "
+                         "figures: %r", second)
+                await _close(again)
+                ctx.first_event, ctx.live_stream = TextDelta(line), None
+                return
             opening, again = read[0], replayed(read[1:], again)
             break
         log.info("dropped from the second answer: %r", second)
@@ -90,6 +97,12 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         ctx.live_stream = None
         return
     ctx.first_event, ctx.live_stream = opening, again
+
+
+async def _close(stream) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()
 
 
 def asks_back(sentence: str, said: str) -> bool:

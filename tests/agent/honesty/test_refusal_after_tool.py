@@ -119,3 +119,18 @@ async def test_an_answer_without_the_tools_figures_gives_the_tools_own_line():
     reply = await agent.arespond("when is my flight? booking SKW123", synthesize=False)
     assert reply.text == "Booking SKW123: flight SK101 leaves Amsterdam at 07:40."
     assert len(model.calls) == 2  # no second ask: the line was there
+
+
+async def test_a_second_answer_without_the_tools_figures_gives_the_line_too():
+    # stepvox chat --persona skyway-agent, "When is my flight? SKW123": the 0.5B said the
+    # question back ('"Is my flight?'), was asked again, and said "Your flight is on SKW123."
+    def booking(code: str) -> dict:
+        """Look up a booking by its code."""
+        return {"code": code, "spoken": f"Booking {code}: flight SK101 leaves Amsterdam at 07:40."}
+
+    model = ScriptedChatModel([ToolCall(name="booking", arguments={"code": "SKW123"}),
+                               '"Is my flight?', '"Your flight is on SKW123. Anything else?'])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(booking)], learn_facts=False)
+    reply = await agent.arespond("When is my flight? SKW123", synthesize=False)
+    assert reply.text == "Booking SKW123: flight SK101 leaves Amsterdam at 07:40."
+    assert len(model.calls) == 3
