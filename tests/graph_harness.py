@@ -17,7 +17,7 @@ EXPECTED_NOON_UTC = {
     "weekday": "Friday",
     "timezone": "UTC",
     "utc_offset": "+00:00",
-    "spoken": "It is 12:00 PM on Friday, May 17, 2024 (UTC).",
+    "spoken": "It is 12:00 PM on Friday, May 17, 2024, UTC time.",
 }
 
 

@@ -141,7 +141,17 @@ def _spoken(moment: datetime, zone: str) -> str:
     half = "AM" if moment.hour < 12 else "PM"
     month = _MONTHS[moment.month - 1]
     return (f"It is {hour12}:{moment.minute:02d} {half} on {_WEEKDAYS[moment.weekday()]}, "
-            f"{month} {moment.day}, {moment.year} ({zone}).")
+            f"{month} {moment.day}, {moment.year}{_spoken_place(zone)}.")
+
+
+def _spoken_place(zone: str) -> str:
+    """The zone as a voice says it: " in Tokyo" for "Asia/Tokyo", " in New York" for
+    "America/New_York"; a zone without a city is named plainly (" UTC time"). The speech
+    synthesizer reads "(Asia/Tokyo)" letter by letter and slash, so no brackets."""
+    if "/" in zone and not zone.startswith("Etc/"):
+        return " in " + zone.rsplit("/", 1)[-1].replace("_", " ")
+    name = zone.split("/")[-1]
+    return "" if name in ("local time", "local") else f", {name} time"
 
 
 _WEEKDAYS_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "星期六", "星期日")

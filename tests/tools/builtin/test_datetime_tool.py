@@ -31,7 +31,7 @@ async def test_utc(fixed_tool):
         "weekday": "Friday",
         "timezone": "UTC",
         "utc_offset": "+00:00",
-        "spoken": "It is 3:09 PM on Friday, March 14, 2025 (UTC).",
+        "spoken": "It is 3:09 PM on Friday, March 14, 2025, UTC time.",
     }
 
 
@@ -44,7 +44,7 @@ async def test_iana_name_crossing_midnight(fixed_tool):
         "weekday": "Saturday",
         "timezone": "Asia/Tokyo",
         "utc_offset": "+09:00",
-        "spoken": "It is 12:09 AM on Saturday, March 15, 2025 (Asia/Tokyo).",
+        "spoken": "It is 12:09 AM on Saturday, March 15, 2025 in Tokyo.",
     }
 
 
