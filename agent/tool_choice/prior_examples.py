@@ -277,19 +277,4 @@ NO_TOOL_REQUESTS: tuple[str, ...] = (
     "let's play a word game",
     "quiz me on capital cities",
     "describe a thunderstorm in a poem",
-    # Feelings, compliments, games and fixed calendar facts: said to a voice assistant all
-    # the time, and near the clock or the voice library in words only.
-    "i feel a little down this evening",
-    "work was exhausting this week",
-    "i'm really excited about my trip",
-    "honestly i'm a bit lonely",
-    "i love the way you talk",
-    "your voice is so soothing",
-    "you're funny",
-    "flip a coin for me",
-    "roll a die",
-    "guess which animal i am thinking of",
-    "which month is halloween in",
-    "what date is valentine's day",
-    "how many days does february have",
 )
