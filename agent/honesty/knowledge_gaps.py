@@ -58,6 +58,23 @@ _LIVE_WORDS = re.compile(
     r"match)|next|my|me|i|mine|our|will|going to|gonna|still|so far|temperature|weather|"
     r"forecast|raining|snowing|price|prices|rate|score|traffic|delay|delayed|open|stock)\b", re.I)
 
+# The caller telling how they feel ("i'm nervous about my exam tomorrow") asks for no data,
+# whatever private or future words it holds; it is answered, unless a question follows.
+_FEELING = re.compile(
+    r"^\W*(?:(?:um|uh|oh|well|so|honestly|ah)\W+)*(?:i'?m|i am|i feel|i'?ve been|i get|"
+    r"i'?m feeling|feeling)\s+(?:(?:so|really|very|a bit|a little|kind of|quite|pretty|super|"
+    r"getting|all)\s+)*(?:nervous|worried|anxious|scared|afraid|excited|happy|sad|stressed|"
+    r"tired|bored|lonely|upset|angry|thrilled|glad|down|overwhelmed|homesick|grateful|"
+    r"frustrated|annoyed|confused|proud)\b", re.I)
+_ASKS = re.compile(r"\?|\b(?:can|could|would|will|is|are|does|do|did|what|when|where|which|"
+                   r"who|how|tell me|check|look|find|let me know)\b", re.I)
+
+
+def tells_a_feeling(text: str) -> bool:
+    """A statement of how the caller feels, with nothing asked after it."""
+    found = _FEELING.match(text)
+    return found is not None and not _ASKS.search(text[found.end():])
+
 
 class GapVerdict(BaseModel):
     """One request against the examples."""
@@ -116,7 +133,8 @@ class KnowledgeGaps:
         # "how often are the games held": the words of live data, a fact that does not move.
         static = (not _LIVE_WORDS.search(text)
                   and float((self._static @ query).max()) >= nearest_gap)
-        needs = probability >= self.threshold and not covered and not static
+        needs = (probability >= self.threshold and not covered and not static
+                 and not tells_a_feeling(text))
         if is_han_request(text):
             # MiniLM reads English only: a Chinese request is judged by its words.
             zh_topic = chinese_gap_topic(text)

@@ -49,3 +49,18 @@ def test_a_question_about_one_record_stays_a_gap_however_close_the_policy(judge,
 
 def test_live_data_is_still_a_gap(judge):
     assert judge("is it snowing in zurich at the moment").needs_outside_data
+
+
+@pytest.mark.parametrize("text", ["I'm so worried about my driving test next week.",
+                                  "um i feel a bit lonely tonight",
+                                  "honestly i'm really excited about my trip to rome tomorrow"])
+def test_a_caller_telling_how_they_feel_asks_for_no_data(judge, text):
+    # honesty_eval, "i'm nervous about my exam tomorrow": "I can't check your calendar".
+    assert not judge(text).needs_outside_data
+
+
+@pytest.mark.parametrize("text", ["i'm worried about my flight tomorrow, is it delayed?",
+                                  "i'm nervous, can you check whether booking skw123 is "
+                                  "confirmed"])
+def test_a_feeling_followed_by_a_question_is_still_judged(judge, text):
+    assert judge(text).needs_outside_data
