@@ -67,6 +67,9 @@ def test_a_date_nobody_named_is_the_models_invention():
     assert date_for_call("2026-12-11", spec, "yes please", "user: on friday", SUNDAY) == (
         "2026-12-11", True)
     assert date_for_call("tomorrow", spec, "flights to lisbon", "", SUNDAY) == ("tomorrow", True)
+    # a day said in words this does not read: the model's value goes to the tool as written
+    for said in ("flights on the eleventh", "sometime next week", "in three days"):
+        assert date_for_call("2026-12-11", spec, said, "", SUNDAY) == ("2026-12-11", True), said
 
 
 def test_the_check_repairs_the_whole_call_heard_in_chat():
@@ -84,6 +87,11 @@ def test_a_required_date_nobody_named_is_asked_for():
     said = "any direct flights from amsterdam to barcelona"
     out = check_copied_values(
         {"origin": "Amsterdam", "destination": "Barcelona", "date": "2023-05-01"}, SEARCH, said, said)
+    assert out.unsaid == {"date": "2023-05-01"}
+    # a flight number's digits are no day
+    out = check_copied_values(
+        {"origin": "Amsterdam", "destination": "Barcelona", "date": "2023-05-01"}, SEARCH,
+        "is there a seat on sk101 from amsterdam to barcelona", "is there a seat on sk101 from amsterdam to barcelona")
     assert out.unsaid == {"date": "2023-05-01"}
     optional = {**SEARCH, "parameters": {**SEARCH["parameters"], "required": ["origin", "destination"]}}
     out = check_copied_values(

@@ -35,6 +35,12 @@ _DAY = r"(\d{1,2})(?:st|nd|rd|th)?"
 _DAY_MONTH = re.compile(rf"\b{_DAY}\s+(?:of\s+)?{_MONTH}\b", re.I)
 _MONTH_DAY = re.compile(rf"\b{_MONTH}\s+(?:the\s+)?{_DAY}\b", re.I)
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# Words that may name a day this parser does not read ("the eleventh", "next week", "in
+# three days"): with one of them said, the model's date is left to the tool to judge.
+_DATEISH = re.compile(
+    r"\b\d{1,2}(?:st|nd|rd|th)?\b|\b(?:week|weekend|month|year|yesterday|tonight|morning|evening|days?|" +
+    "|".join(_MONTHS) + r"|(?:twen|thir)t\w*|first|second|third|fourth|fifth|sixth|seventh|"
+    r"eighth|ninth|tenth|eleventh|twelfth|\w+teenth)\b", re.I)
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
 MAX_EDITS = 2
 MIN_CHARS = 4
@@ -96,6 +102,8 @@ def date_for_call(value: Any, spec: Mapping[str, Any], latest: str, conversation
         return (value if isinstance(value, str) else None), True
     today = today or dt.date.today()
     named = said_date(latest, today) or said_date(conversation, today)
+    if named is None and _DATEISH.search(latest):
+        return value, True  # a day in words this does not read: the tool judges the value
     return (named.isoformat() if named else None), named is not None
 
 
