@@ -141,5 +141,39 @@ def test_the_models_own_spelling_of_a_said_example_is_put_back_as_said():
 
 def test_an_example_said_only_inside_another_word_is_not_taken():
     said = "Any flights from Amsterdamse Bos?"  # not the word 'Amsterdam'
+    out = check_copied_values({"origin": "Amsterdam", "destination": "LIS"}, SEARCH, said, said)
+    assert out.unsaid == {"destination": "LIS"}
+    assert out.arguments["origin"] == "Amsterdam"  # no example put in for the word inside
+    # 'AMS' does abbreviate "Amsterdamse" (the park is in Amsterdam): the model's own code
     out = check_copied_values({"origin": "AMS", "destination": "LIS"}, SEARCH, said, said)
-    assert out.unsaid == {"origin": "AMS", "destination": "LIS"}
+    assert out.unsaid == {"destination": "LIS"}
+
+
+STOCK = {
+    "name": "get_stock_quote",
+    "parameters": {"type": "object", "required": ["symbol"], "properties": {
+        "symbol": {"type": "string", "description": "Ticker, currency pair or coin, e.g. 'AAPL'."},
+    }},
+}
+CDG_LOUNGE = {
+    "name": "find_lounge",
+    "parameters": {"type": "object", "required": ["airport_code"], "properties": {
+        "airport_code": {"type": "string", "description": "The airport's IATA code, e.g. 'CDG'."},
+    }},
+}
+
+
+def test_an_example_that_abbreviates_what_the_caller_said_is_theirs():
+    # honesty_eval, "what's apple stock trading at": the forced call wrote the example
+    # 'AAPL', which is Apple's ticker, and the caller was asked for the ticker.
+    said = "what's apple stock trading at"
+    assert check_copied_values({"symbol": "AAPL"}, STOCK, said, said).arguments == {"symbol": "AAPL"}
+    said = "when does the lounge at charles de gaulle open"
+    out = check_copied_values({"airport_code": "CDG"}, CDG_LOUNGE, said, said)
+    assert not out.unsaid and out.arguments == {"airport_code": "CDG"}
+    # the example for another place is still a copy
+    said = "when does the lounge at Oslo airport open"
+    assert check_copied_values({"airport_code": "CDG"}, CDG_LOUNGE, said, said).unsaid == {
+        "airport_code": "CDG"}
+    said = "what's microsoft trading at"
+    assert check_copied_values({"symbol": "AAPL"}, STOCK, said, said).unsaid == {"symbol": "AAPL"}

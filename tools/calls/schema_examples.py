@@ -21,7 +21,8 @@ said; so is a near spelling of one of their words, and a date is the day they na
 (`tools.calls.said_values`). A date nobody named is dropped when optional, else asked for.
 Any other unsaid value is left to the tool to judge.
 
-An `enum` parameter is exempt: choosing one of its listed options is the model's job.
+An `enum` parameter is exempt: choosing one of its listed options is the model's job, as is
+a code that abbreviates what the caller said ('AAPL' for "apple stock", `stands_for_said`).
 """
 
 from __future__ import annotations
@@ -141,7 +142,10 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
                 result.arguments[name] = named
                 result.repaired[name] = (value, named)
             continue
-        swapped = _other_example_said(spec, example, latest) or said_like(example, latest)
+        other = _other_example_said(spec, example, latest)
+        if other is None and stands_for_said(value, latest):
+            continue  # the model knew the code: 'AAPL' for "apple"
+        swapped = other or said_like(example, latest)
         if swapped is not None:
             result.arguments[name] = swapped
             result.repaired[name] = (value, swapped)
@@ -151,6 +155,27 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             del result.arguments[name]
             result.dropped[name] = value
     return result
+
+
+def stands_for_said(value: str, latest: str) -> bool:
+    """Whether a code in capitals abbreviates what the caller said: its letters (doubles
+    once) in order within one said word that starts with the same letter ('AAPL' for
+    "apple", 'MSFT' for "microsoft"), or the initials of said words in a row ('CDG' for
+    "Charles de Gaulle"). The model knew the code; it did not copy the example."""
+    if not re.fullmatch(r"[A-Z]{2,5}", value):
+        return False
+    letters = re.sub(r"(.)\1+", r"\1", value.lower())
+    words = re.findall(r"[a-z]+", latest.lower())
+    if any(w[0] == letters[0] and len(w) > len(letters) and _in_order(letters, w)
+           for w in words):
+        return True
+    initials = "".join(w[0] for w in words)
+    return len(value) >= 3 and value.lower() in initials
+
+
+def _in_order(letters: str, word: str) -> bool:
+    rest = iter(word)
+    return all(ch in rest for ch in letters)
 
 
 def _check_date(result: CopiedValues, name: str, value: Any, spec: Mapping[str, Any],
