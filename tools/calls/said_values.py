@@ -38,7 +38,8 @@ _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
 # Words that may name a day this parser does not read ("the eleventh", "next week", "in
 # three days"): with one of them said, the model's date is left to the tool to judge.
 _DATEISH = re.compile(
-    r"\b\d{1,2}(?:st|nd|rd|th)?\b|\b(?:week|weekend|month|year|yesterday|tonight|morning|evening|days?|" +
+    r"\b\d{1,2}(?:st|nd|rd|th)?\b|"
+    r"\b(?:week|weekend|month|year|yesterday|tonight|morning|evening|days?|" +
     "|".join(_MONTHS) + r"|(?:twen|thir)t\w*|first|second|third|fourth|fifth|sixth|seventh|"
     r"eighth|ninth|tenth|eleventh|twelfth|\w+teenth)\b", re.I)
 _WORD = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*")
