@@ -17,9 +17,10 @@ from __future__ import annotations
 import logging
 import re
 
-from agent.chat_model import ChatMessage, TextDelta
-from agent.honesty.refusal_after_tool import REFUSAL, echoes, first_sentence, replayed
-from agent.turn.apology import apologising
+from agent.chat_model import TextDelta
+from agent.honesty.refusal_after_tool import (
+    REFUSAL, asked_again, echoes, first_sentence, replayed,
+)
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
 
@@ -57,16 +58,7 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
         return
     log.info("asking again after a refusal of a harmless request: %r", text)
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        await close()
-    svc = ctx.services
-    language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
-    nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
-    messages = [*state["messages"], ChatMessage(role="system", content=nudge)]
-    again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
-                                              tool_choice="none"),
-                        getattr(svc.chat_model, "name", ""))
+    _, nudge, again = await asked_again(ctx, state, stream, NUDGE_BY_LANGUAGE)
     opening = await anext(again, None)
     for _ in range(2):  # the 0.5B reads a system line back now and then: not for the caller
         if not isinstance(opening, TextDelta):

@@ -57,22 +57,11 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
             ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
             return
         log.info("the tool's own line instead of an answer without its figures: %r", text)
-        close = getattr(stream, "aclose", None)
-        if close is not None:
-            await close()
+        await _close(stream)
         ctx.first_event, ctx.live_stream = TextDelta(line), None
         return
     log.info("asking again after a tool answered: the first answer began %r", text)
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        await close()
-    svc = ctx.services
-    language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
-    nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
-    messages = [*state["messages"], ChatMessage(role="system", content=nudge)]
-    again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
-                                              tool_choice="none"),
-                        getattr(svc.chat_model, "name", ""))
+    language, nudge, again = await asked_again(ctx, state, stream, NUDGE_BY_LANGUAGE)
     opening = await anext(again, None)
     for _ in range(3):  # the nudge has two sentences; the caller's question is one
         if not isinstance(opening, TextDelta):
@@ -97,6 +86,22 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         ctx.live_stream = None
         return
     ctx.first_event, ctx.live_stream = opening, again
+
+
+async def asked_again(ctx: TurnContext, state: TurnState, stream: AsyncIterator[ChatEvent],
+                      nudges: dict[str, str]) -> tuple[str, str, AsyncIterator[ChatEvent]]:
+    """Close the first answer's `stream` unheard and ask the model once more, with the
+    persona language's nudge as a last system line and no tools: (language, nudge, the
+    second answer's stream)."""
+    await _close(stream)
+    svc = ctx.services
+    language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
+    nudge = nudges.get(language, nudges["en"])
+    messages = [*state["messages"], ChatMessage(role="system", content=nudge)]
+    again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
+                                              tool_choice="none"),
+                        getattr(svc.chat_model, "name", ""))
+    return language, nudge, again
 
 
 async def _close(stream) -> None:
