@@ -19,6 +19,9 @@ from agent.evals.trace import EndReason
 
 _DONE = re.compile(r"\[(?:END|DONE)\]", re.I)
 _GIVE_UP = re.compile(r"\[GIVE[ _]?UP\]", re.I)
+# The agent decodes greedily; a caller sampled the same way would say the same words in every
+# trial, and pass^k would measure one call k times.
+CALLER_TEMPERATURE = 0.7
 
 
 class Caller(Protocol):
@@ -127,5 +130,6 @@ def make_caller(kind: str, spec: CallerSpec, chat_model: ChatModel | None = None
     if kind == "llm":
         if chat_model is None:
             raise ValueError("the llm caller needs a chat model")
-        return LlmCaller(spec, chat_model)
+        vary = getattr(chat_model, "with_temperature", None)  # a local model; a server samples itself
+        return LlmCaller(spec, vary(CALLER_TEMPERATURE) if vary else chat_model)
     raise ValueError(f"unknown caller {kind!r}: use 'scripted' or 'llm'")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import os
 import threading
@@ -54,7 +55,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         *,
         n_ctx: int = 4096,
         n_threads: int | None = None,
-        temperature: float = 0.3,
+        temperature: float = 0.0,
         top_p: float = 0.9,
         max_tokens: int = 160,
         seed: int = 7,
@@ -119,6 +120,14 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
             self._grammars[key] = llama_cpp.LlamaGrammar.from_string(
                 arguments_grammar(tool), verbose=False)
         return self._grammars[key]
+
+    def with_temperature(self, temperature: float) -> "LlamaCppChatModel":
+        """The same loaded model sampling at `temperature`: a view that shares the weights,
+        context and lock (a simulated caller should vary between trials while the agent
+        under test decodes greedily)."""
+        view = copy.copy(self)
+        view.temperature = temperature
+        return view
 
     def tool_prior(self) -> ToolPrior | None:
         if self._prior is _DEFAULT:
