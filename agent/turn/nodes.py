@@ -29,10 +29,11 @@ from agent.turn.state import TurnState
 from agent.turn.provenance import guarded_dispatch, hold_copied_values, tool_messages
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
-from agent.turn.voicing import first_or_failed, voice_sentences
+from agent.turn.voicing import after_loop, first_or_failed, stop, voice_sentences
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
 from speech.phrase_cache import FIXED_PHRASES
+from speech.repetition import loop_cut
 from speech.style_stream import StyledSentence, StyledSentenceSplitter
 from speech.style_tags import render_step_audio
 from tools import ToolResult, filler_sentence
@@ -311,10 +312,23 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
         for sentence in done:
             queue_sentence(sentence)
 
+    written = ""  # the reply so far without tags, spoken or not: where a loop shows
+    spoken: list[str] = []  # sentences handed to the voice
     try:
         async for event in _replay(first, stream):
             if isinstance(event, TextDelta):
-                take(*splitter.feed(event.text))
+                clean, done = splitter.feed(event.text)
+                # A greedy small model can fall into saying one phrase over and over: the
+                # reply ends after the loop's first copy, and the model is stopped.
+                if (kept := loop_cut(written + clean)) is not None:
+                    await stop(stream)
+                    take(*after_loop(kept, written, spoken, default_style))
+                    if guard is None:  # with a guard, only the sentences it let through
+                        parts[:] = [kept]
+                    break
+                written += clean
+                spoken.extend(sentence.text for sentence in done)
+                take(clean, done)
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
             if queued and not first_heard.is_set():
@@ -322,7 +336,8 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                 # reader (the embedded one) pauses; the chunk after it has the first one's
                 # playing time to be ready.
                 await first_or_failed(first_heard, voice)
-        take(*splitter.flush())
+        else:
+            take(*splitter.flush())
         text = "".join(parts).strip()
         if not text and not calls:
             text = NO_ANSWER

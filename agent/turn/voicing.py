@@ -57,3 +57,23 @@ def _takes_style(decoder) -> bool:
     except (TypeError, ValueError):
         return False
     return "style" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def after_loop(kept: str, written: str, spoken: list[str],
+               style: Style) -> tuple[str, list[StyledSentence]]:
+    """What is still to caption and say of `kept` (the reply up to its loop), given what was
+    written and which sentences were already handed to the voice."""
+    cursor = 0
+    for sentence in spoken:  # the voice has everything up to the last spoken sentence
+        found = kept.find(sentence, cursor)
+        cursor = found + len(sentence) if found >= 0 else len(kept)
+    rest = kept[cursor:].strip()
+    caption = kept[len(written):] if kept.startswith(written) else ""
+    return caption, [StyledSentence(rest, style)] if rest else []
+
+
+async def stop(stream) -> None:
+    """Close a model stream early (a local model stops generating)."""
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        await close()

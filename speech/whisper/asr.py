@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import math
 import os
-import re
 import threading
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import numpy as np
 
 from speech.audio import AudioClip
 from speech.protocols import Transcription
+from speech.repetition import repeats_itself
 
 # Whisper was trained on 30 s windows, and faster-whisper pads every clip to one, so a 2 s
 # question costs as much encoder time as 30 s of speech. CTranslate2 accepts a shorter
@@ -23,7 +23,6 @@ SHORT_WINDOW_S = 10.0
 _MIN_PADDING_S = 2.0
 # A greedy transcript that compresses this well is a repetition loop: redo it the standard way.
 _MAX_COMPRESSION = 2.4
-_WORD = re.compile(r"[\w']+")
 # Text Whisper is told came just before the clip, per language. Whisper base writes Mandarin
 # in traditional characters as often as in simplified; a simplified-Chinese sentence before
 # the clip makes it write simplified, which is what the persona, the model and the Mandarin
@@ -35,22 +34,6 @@ INITIAL_PROMPTS = {"zh": "以下是普通话的句子。"}
 def initial_prompt_for(language: str | None) -> str | None:
     """The initial prompt Whisper gets when listening for `language` (None: no prompt)."""
     return INITIAL_PROMPTS.get((language or "")[:2])
-
-
-def repeats_itself(text: str) -> bool:
-    """Whether `text` says a phrase of two to eight words three times in a row, or one word
-    five times: a greedy decoder's loop. A short loop compresses too little for the
-    compression ratio to show it ("10 of clubs 10 of clubs 10 of clubs 10 of clubs 10",
-    heard in a 1 s LibriVox card: 2.17). A real repetition caught here only costs the
-    standard path's time."""
-    words = _WORD.findall(text.lower())
-    for n in range(1, 9):
-        times = 5 if n == 1 else 3
-        for i in range(len(words) - n * times + 1):
-            phrase = words[i:i + n]
-            if all(words[i + k * n:i + (k + 1) * n] == phrase for k in range(1, times)):
-                return True
-    return False
 
 
 class WhisperSpeechTokenizer:

@@ -300,3 +300,17 @@ async def test_a_failing_first_synthesis_does_not_hang_the_turn():
     agent, _, _ = make_agent(["One. Two. Three."], decoder=Broken())
     with pytest.raises(RuntimeError, match="decoder died"):
         await asyncio.wait_for(run_turn(agent, "Count"), 5)
+
+
+async def test_a_reply_stuck_in_a_loop_is_cut_and_the_model_stopped():
+    # Tried: a scripted model that says one 12-word phrase over and over, as a greedy 0.5B
+    # model did for "Tell me a story about the sea."
+    loop = "the captain is in charge of keeping the ships safe, and "
+    agent, model, decoder = make_agent(["Here is a story. " + loop * 12])
+    events, reply = await run_turn(agent, "Tell me a story about the sea.", conversation_id="s1")
+    kept = "Here is a story. the captain is in charge of keeping the ships safe."
+    assert reply.text == kept
+    assert " ".join(decoder.texts).count("keeping the ships safe") == 1
+    assert model.stopped_early == 1
+    history = await agent.services.memory.history("s1")
+    assert history[-1].text == kept

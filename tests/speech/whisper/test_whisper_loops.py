@@ -1,11 +1,11 @@
-"""The short-window Whisper path's loop check (`speech.whisper.asr.repeats_itself`): a greedy
+"""The short-window Whisper path's loop check (`speech.repetition.repeats_itself`): a greedy
 decoder that repeats itself is redone the standard way; real speech is left alone."""
 
 from __future__ import annotations
 
 import pytest
 
-from speech.whisper.asr import repeats_itself
+from speech.repetition import repeats_itself
 
 
 @pytest.mark.parametrize("text", [

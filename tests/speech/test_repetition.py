@@ -1,0 +1,49 @@
+"""Loops in generated text (`speech.repetition`): a reply that falls into saying one phrase
+over and over is cut after the loop's first copy; ordinary repetition is left alone."""
+
+from __future__ import annotations
+
+import pytest
+
+from speech.repetition import loop_cut
+
+STORY = ("The tavern is a place where ships are lost. The captain is in charge of keeping the "
+         "ships safe, and the captain is in charge of keeping the ships safe, and the captain is")
+
+
+def first_cut(text: str) -> tuple[int, str] | None:
+    """Feed `text` a character at a time, as a stream would; where the first cut comes."""
+    for i in range(1, len(text) + 1):
+        if (kept := loop_cut(text[:i])) is not None:
+            return i, kept
+    return None
+
+
+def test_a_long_phrase_said_twice_is_cut_after_its_first_copy():
+    # Tried: the 0.5B model's greedy story, as streamed.
+    at, kept = first_cut(STORY)
+    assert kept == ("The tavern is a place where ships are lost. The captain is in charge of "
+                    "keeping the ships safe.")
+    assert at < len(STORY)  # found while the loop was still being written
+
+
+@pytest.mark.parametrize("text, kept", [
+    ("I love the sea. I love the sea. I love the sea.", "I love the sea."),
+    ("Well ha ha ha ha ha", "Well ha."),
+    ("我很高兴我很高兴我很高兴", "我很高兴。"),
+])
+def test_short_loops_need_more_copies(text, kept):
+    assert first_cut(text)[1] == kept
+
+
+@pytest.mark.parametrize("text", [
+    "No, no, no, I said Tuesday.",
+    "Happy birthday to you, happy birthday to you, happy birthday dear Sam.",
+    "It is very, very cold in Oslo today.",
+    "Row, row, row your boat, gently down the stream.",
+    "The capital of France is Paris. The capital of Spain is Madrid.",
+    "一二三四五六七八九十。",
+    "",
+])
+def test_ordinary_replies_are_never_cut(text):
+    assert first_cut(text) is None
