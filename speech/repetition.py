@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 _TOKEN = re.compile(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+(?:'[^\W\u3400-\u9fff]+)*")
-_LONGEST = 16  # the longest phrase looked for, in tokens
+_LONGEST = 40  # the longest phrase looked for, in tokens (a Chinese sentence: ~30)
 # Words a cut may leave dangling at the end ("keeping the ships safe, and").
 _DANGLING = re.compile(r"[\s,;:\-–—]*(?:\b(?:and|or|but|so|then|because|while|the|a|an|of)\b"
                        r"[\s,;:\-–—]*)*$", re.I)

@@ -47,3 +47,10 @@ def test_short_loops_need_more_copies(text, kept):
 ])
 def test_ordinary_replies_are_never_cut(text):
     assert first_cut(text) is None
+
+
+def test_a_long_chinese_sentence_said_again_is_cut():
+    # Tried: 小跃's greedy story at temperature 0.3 (the sentence is ~27 characters long).
+    line = "小朋友们在海边散步时，可以听到小朋友们在海边散步时的天气。"
+    text = "小狐狸告诉小朋友们一个秘密。" + line * 3
+    assert first_cut(text)[1] == "小狐狸告诉小朋友们一个秘密。" + line
