@@ -113,14 +113,30 @@ class DescribedCall(BaseModel):
         return self.probability(features) >= self.threshold
 
 
+# A turn (or one of its sentences) this close to one of a tool's own example requests asks
+# for that tool, whatever the model's odds: no request of the calibration half without a
+# call comes within 0.80 of a built-in example, and a plugin author's examples should work
+# even for a tool the model is shy of (a desk's hand-off: odds 0.045 for "I want to speak to
+# a real person, please. It's about a complaint.").
+SAID_EXAMPLE = 0.85
+
+
+def says_an_example(features: CallFeatures) -> bool:
+    prior = features.prior
+    return prior is not None and prior.said_tool is not None and \
+        prior.said_example >= SAID_EXAMPLE
+
+
 class EitherDecision(BaseModel):
-    """A call when the examples say so, or a described-only tool's description does."""
+    """A call when the examples say so, or a described-only tool's description does, or the
+    caller said one of a tool's examples nearly word for word."""
 
     examples: CallCombiner
     described: DescribedCall
 
     def decide(self, features: CallFeatures) -> bool:
-        return self.examples.decide(features) or self.described.decide(features)
+        return (self.examples.decide(features) or self.described.decide(features)
+                or says_an_example(features))
 
 
 class ToolChooser(BaseModel):
@@ -129,6 +145,10 @@ class ToolChooser(BaseModel):
     prior_weight: float = 0.0
 
     def choose(self, name_probs: dict[str, float], prior: PriorScores | None) -> str:
+        if (prior is not None and prior.said_tool in name_probs
+                and prior.said_example >= SAID_EXAMPLE):
+            return prior.said_tool  # the caller said that tool's example
+
         def score(name: str) -> float:
             s = math.log(max(name_probs.get(name, 0.0), _EPS))
             if prior is not None:

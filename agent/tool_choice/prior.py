@@ -36,6 +36,12 @@ class PriorScores(BaseModel):
     # Cosine to each tool's name and description alone, and the tools with no examples.
     by_description: dict[str, float] = {}
     described_only: list[str] = []
+    # The closest any sentence of the turn (or the whole turn) comes to one of a tool's own
+    # example requests, and that tool: a caller who says an example nearly word for word,
+    # perhaps with more around it ("I want to speak to a real person. It's about a
+    # complaint."), asks for that tool.
+    said_example: float = -1.0
+    said_tool: str | None = None
 
     @property
     def best_tool(self) -> float:
@@ -46,6 +52,10 @@ class PriorScores(BaseModel):
         """The best description cosine among the tools known by description only."""
         return max((self.by_description.get(n, -1.0) for n in self.described_only),
                    default=-1.0)
+
+
+# Where a spoken turn's sentences end (English and Chinese punctuation).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")
 
 
 class ToolPrior:
@@ -74,13 +84,15 @@ class ToolPrior:
         key = "\n".join(f"{t['function']['name']}:{t['function'].get('description', '')}"
                         for t in tools)
         if key not in self._by_tools:  # tools rarely change between turns
-            owners, texts = [], []
+            owners, texts, examples = [], [], []
             for t in tools:
                 fn = t["function"]
-                for text in (*self.tool_requests.get(fn["name"], ()), fn.get("description", "")):
+                requests = tuple(self.tool_requests.get(fn["name"], ()))
+                for text in (*requests, fn.get("description", "")):
                     if text:
                         owners.append(fn["name"])
                         texts.append(text)
+                        examples.append(text in requests)
             names = [t["function"]["name"] for t in tools]
             described = self.embed([description_text(t["function"]) for t in tools])
             matrix = self.embed(texts)
@@ -90,13 +102,21 @@ class ToolPrior:
                                          self.l2)
             self._by_tools[key] = _ToolSetIndex(
                 owners, matrix, weights, bias, names, described,
-                [n for n in names if not self.tool_requests.get(n)])
+                [n for n in names if not self.tool_requests.get(n)], np.array(examples, bool))
         return self._by_tools[key]
 
     def scores(self, text: str, tools: Sequence[dict[str, Any]]) -> PriorScores:
         index = self._index(tools)
-        query = self.embed([text])[0]
+        sentences = [s for s in _SENTENCE_END.split(text.strip()) if s.strip()]
+        queries = self.embed([text, *sentences] if len(sentences) > 1 else [text])
+        query = queries[0]
         sims = index.matrix @ query
+        said = index.matrix[index.examples] @ queries.T  # example rows x (turn, sentences)
+        said_example, said_tool = -1.0, None
+        if said.size:
+            row = int(said.max(axis=1).argmax())
+            said_example = float(said[row].max())
+            said_tool = [o for o, e in zip(index.owners, index.examples) if e][row]
         by_tool = {t["function"]["name"]: -1.0 for t in tools}
         for owner, sim in zip(index.owners, sims):
             by_tool[owner] = max(by_tool[owner], float(sim))
@@ -104,7 +124,8 @@ class ToolPrior:
                            call_logit=float(index.weights @ query + index.bias),
                            by_description=dict(zip(index.names,
                                                    map(float, index.described @ query))),
-                           described_only=index.described_only)
+                           described_only=index.described_only,
+                           said_example=said_example, said_tool=said_tool)
 
 
 class _ToolSetIndex(NamedTuple):
@@ -115,6 +136,7 @@ class _ToolSetIndex(NamedTuple):
     names: list[str]  # the offered tools, in order
     described: np.ndarray  # their `description_text` embeddings
     described_only: list[str]  # the tools without example requests
+    examples: np.ndarray  # per row: an example request (True) or a tool's description
 
 
 def words_of(name: str) -> str:

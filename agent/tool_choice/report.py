@@ -7,7 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from agent.tool_choice.decision import CallDecider, CallFeatures, CallCombiner, DescribedCall, EitherDecision
+from agent.tool_choice.decision import (
+    SAID_EXAMPLE, CallDecider, CallCombiner, CallFeatures, DescribedCall, EitherDecision,
+)
 
 
 class CallReport(BaseModel):
@@ -23,6 +25,8 @@ class CallReport(BaseModel):
     examples_threshold: float | None = None
     described_probability: float | None = None  # the description-only decision's P(call)
     described_threshold: float | None = None
+    said_example: float | None = None  # closest a sentence came to one of a tool's examples
+    said_tool: str | None = None
     called: bool = False
     tool: str | None = None  # the tool chosen for the call
     name_probabilities: dict[str, float] = {}  # the model's odds for each tool's name
@@ -31,6 +35,9 @@ class CallReport(BaseModel):
     def reason(self) -> str:
         """One sentence a plugin author can act on."""
         if self.called:
+            if (self.said_example or -1.0) >= SAID_EXAMPLE and self.said_tool == self.tool:
+                return (f"called {self.tool}: the request says one of its examples "
+                        f"(cosine {self.said_example:.2f} >= {SAID_EXAMPLE})")
             if self.described_probability is not None and self.examples_probability is not None \
                     and self.examples_probability < (self.examples_threshold or 0.5):
                 return (f"called {self.tool}: the request is close to its description "
@@ -53,7 +60,8 @@ def call_report(features: CallFeatures, decider: CallDecider) -> CallReport:
     if prior is not None:
         report = report.model_copy(update={
             "by_tool": prior.by_tool, "by_description": prior.by_description,
-            "described_only": prior.described_only, "no_tool": prior.no_tool})
+            "described_only": prior.described_only, "no_tool": prior.no_tool,
+            "said_example": prior.said_example, "said_tool": prior.said_tool})
     parts: list[Any] = [decider.examples, decider.described] if isinstance(
         decider, EitherDecision) else [decider]
     for part in parts:

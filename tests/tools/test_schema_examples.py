@@ -177,3 +177,37 @@ def test_an_example_that_abbreviates_what_the_caller_said_is_theirs():
         "airport_code": "CDG"}
     said = "what's microsoft trading at"
     assert check_copied_values({"symbol": "AAPL"}, STOCK, said, said).unsaid == {"symbol": "AAPL"}
+
+
+HANDOFF = {
+    "name": "transfer_to_human",
+    "description": "Transfer the caller to a human agent.",
+    "parameters": {"type": "object", "required": ["topic"], "properties": {
+        "topic": {"type": "string", "description":
+                  "What the caller needs, in a few words, e.g. 'partly flown trip refund'."},
+        "reservation_id": {"type": "string", "description": "The booking code, e.g. 'SKW123'."}}},
+}
+
+
+def test_a_copied_example_in_a_free_words_parameter_becomes_the_callers_words():
+    # Tried: the SkyWay desk's hand-off after "Then please put me through to a human agent.":
+    # the 0.5B model wrote the schema's example topic, and the caller was asked to say "what
+    # the caller needs, in a few words".
+    latest = "Then please put me through to a human agent."
+    checked = check_copied_values({"topic": "partly flown trip refund"}, HANDOFF,
+                                  "I won't use the return. Can I get a refund? " + latest, latest)
+    assert checked.arguments == {"topic": latest} and not checked.unsaid
+    # A code in the same tool is still held back when nobody said it.
+    held = check_copied_values({"topic": "a refund", "reservation_id": "SKW123"}, HANDOFF,
+                               latest, latest)
+    assert "reservation_id" not in held.arguments and held.dropped == {"reservation_id": "SKW123"}
+
+
+def test_a_parameter_with_listed_options_or_a_format_is_not_free_words():
+    from tools.calls.schema_examples import asks_for_free_words
+
+    assert asks_for_free_words("reason", {"type": "string"})
+    assert asks_for_free_words("details", {"description": "Describe the problem."})
+    assert not asks_for_free_words("reason", {"enum": ["health", "other"]})
+    assert not asks_for_free_words("summary_date", {"format": "date", "description": "summary day"})
+    assert not asks_for_free_words("airport_code", LOUNGE["parameters"]["properties"]["airport_code"])

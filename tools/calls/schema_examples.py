@@ -12,6 +12,10 @@ value is
   the example's shape ("any lounges in JFK?": 'CDG' -> 'JFK'; letters-only examples match
   only a word written in the same capitals, so "any" is no airport);
 - dropped, when its argument is optional: the tool's own default applies;
+- the caller's own words, when the parameter asks for their need in free words (a topic, a
+  reason, a summary: "what the caller needs, in a few words, e.g. 'partly flown trip
+  refund'"): the caller is never asked to summarise themselves, and their words are the
+  truest summary there is;
 - otherwise kept out of the call: the call is not made, and the caller is asked for it.
 
 A value that is no example and that nobody said, where the caller's latest turn names one of
@@ -44,6 +48,11 @@ _QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
 _UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
 MIN_CHARS = 2
+# A parameter for the caller's need in free words, by its name or description.
+_FREE_WORDS = re.compile(
+    r"\b(?:topic|reason|summary|summari[sz]e|describ\w*|description|issue|problem|complaint|"
+    r"message|note|comment|what the (?:caller|user|customer|client) (?:needs|wants)|"
+    r"in (?:a few|their own|your own) words)\b", re.I)
 
 
 def examples_in(text: str) -> list[str]:
@@ -149,12 +158,23 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
         if swapped is not None:
             result.arguments[name] = swapped
             result.repaired[name] = (value, swapped)
+        elif asks_for_free_words(name, spec) and latest.strip():
+            result.arguments[name] = latest.strip()
+            result.repaired[name] = (value, latest.strip())
         elif name in required:
             result.unsaid[name] = value
         else:
             del result.arguments[name]
             result.dropped[name] = value
     return result
+
+
+def asks_for_free_words(name: str, spec: Mapping[str, Any]) -> bool:
+    """Whether a string parameter takes the caller's need in their own words (no listed
+    options, no pattern or format to follow)."""
+    if spec.get("enum") or spec.get("pattern") or spec.get("format"):
+        return False
+    return bool(_FREE_WORDS.search(f"{name.replace('_', ' ')} {spec.get('description') or ''}"))
 
 
 def stands_for_said(value: str, latest: str) -> bool:

@@ -83,3 +83,35 @@ def test_description_text_spells_out_names():
     assert description_text({"name": "book_ride", "description": "Book a ride.",
                              "parameters": {"properties": {"pickupTime": {}}}}) == \
         "book ride: Book a ride. pickup time"
+
+
+HANDOFF = schema("transfer_to_human", "Transfer the caller to a human agent.")
+
+
+def test_a_sentence_saying_an_authors_example_is_found_inside_a_longer_turn(prior):
+    # Tried: the SkyWay hand-off scenario's opening line. As a whole it is 0.62 from the
+    # example; its first sentence says the example nearly word for word.
+    from agent.tool_choice.decision import (
+        DEFAULT_DECIDER, FITTED_CHOOSER, SAID_EXAMPLE, CallFeatures)
+
+    prior.add_examples({"transfer_to_human": ["I want to speak to a real person.",
+                                              "Put me through to a human agent, please."]})
+    tools = [*TOOLS, HANDOFF]
+    scores = prior.scores("I want to speak to a real person, please. It's about a complaint.",
+                          tools)
+    assert scores.said_tool == "transfer_to_human" and scores.said_example >= SAID_EXAMPLE
+    assert scores.by_tool["transfer_to_human"] < SAID_EXAMPLE  # the whole turn alone is not
+    # The model's odds were 0.045 for this turn; the example said decides the call and the tool.
+    features = CallFeatures(with_history=0.045, alone=0.045, prior=scores)
+    assert DEFAULT_DECIDER.decide(features)
+    assert FITTED_CHOOSER.choose({"transfer_to_human": 0.1, "search": 0.9}, scores) == \
+        "transfer_to_human"
+
+
+def test_a_turn_near_no_example_gets_no_said_example_call(prior):
+    from agent.tool_choice.decision import DEFAULT_DECIDER, CallFeatures, says_an_example
+
+    prior.add_examples({"transfer_to_human": ["I want to speak to a real person."]})
+    scores = prior.scores("Thanks, that's all. Have a nice day.", [*TOOLS, HANDOFF])
+    features = CallFeatures(with_history=0.01, alone=0.01, prior=scores)
+    assert not says_an_example(features) and not DEFAULT_DECIDER.decide(features)
