@@ -259,6 +259,7 @@ def hold_copied_values(calls: Sequence[Any], registry: Any,
     those errors."""
     conversation = conversation_text(messages)
     latest = next((m.content for m in reversed(messages) if m.role == "user"), "")
+    caller = "\n".join(m.content for m in messages if m.role == "user" and m.content)
     run: list[Any] = []
     held: list[ToolResult] = []
     for call in calls:
@@ -266,7 +267,7 @@ def hold_copied_values(calls: Sequence[Any], registry: Any,
             run.append(call)
             continue
         function = registry.get(call.name).openai_schema()["function"]
-        checked = check_copied_values(call.arguments, function, conversation, latest)
+        checked = check_copied_values(call.arguments, function, conversation, latest, caller)
         if checked.repaired or checked.dropped:
             log.info("%s: values copied from its description: put back %s, dropped %s",
                      call.name, checked.repaired, checked.dropped)

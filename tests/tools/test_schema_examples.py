@@ -211,3 +211,40 @@ def test_a_parameter_with_listed_options_or_a_format_is_not_free_words():
     assert not asks_for_free_words("reason", {"enum": ["health", "other"]})
     assert not asks_for_free_words("summary_date", {"format": "date", "description": "summary day"})
     assert not asks_for_free_words("airport_code", LOUNGE["parameters"]["properties"]["airport_code"])
+
+
+BAGS = {
+    "name": "add_checked_bag",
+    "description": "Add checked bags to a booking: 35 euros for the first bag, 60 for the second.",
+    "parameters": {"type": "object", "required": ["reservation_id"], "properties": {
+        "reservation_id": {"type": "string", "description": "The booking code."},
+        "count": {"type": "integer", "minimum": 1, "maximum": 10,
+                  "description": "How many checked bags to add (23 kg each), e.g. 1."}}},
+}
+
+
+def test_a_number_taken_from_the_description_and_never_said_is_dropped():
+    # Tried: "I need to bring a third checked bag on SKW357" -> count=35, the fee in the
+    # tool's description (and no number the caller said: the 35 inside SKW357 is a code).
+    said = "I need to bring a third checked bag on SKW357, surname Okafor."
+    checked = check_copied_values({"reservation_id": "SKW357", "count": 35}, BAGS, said, said)
+    assert checked.arguments == {"reservation_id": "SKW357"} and checked.dropped == {"count": 35}
+
+
+def test_numbers_the_caller_said_stay_in_digits_or_words():
+    for said, count in (("Add 2 bags to SKW357.", 2), ("Add two bags to SKW357.", 2),
+                        ("Add a bag to SKW357.", 1), ("Add 35 bags to SKW357.", 35)):
+        checked = check_copied_values({"reservation_id": "SKW357", "count": count}, BAGS,
+                                      said, said)
+        assert checked.arguments["count"] == count, said
+    # A number the description does not hold is the model's own reading, left to the tool.
+    said = "Add bags for all three of us to SKW357."
+    assert check_copied_values({"reservation_id": "SKW357", "count": 3}, BAGS, said,
+                               said).arguments["count"] == 3
+
+
+def test_a_required_number_copied_from_the_description_is_asked_for():
+    tool = {**BAGS, "parameters": {**BAGS["parameters"], "required": ["reservation_id", "count"]}}
+    said = "Can I add bags to SKW357?"
+    checked = check_copied_values({"reservation_id": "SKW357", "count": 60}, tool, said, said)
+    assert checked.unsaid == {"count": 60}

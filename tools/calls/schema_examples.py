@@ -31,6 +31,7 @@ a code that abbreviates what the caller said ('AAPL' for "apple stock", `stands_
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -48,6 +49,11 @@ _QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
 _UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
 MIN_CHARS = 2
+# A number standing alone: "35 euros", not the 35 inside "SKW357".
+_NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)")
+_NUMBER_WORDS = {w: i for i, w in enumerate(
+    "zero one two three four five six seven eight nine ten eleven twelve".split())}
+_NUMBER_WORDS.update({"a": 1, "an": 1, "single": 1, "couple": 2, "pair": 2, "dozen": 12})
 # A parameter for the caller's need in free words, by its name or description.
 _FREE_WORDS = re.compile(
     r"\b(?:topic|reason|summary|summari[sz]e|describ\w*|description|issue|problem|complaint|"
@@ -123,16 +129,25 @@ class CopiedValues(BaseModel):
 
 
 def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any],
-                        conversation: str, latest: str) -> CopiedValues:
+                        conversation: str, latest: str, caller: str | None = None
+                        ) -> CopiedValues:
     """Find the string arguments that repeat one of the tool's own examples that
-    `conversation` (everything said and returned so far) never holds; see the module."""
+    `conversation` (everything said and returned so far) never holds, and the numbers taken
+    from the tool's description that the caller (`caller`: their turns) never said; see the
+    module."""
     examples = {_key(e): e for e in tool_examples(function)}
     params = function.get("parameters") or {}
     required = set(params.get("required") or ())
     properties = params.get("properties") or {}
     result = CopiedValues(arguments=dict(arguments))
+    described = _numbers(json.dumps(function))
     for name, value in arguments.items():
         spec = properties.get(name) if isinstance(properties.get(name), Mapping) else {}
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            if value in described and not said_number(value, latest if caller is None
+                                                      else caller):
+                _unsaid(result, name, value, name in required)
+            continue
         if is_date_parameter(spec):
             _check_date(result, name, value, spec, latest, conversation, name in required)
             continue
@@ -161,12 +176,28 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
         elif asks_for_free_words(name, spec) and latest.strip():
             result.arguments[name] = latest.strip()
             result.repaired[name] = (value, latest.strip())
-        elif name in required:
-            result.unsaid[name] = value
         else:
-            del result.arguments[name]
-            result.dropped[name] = value
+            _unsaid(result, name, value, name in required)
     return result
+
+
+def _unsaid(result: CopiedValues, name: str, value: Any, required: bool) -> None:
+    if required:
+        result.unsaid[name] = value
+    else:
+        del result.arguments[name]
+        result.dropped[name] = value
+
+
+def _numbers(text: str) -> set[float]:
+    return {float(n) for n in _NUMBER.findall(text)}
+
+
+def said_number(value: float, words: str) -> bool:
+    """Whether `words` say the number `value`, in digits or as a word ("two bags", "a bag")."""
+    if float(value) in _numbers(words):
+        return True
+    return any(_NUMBER_WORDS.get(w) == value for w in re.findall(r"[a-z]+", words.lower()))
 
 
 def asks_for_free_words(name: str, spec: Mapping[str, Any]) -> bool:
