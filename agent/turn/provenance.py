@@ -282,11 +282,13 @@ def hold_copied_values(calls: Sequence[Any], registry: Any,
 
 
 def unsaid_result(call: ToolCall, unsaid: dict[str, str], function: dict[str, Any]) -> ToolResult:
-    name, value = next(iter(unsaid.items()))
+    name = next(iter(unsaid))
     spec = ((function.get("parameters") or {}).get("properties") or {}).get(name) or {}
     phrase = parameter_phrase(name, spec)
-    content = (f"The arguments for tool {call.name!r} were not used: argument '{name}' was "
-               f"{value!r}, a value of the model's own, and {UNSAID_MARK}. "
+    # The value itself stays out of the result: written into the conversation, it would
+    # count as said on the next turn, and the copied value would go through then.
+    content = (f"The arguments for tool {call.name!r} were not used: argument '{name}' held "
+               f"a value of the model's own, and {UNSAID_MARK}. "
                f"Ask the caller for {phrase}; do not call {call.name!r} with a value they "
                "have not said.")
     return ToolResult(name=call.name, call_id=call.id, arguments=dict(call.arguments),

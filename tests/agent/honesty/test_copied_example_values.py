@@ -57,7 +57,24 @@ async def test_a_model_without_the_honesty_layer_is_told_to_ask():
     reply = await agent_with(model).arespond("when does the lounge open", synthesize=False)
     assert LOOKED_UP == [] and reply.text == "Which airport are you flying from?"
     tool_message = next(m for m in model.calls[1][0] if m.role == "tool")
-    assert "'CDG'" in tool_message.content and "Ask the caller for" in tool_message.content
+    assert "Ask the caller for" in tool_message.content
+    # Not the value itself: in the conversation it would count as said on the next turn.
+    assert "CDG" not in tool_message.content
+
+
+async def test_the_copied_value_is_held_again_on_the_next_turn():
+    # Tried: the SkyWay desk's cancel after "My surname is Lindqvist.": the 0.5B wrote the
+    # schema's example surname in two turns running, and the second went through because the
+    # first held result had written 'Smith' into the conversation.
+    LOOKED_UP.clear()
+    copied = ToolCall(name="find_lounge", arguments={"airport_code": "CDG"})
+    model = ScriptedChatModel([copied, "Which airport?", copied, "Which airport, please?"])
+    agent = agent_with(model)
+    await agent.arespond("when does the lounge open", synthesize=False, conversation_id="c")
+    second = [e async for e in agent.stream("yes, the lounge please", synthesize=False,
+                                            conversation_id="c")]
+    assert LOOKED_UP == []
+    assert not any(isinstance(e, ToolCallStartedEvent) for e in second)
 
 
 async def test_the_code_the_caller_said_is_looked_up_instead(embed):
