@@ -248,3 +248,17 @@ def test_a_required_number_copied_from_the_description_is_asked_for():
     said = "Can I add bags to SKW357?"
     checked = check_copied_values({"reservation_id": "SKW357", "count": 60}, tool, said, said)
     assert checked.unsaid == {"count": 60}
+
+
+def test_a_surname_said_in_so_many_words_replaces_the_copied_example():
+    # Tried: "My surname is Lindqvist." answered with cancel(surname='Smith'), the example.
+    for said, name in (("My surname is Lindqvist.", "Lindqvist"),
+                       ("Cancel it, surname Okafor.", "Okafor"),
+                       ("The last name is de Vries.", "de Vries")):
+        checked = check_copied_values({"code": "QX7P2A", "surname": "Smith"}, BOOKING,
+                                      "Cancel QX7P2A. " + said, said)
+        assert checked.arguments["surname"] == name and not checked.unsaid, said
+    # A lower-case word after "surname" is no name: still asked for.
+    said = "what is the surname on it?"
+    assert check_copied_values({"code": "QX7P2A", "surname": "Smith"}, BOOKING,
+                               "Cancel QX7P2A. " + said, said).unsaid == {"surname": "Smith"}

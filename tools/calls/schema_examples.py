@@ -49,6 +49,8 @@ _QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
 _UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
 MIN_CHARS = 2
+# A person's name as said: capitalised words, with the particles names carry ("de Vries").
+_NAME = r"(?-i:(?:(?:de|van|von|der|den|da|di|du|le|la|al|el)\s+)*[A-Z][\w'’-]+(?:\s+(?:(?:de|van|von|der|den|da|di|du|le|la)\s+)*[A-Z][\w'’-]+)?)"
 # A number standing alone: "35 euros", not the 35 inside "SKW357".
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)")
 _NUMBER_WORDS = {w: i for i, w in enumerate(
@@ -119,6 +121,21 @@ def said_like(example: str, latest: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def said_name(name: str, spec: Mapping[str, Any], latest: str) -> str | None:
+    """The name the caller gave in so many words ("my surname is Lindqvist", "surname
+    Okafor", "last name: de Vries") for a parameter that asks for a name, or None."""
+    about = f"{name.replace('_', ' ')} {spec.get('description') or ''}".lower()
+    kind = next((k for k in ("surname", "last name", "family name", "first name", "name")
+                 if k in about), None)
+    if kind is None:
+        return None
+    words = {"surname": r"(?:sur|last |family )name", "last name": r"(?:sur|last |family )name",
+             "family name": r"(?:sur|last |family )name", "first name": r"first name",
+             "name": r"(?:(?:sur|last |family |first |full )?name)"}[kind]
+    found = re.search(rf"\b{words}(?:\s+is|'s|:)?\s+({_NAME})", latest, re.I)
+    return found.group(1) if found else None
+
+
 class CopiedValues(BaseModel):
     """What the check did to one call's arguments."""
 
@@ -169,7 +186,7 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
         other = _other_example_said(spec, example, latest)
         if other is None and stands_for_said(value, latest):
             continue  # the model knew the code: 'AAPL' for "apple"
-        swapped = other or said_like(example, latest)
+        swapped = other or said_like(example, latest) or said_name(name, spec, latest)
         if swapped is not None:
             result.arguments[name] = swapped
             result.repaired[name] = (value, swapped)
