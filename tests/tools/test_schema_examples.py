@@ -262,3 +262,27 @@ def test_a_surname_said_in_so_many_words_replaces_the_copied_example():
     said = "what is the surname on it?"
     assert check_copied_values({"code": "QX7P2A", "surname": "Smith"}, BOOKING,
                                "Cancel QX7P2A. " + said, said).unsaid == {"surname": "Smith"}
+
+
+STATUS = {
+    "name": "get_flight_status",
+    "description": "Status of a SkyWay flight.",
+    "parameters": {"type": "object", "required": ["flight_number"], "properties": {
+        "flight_number": {"type": "string", "description": "The flight number."},
+        "date": {"type": "string", "description": "Day of the flight."}}},
+}
+
+
+def test_a_code_nobody_said_or_returned_is_asked_for():
+    # Tried: "My flight was delayed by four hours last week. Do I get any compensation?" ->
+    # get_flight_status(flight_number="SK641"): a real flight, but not the caller's.
+    said = "My flight was delayed by four hours last week. Do I get any compensation?"
+    checked = check_copied_values({"flight_number": "SK641"}, STATUS, said, said)
+    assert checked.unsaid == {"flight_number": "SK641"}
+    # Said (also as two words), or returned by an earlier tool: it stands.
+    for conversation in ("Is SK 641 on time?", "Your booking: flight SK641 on Friday."):
+        assert check_copied_values({"flight_number": "SK641"}, STATUS, conversation,
+                                   "is it on time?").arguments == {"flight_number": "SK641"}
+    # Words are no code: left to the tool to judge.
+    assert not check_copied_values({"flight_number": "the morning one"}, STATUS, said,
+                                   said).unsaid

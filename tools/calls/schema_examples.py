@@ -22,8 +22,9 @@ A value that is no example and that nobody said, where the caller's latest turn 
 that parameter's examples ("direct flights to Lisbon", model: 'Lisboa', the schema: "e.g.
 'LIS' or 'Lisbon'"), is the model's own spelling of what the caller said: it is put back as
 said; so is a near spelling of one of their words, and a date is the day they named
-(`tools.calls.said_values`). A date nobody named is dropped when optional, else asked for.
-Any other unsaid value is left to the tool to judge.
+(`tools.calls.said_values`). A date nobody named is dropped when optional, else asked for;
+so is a code (letters and digits in one word: a booking code, a flight number) that nobody
+said and no tool returned. Any other unsaid value is left to the tool to judge.
 
 An `enum` parameter is exempt: choosing one of its listed options is the model's job, as is
 a code that abbreviates what the caller said ('AAPL' for "apple stock", `stands_for_said`).
@@ -49,6 +50,8 @@ _QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
 _UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
 MIN_CHARS = 2
+# A code: letters and digits together, one word ('SKW123', 'SK 641' is two and not one).
+_CODE = re.compile(r"(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z0-9-]{3,}")
 # A person's name as said: capitalised words, with the particles names carry ("de Vries").
 _NAME = r"(?-i:(?:(?:de|van|von|der|den|da|di|du|le|la|al|el)\s+)*[A-Z][\w'’-]+(?:\s+(?:(?:de|van|von|der|den|da|di|du|le|la)\s+)*[A-Z][\w'’-]+)?)"
 # A number standing alone: "35 euros", not the 35 inside "SKW357".
@@ -182,6 +185,10 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             if named is not None and named not in others:
                 result.arguments[name] = named
                 result.repaired[name] = (value, named)
+            elif _CODE.fullmatch(value.strip()):
+                # A booking code or flight number nobody said and no tool returned was
+                # made up (the 0.5B asked about "my flight last week" looked up SK641).
+                _unsaid(result, name, value, name in required)
             continue
         other = _other_example_said(spec, example, latest)
         if other is None and stands_for_said(value, latest):
