@@ -1,4 +1,4 @@
-"""A harmless question refused: asked once more.
+"""A harmless question refused, or answered with nothing: asked once more.
 
 The packaged 0.5B model answers "Who painted the Starry Night?" with "I'm sorry, but I can't
 assist with that." now and then (5 of 375 general-knowledge questions in `bench/spoken_qa.py`,
@@ -9,7 +9,8 @@ the detector let the request through as answerable, and the first sentence is su
 refusal, the stream is closed unheard and the model is asked once more, with a system line
 that keeps the choice to refuse what is harmful. A request that names anything dangerous
 (weapons, drugs, self-harm, break-ins: `HARMFUL`) is never asked again: its refusal stands.
-The second answer is spoken whatever it is; there is no third try.
+The second answer is spoken whatever it is; there is no third try. A reply that only
+announces an answer and stops ("Sure, here it is.", `HOLLOW`) is asked again the same way.
 """
 
 from __future__ import annotations
@@ -41,7 +42,14 @@ HARMFUL = re.compile(
 
 # How a refusal opens. An answer that opens otherwise ("Vincent van Gogh ...") streams on
 # at once; only these openings hold the first sentence back until it is read.
-_MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|抱歉|对不起|我)", re.I)
+_MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|sure|okay|ok\b|of course|"
+                         r"certainly|alright|here|抱歉|对不起|我)", re.I)
+# A reply that only announces an answer and ends there: greedy, the 0.5B says "Sure, here
+# it is." to questions it finds no words for ("Can I bring my small dog in the cabin?" with
+# the pet rules in its prompt); asked again, it answers.
+HOLLOW = re.compile(r"^\W*(?:(?:sure|okay|ok|of course|certainly|alright|yes)\W+)?"
+                    r"(?:here it is|here you go|here you are|here's (?:it|the answer|what i "
+                    r"found))\W*$", re.I)
 
 
 async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
@@ -54,10 +62,10 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
     if HARMFUL.search(said) or not _MAY_REFUSE.match(first.text) and first.text.strip():
         return  # spoken as it streams: no sentence is held back to be read
     text, read = await first_sentence(first, stream)
-    if not REFUSAL.search(text):
+    if not (REFUSAL.search(text) or await _ends_hollow(text, read, stream)):
         ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
         return
-    log.info("asking again after a refusal of a harmless request: %r", text)
+    log.info("asking again after a refusal or an empty answer to a harmless request: %r", text)
     _, nudge, again = await asked_again(ctx, state, stream, NUDGE_BY_LANGUAGE)
     opening = await anext(again, None)
     for _ in range(2):  # the 0.5B reads a system line back now and then: not for the caller
@@ -74,3 +82,15 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         ctx.first_event, ctx.live_stream = TextDelta(text), None
         return
     ctx.first_event, ctx.live_stream = opening, again
+
+
+async def _ends_hollow(text: str, read: list, stream) -> bool:
+    """Whether `text` is a `HOLLOW` sentence with nothing after it (what is read to find
+    out joins `read`)."""
+    if not HOLLOW.match(text):
+        return False
+    while (event := await anext(stream, None)) is not None:
+        read.append(event)
+        if not isinstance(event, TextDelta) or event.text.strip():
+            return not isinstance(event, TextDelta)
+    return True

@@ -97,3 +97,19 @@ def test_what_counts_as_harmful():
                  "what is the capital of australia", "how many legs does a spider have",
                  "谁画了蒙娜丽莎"):
         assert not HARMFUL.search(text), text
+
+
+async def test_an_answer_that_only_announces_itself_is_asked_again(embed):
+    # Tried: the greedy 0.5B's whole reply to a SkyWay caller's pet question.
+    agent, model = agent_for(embed, "Sure, here it is.",
+                             "Small dogs up to 8 kg can fly in the cabin for 50 euros.")
+    reply = await agent.arespond("can i bring my small dog in the cabin", synthesize=False)
+    assert reply.text == "Small dogs up to 8 kg can fly in the cabin for 50 euros."
+    assert len(model.calls) == 2
+
+
+async def test_an_announcement_followed_by_the_answer_streams_as_it_came(embed):
+    answer = "Sure, here it is. Paris is the capital of France."
+    agent, model = agent_for(embed, answer, "never asked")
+    reply = await agent.arespond("what is the capital of france", synthesize=False)
+    assert reply.text == answer and len(model.calls) == 1
