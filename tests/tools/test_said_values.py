@@ -97,3 +97,36 @@ def test_a_required_date_nobody_named_is_asked_for():
     out = check_copied_values(
         {"origin": "Amsterdam", "destination": "Barcelona", "date": "2023-05-01"}, optional, said, said)
     assert "date" not in out.arguments and out.dropped == {"date": "2023-05-01"}
+
+
+ROUTE = {"name": "search_direct_flights", "parameters": {"type": "object",
+         "required": ["origin", "destination"], "properties": {
+             "origin": {"type": "string"}, "destination": {"type": "string"},
+             "date": {"type": "string"}}}}
+
+
+def test_a_route_written_the_wrong_way_round_is_turned_back():
+    # Tried: "Are there any flights from Rome to Amsterdam tomorrow?" -> the 0.5B wrote
+    # origin='Amsterdam', destination='Rome', and the caller heard about the other direction.
+    said = "Are there any flights from Rome to Amsterdam tomorrow?"
+    checked = check_copied_values({"origin": "Amsterdam", "destination": "Rome"}, ROUTE,
+                                  said, said)
+    assert checked.arguments == {"origin": "Rome", "destination": "Amsterdam"}
+    # Right already, or said without from/to: left alone.
+    assert check_copied_values({"origin": "Rome", "destination": "Amsterdam"}, ROUTE, said,
+                               said).arguments == {"origin": "Rome", "destination": "Amsterdam"}
+    said = "Rome and Amsterdam, any flights?"
+    assert check_copied_values({"origin": "Amsterdam", "destination": "Rome"}, ROUTE, said,
+                               said).arguments == {"origin": "Amsterdam", "destination": "Rome"}
+
+
+def test_route_parameters_are_found_by_their_names():
+    from tools.calls.said_values import route_ends
+
+    def props(*names):
+        return {"parameters": {"properties": {n: {} for n in names}}}
+
+    assert route_ends(props("from_city", "to_city")) == ("from_city", "to_city")
+    assert route_ends(props("departureAirport", "arrivalAirport")) == (
+        "departureAirport", "arrivalAirport")
+    assert route_ends(props("city", "date")) is None

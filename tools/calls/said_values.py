@@ -15,6 +15,9 @@ for a value that nothing in the conversation says:
   tomorrow", a weekday ("on Friday": the next one; today's own name is today), or a day
   and month ("December 8th", "the 8th of December": this year's, or next year's once
   passed). When the caller named no day at all, the value is the model's invention.
+- `route_reversed`: a tool with one origin-like and one destination-like parameter (by
+  name: origin/from/departure..., destination/to/arrival...) called with the two the wrong
+  way round ("from Rome to Amsterdam" -> origin='Amsterdam') gets them turned back.
 """
 
 from __future__ import annotations
@@ -124,3 +127,46 @@ def _upcoming(today: dt.date, month: int, day: int) -> set[dt.date]:
     if this_year and next(iter(this_year)) >= today:
         return this_year
     return _valid(today.year + 1, month, day)
+
+
+# Parameter-name words for the two ends of a route.
+_FROM_WORDS = {"origin", "from", "departure", "departing", "source", "start", "pickup", "leaving"}
+_TO_WORDS = {"destination", "dest", "to", "arrival", "arriving", "target", "end", "dropoff"}
+
+
+def _name_words(name: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)}
+
+
+def route_ends(function: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (origin, destination) parameter names of a route-shaped tool, or None."""
+    names = list(((function.get("parameters") or {}).get("properties") or {}))
+    starts = [n for n in names if _name_words(n) & _FROM_WORDS]
+    ends = [n for n in names if _name_words(n) & _TO_WORDS]
+    return (starts[0], ends[0]) if len(starts) == 1 and len(ends) == 1 else None
+
+
+def said_after(word: str, value: str, latest: str) -> bool:
+    """Whether `latest` says `word` right before `value` ("from Rome", "to the Hague")."""
+    parts = _WORD.findall(value)
+    if not parts:
+        return False
+    phrase = r"\W+".join(re.escape(p) for p in parts)
+    return re.search(rf"\b{word}\s+(?:the\s+)?{phrase}\b", latest, re.I) is not None
+
+
+def route_reversed(arguments: Mapping[str, Any], function: Mapping[str, Any],
+                   latest: str) -> tuple[str, str] | None:
+    """The route's two parameter names when the call has them the wrong way round: the
+    caller said "from Rome to Amsterdam" and the model wrote origin='Amsterdam',
+    destination='Rome'. None when the call is right, or the words do not say."""
+    ends = route_ends(function)
+    if ends is None:
+        return None
+    origin, destination = (arguments.get(n) for n in ends)
+    if not (isinstance(origin, str) and isinstance(destination, str)):
+        return None
+    if said_after("from", destination, latest) and said_after("to", origin, latest) and not (
+            said_after("from", origin, latest) or said_after("to", destination, latest)):
+        return ends
+    return None

@@ -40,7 +40,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from tools.argument_grounding import is_supported
-from tools.calls.said_values import date_for_call, is_date_parameter, said_spelling
+from tools.calls.said_values import (
+    date_for_call, is_date_parameter, route_reversed, said_spelling,
+)
 
 # "e.g. 'AMS' or 'Amsterdam'", "for example: \"SK101\"", "such as 'P1001'".
 _OPENER = re.compile(r"\b(?:e\.g\.|eg\.|for example|for instance|such as|like)[,:]?\s*", re.I)
@@ -202,6 +204,12 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             result.repaired[name] = (value, latest.strip())
         else:
             _unsaid(result, name, value, name in required)
+    if (ends := route_reversed(result.arguments, function, latest)) is not None:
+        origin, destination = ends  # "from Rome to Amsterdam", written the other way round
+        args = result.arguments
+        args[origin], args[destination] = args[destination], args[origin]
+        result.repaired[origin] = (args[destination], args[origin])
+        result.repaired[destination] = (args[origin], args[destination])
     return result
 
 
