@@ -39,6 +39,10 @@ _STOP = ["<|im_end|>", "<|endoftext|>"]
 _DEFAULT = object()
 
 
+# Cells kept free for the latest message scored alone (a spoken turn: ~100 tokens at most).
+_SIDE_ROOM = 160
+
+
 class LlamaCppChatModel(CallReadings, FurtherCalls):
     """Qwen2.5-style ChatML over llama.cpp, with grammar-constrained tool calls.
 
@@ -355,7 +359,10 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
 
         def run() -> None:
             try:
-                fitted = self._fit(messages, tools)
+                # The latest message is also scored alone in a second sequence of the same
+                # cells: room for it too, or llama.cpp finds no slot for the turn's batch.
+                fitted = self._fit(messages, tools, spare=_SIDE_ROOM if self._side_sequence
+                                   and tools else 0)
                 self._generate(fitted, render_turn_prompt(fitted, tools), tools, tool_choice,
                                emit, stop, pace)
             except Exception as exc:  # surfaced to the consumer as a named error

@@ -95,3 +95,27 @@ def test_a_persona_too_long_for_the_context_fails_when_the_agent_is_made(small_c
     long = Persona(name="Verbose", system_prompt="Always be precise and kind. " * 250)
     with pytest.raises(PromptTooLongError, match="persona 'Verbose'.*tokens"):
         VoiceAgent(small_context_model, persona=long, tools=[])
+
+
+@pytest.mark.embedded
+async def test_a_full_context_with_tools_leaves_room_for_the_message_scored_alone(
+        small_context_model):
+    """Input tried: histories of 1-12 exchanges filling a 512-token context to its edge, a
+    tool offered (so the latest message is also scored alone, in the same cells), and a long
+    latest message. A SkyWay scenario call hit "failed to find a memory slot" this way."""
+    from agent import ModelDone, TextDelta
+
+    tools = [{"type": "function", "function": {
+        "name": "get_date_time", "description": "The current date and time.",
+        "parameters": {"type": "object", "properties": {}, "required": []}}}]
+    latest = ("I was wondering, since we are talking about the sea anyway, whether you could "
+              "tell me what colour the sky usually is on a clear and sunny summer day?")
+    for n in range(1, 13):
+        history = []
+        for i in range(n):
+            history += [msg("user", f"Fact {i} about the sea please."),
+                        msg("assistant", "The sea is deep. " * (3 + (n * 7 + i) % 11))]
+        messages = [msg("system", "You are a helpful assistant."), *history, msg("user", latest)]
+        events = [e async for e in small_context_model.stream(messages, tools)]
+        assert isinstance(events[-1], ModelDone), (n, events[-1])
+        assert any(isinstance(e, TextDelta) for e in events) or len(events) > 1, n
