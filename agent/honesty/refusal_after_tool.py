@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from difflib import SequenceMatcher
 from collections.abc import AsyncIterator
 
 from agent.chat_model import ChatEvent, ChatMessage, TextDelta
@@ -51,7 +52,8 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         return
     said = state.get("user_text", "")
     text, read = await first_sentence(first, stream)
-    if not (REFUSAL.search(text) or asks_back(text, said)):
+    if not (REFUSAL.search(text) or asks_back(text, said) or
+            says_an_earlier_line(text, state.get("messages", []))):
         line = unanswered(text, state.get("tool_results", []), said)
         if line is None:
             ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
@@ -67,7 +69,8 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         if not isinstance(opening, TextDelta):
             break
         second, read = await first_sentence(opening, again)
-        if not (asks_back(second, said) or echoes(second, nudge)):
+        if not (asks_back(second, said) or echoes(second, nudge)
+                or says_an_earlier_line(second, state.get("messages", []))):
             line = unanswered(second, state.get("tool_results", []), said)
             if line is not None:  # asked again, and still no figure of the answer
                 log.info("the tool's own line instead of a second answer without its "
@@ -114,6 +117,26 @@ def asks_back(sentence: str, said: str) -> bool:
     """The caller's question said back to them: a question made of their own words. ("Order
     4471 has shipped." uses their words too, but answers.)"""
     return sentence.rstrip().endswith(("?", "？")) and echoes(sentence, said)
+
+
+def says_an_earlier_line(sentence: str, messages) -> bool:
+    """Whether `sentence` (four words or more) is a line of the conversation said again,
+    the caller's or the agent's own: after a cancellation the greedy 0.5B answered "I need
+    to cancel a booking. The code is SKW246.", the caller's opening words, and asked again,
+    its own question of two turns before."""
+    words = _words(sentence)
+    if len(words) < 4:
+        return False
+    for message in messages:
+        if message.role in ("user", "assistant") and message.content:
+            # In the same order, as one run: "Order 4471 has shipped." uses the words of
+            # "has order 4471 shipped yet" but answers it.
+            line = _words(message.content)
+            run = SequenceMatcher(None, words, line, autojunk=False).find_longest_match(
+                0, len(words), 0, len(line)).size
+            if run >= 0.9 * len(words):
+                return True
+    return False
 
 
 def echoes(sentence: str, source: str) -> bool:

@@ -26,7 +26,9 @@ from agent.events import (
 from agent.recall.history_prompt import tool_records
 from agent.turn.prompt import build_prompt
 from agent.turn.state import TurnState
-from agent.turn.provenance import guarded_dispatch, hold_copied_values, tool_messages
+from agent.turn.provenance import (
+    guarded_dispatch, hold_copied_values, resumed_call, tool_messages,
+)
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
 from agent.turn.voicing import after_loop, first_or_failed, stop, voice_sentences
@@ -99,6 +101,9 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx = runtime.context
     svc = ctx.services
     rounds = state.get("rounds", 0) + 1
+    if rounds == 1 and (resumed := resumed_call(state["messages"], svc.tools)) is not None:
+        # Last turn asked the caller for a value; this one says it: the held call is made.
+        return {"rounds": rounds, "pending_calls": [resumed], "filler_text": "", "route": "act"}
     schemas = svc.tools.openai_schemas()
     # Past the bound (or after a repeated call) the tools stay in the prompt, so the cached
     # prefix does not change, but the model may only answer.

@@ -293,3 +293,29 @@ def unsaid_result(call: ToolCall, unsaid: dict[str, str], function: dict[str, An
                "have not said.")
     return ToolResult(name=call.name, call_id=call.id, arguments=dict(call.arguments),
                       content=content, is_error=True, latency_ms=0.0)
+
+
+def resumed_call(messages: Sequence[ChatMessage], registry: Any) -> ToolCall | None:
+    """The call held back last turn for a value the caller had not said, made now that their
+    answer says it ("To look that up I need your surname" -> "My surname is Lindqvist."), or
+    None. Only the agent's turn right before this one counts: a later turn has moved on."""
+    if not messages or messages[-1].role != "user":
+        return None
+    i = len(messages) - 2
+    while i >= 0 and messages[i].role == "assistant" and not messages[i].tool_calls:
+        i -= 1  # the question the agent asked
+    if i < 0 or messages[i].role != "tool" or UNSAID_MARK not in (messages[i].content or ""):
+        return None
+    held_id = messages[i].tool_call_id
+    call = next((c for m in messages[:i] if m.role == "assistant"
+                 for c in m.tool_calls or () if c.id == held_id), None)
+    if call is None or call.name not in registry:
+        return None
+    function = registry.get(call.name).openai_schema()["function"]
+    caller = "\n".join(m.content for m in messages if m.role == "user" and m.content)
+    checked = check_copied_values(call.arguments, function, conversation_text(messages),
+                                  messages[-1].content, caller)
+    if checked.unsaid or not checked.repaired:
+        return None  # still not said, or nothing of it in this answer
+    log.info("%s held last turn, made now: %s", call.name, checked.repaired)
+    return ToolCall(name=call.name, arguments=checked.arguments)

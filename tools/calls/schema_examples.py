@@ -189,8 +189,13 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
                 result.repaired[name] = (value, named)
             elif _CODE.fullmatch(value.strip()):
                 # A booking code or flight number nobody said and no tool returned was
-                # made up (the 0.5B asked about "my flight last week" looked up SK641).
-                _unsaid(result, name, value, name in required)
+                # made up (the 0.5B asked about "my flight last week" looked up SK641),
+                # unless the caller's latest turn holds one code of its shape: theirs.
+                if (said := said_like(value.strip(), latest)) is not None:
+                    result.arguments[name] = said
+                    result.repaired[name] = (value, said)
+                else:
+                    _unsaid(result, name, value, name in required)
             continue
         other = _other_example_said(spec, example, latest)
         if other is None and stands_for_said(value, latest):

@@ -92,3 +92,41 @@ async def test_the_example_is_fine_when_the_caller_said_it(embed):
                                "The CDG lounge opens at 5 am."])
     await agent_with(model, embed).arespond("lounges at CDG please", synthesize=False)
     assert LOOKED_UP == ["CDG"]
+
+
+def cancel_booking(code: str, surname: str) -> str:
+    """Cancel a booking.
+
+    Args:
+        code: The booking code.
+        surname: Surname on the booking, e.g. 'Smith'.
+    """
+    LOOKED_UP.append(f"{code}/{surname}")
+    return f"booking {code} for {surname} cancelled"
+
+
+async def test_the_call_held_for_a_value_is_made_when_the_caller_says_it():
+    # Tried: "The code is SKW246." -> cancel(surname='Smith'), held and the caller asked;
+    # "My surname is Lindqvist." -> the 0.5B only repeated its question. The held call is
+    # made with the caller's value, without asking the model.
+    LOOKED_UP.clear()
+    copied = ToolCall(name="cancel_booking", arguments={"code": "SKW246", "surname": "Smith"})
+    model = ScriptedChatModel([copied, "To look that up I need your surname; could you tell me?",
+                               "Booking SKW246 is cancelled."])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(cancel_booking)], learn_facts=False)
+    await agent.arespond("Cancel booking SKW246.", synthesize=False, conversation_id="b")
+    assert LOOKED_UP == []
+    reply = await agent.arespond("My surname is Lindqvist.", synthesize=False,
+                                 conversation_id="b")
+    assert LOOKED_UP == ["SKW246/Lindqvist"] and reply.text == "Booking SKW246 is cancelled."
+    assert len(model.calls) == 3  # the held call was made without a model round
+
+
+async def test_a_held_call_is_not_made_from_an_answer_that_does_not_say_the_value():
+    LOOKED_UP.clear()
+    copied = ToolCall(name="cancel_booking", arguments={"code": "SKW246", "surname": "Smith"})
+    model = ScriptedChatModel([copied, "I need your surname.", "Could you tell me your surname?"])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(cancel_booking)], learn_facts=False)
+    await agent.arespond("Cancel booking SKW246.", synthesize=False, conversation_id="b2")
+    await agent.arespond("why do you need it?", synthesize=False, conversation_id="b2")
+    assert LOOKED_UP == []

@@ -134,3 +134,14 @@ async def test_a_second_answer_without_the_tools_figures_gives_the_line_too():
     reply = await agent.arespond("When is my flight? SKW123", synthesize=False)
     assert reply.text == "Booking SKW123: flight SK101 leaves Amsterdam at 07:40."
     assert len(model.calls) == 3
+
+
+async def test_an_earlier_line_said_again_after_a_tool_is_no_answer():
+    # Tried: after a cancellation the greedy 0.5B said the caller's opening line back, and
+    # asked again, its own question of the turn before.
+    model = ScriptedChatModel(["Which order do you mean?", CALL,
+                               "I want to know about my order.", "Which order do you mean?"])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(order_status)], learn_facts=False)
+    await agent.arespond("I want to know about my order.", synthesize=False, conversation_id="o")
+    reply = await agent.arespond("it's 4471", synthesize=False, conversation_id="o")
+    assert reply.text == "Here is what I found: order 4471: shipped on Tuesday, arriving Friday."
