@@ -26,6 +26,7 @@ from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
 
 log = logging.getLogger("stepvox.honesty")
+NO_ANSWER = "Sorry, I don't have an answer to that."
 
 NUDGE = ("Answer the caller's last message from what you know, in one or two short spoken "
          "sentences; decline only something dangerous or harmful.")
@@ -72,14 +73,16 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         if not isinstance(opening, TextDelta):
             break
         second, read = await first_sentence(opening, again)
-        if not echoes(second, nudge):
+        if not (echoes(second, nudge) or await _ends_hollow(second, read, again)):
             opening, again = read[0], replayed(read[1:], again)
             break
         log.info("dropped from the second answer: %r", second)
         rest = [e for e in read if not isinstance(e, TextDelta)]
         opening = rest[0] if rest else await anext(again, None)
     if not isinstance(opening, TextDelta):  # nothing said: the first refusal is what there is
-        ctx.first_event, ctx.live_stream = TextDelta(text), None
+        # (an empty announcement twice: say plainly there is no answer)
+        ctx.first_event = TextDelta(NO_ANSWER if HOLLOW.match(text) else text)
+        ctx.live_stream = None
         return
     ctx.first_event, ctx.live_stream = opening, again
 

@@ -113,3 +113,9 @@ async def test_an_announcement_followed_by_the_answer_streams_as_it_came(embed):
     agent, model = agent_for(embed, answer, "never asked")
     reply = await agent.arespond("what is the capital of france", synthesize=False)
     assert reply.text == answer and len(model.calls) == 1
+
+
+async def test_an_empty_announcement_twice_says_plainly_there_is_no_answer(embed):
+    agent, model = agent_for(embed, "Sure, here it is.", "Sure, here it is.")
+    reply = await agent.arespond("can i bring my small dog in the cabin", synthesize=False)
+    assert reply.text == "Sorry, I don't have an answer to that."

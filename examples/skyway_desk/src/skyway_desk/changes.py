@@ -85,9 +85,12 @@ def hand_off(desk: AirlineDesk, topic: str, reservation_id: str | None) -> Hando
     code = desk.reservation(reservation_id).reservation_id if reservation_id else None
     desk.db.handoffs.append(_Handoff(topic=topic.strip(), reservation_id=code))
     position = len(desk.db.handoffs)
+    about = " and your booking" if code else ""
     return HandoffResult(queued=True, position=position,
                          note="The caller is queued for a human agent, who will see the topic "
-                              "and booking. Tell the caller and say goodbye.")
+                              "and booking. Tell the caller and say goodbye.",
+                         spoken=f"I've passed you on to a colleague, who will see what you need"
+                                f"{about}; you're number {position} in the queue. Goodbye for now.")
 
 
 def snapshot(desk: AirlineDesk, load_day: Any) -> dict[str, Any]:

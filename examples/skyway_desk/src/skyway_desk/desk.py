@@ -245,7 +245,8 @@ def _desk_tools(desk: AirlineDesk) -> list[Tool]:
              examples=["Move my booking SKW864 to flight SK641 instead, surname Nowak.",
                        "Can you change me to the later flight SK641?"]),
         Tool(transfer_to_human, timeout_s=5.0, examples=[
-            "I want to speak to a real person.", "Put me through to a human agent, please."]),
+            "I want to speak to a real person.", "Put me through to a human agent, please.",
+            "Transfer me to someone, please.", "Can I talk to somebody else about this?"]),
     ]
 
 

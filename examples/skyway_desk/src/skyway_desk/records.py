@@ -186,6 +186,7 @@ class CancellationResult(BaseModel):
     rule: str  # which policy rule allowed it
     refund_eur: int
     note: str
+    spoken: str = ""  # a ready-to-say sentence
 
 
 class RebookingResult(BaseModel):
@@ -204,6 +205,7 @@ class HandoffResult(BaseModel):
     queued: bool
     position: int  # callers ahead in the queue, counting this one
     note: str
+    spoken: str = ""  # a ready-to-say sentence
 
 
 class BaggageUpdate(BaseModel):

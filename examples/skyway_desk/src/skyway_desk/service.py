@@ -217,7 +217,9 @@ class AirlineDesk:
         for flight in flights:  # the seats go back on sale
             flight.seats_left[res.cabin] = flight.seats_left.get(res.cabin, 0) + len(res.passengers)
         return CancellationResult(reservation_id=code, status="cancelled", rule=rule, refund_eur=refund,
-                                  note=f"Full refund of {refund} euros. {REFUND_NOTE}")
+                                  note=f"Full refund of {refund} euros. {REFUND_NOTE}",
+                                  spoken=f"Booking {code} is cancelled. You get a full refund of "
+                                         f"{refund} euros. {REFUND_NOTE}")
 
     def _cancellation_rule(self, res: _Reservation, flights: list[_Flight], reason: str) -> str | None:
         """The first policy rule that allows cancelling, or None."""
