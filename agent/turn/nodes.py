@@ -195,7 +195,7 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     ctx, fillers = runtime.context, []
     # Values copied from a tool's own description are put back as said, or the call is not
     # made and the caller is asked (agent.turn.provenance.hold_copied_values): no event, it never ran.
-    calls, held = hold_copied_values(calls, ctx.services.tools, state["messages"])
+    calls, held = hold_copied_values(calls, ctx.services.tools, state["messages"], done)
     for call in calls:
         runtime.stream_writer(ToolCallStartedEvent(call))
 

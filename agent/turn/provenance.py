@@ -252,12 +252,14 @@ def conversation_text(messages: Sequence[ChatMessage]) -> str:
     return "\n".join(m.content for m in messages if m.content)
 
 
-def hold_copied_values(calls: Sequence[Any], registry: Any,
-                       messages: Sequence[ChatMessage]) -> tuple[list[Any], list[ToolResult]]:
+def hold_copied_values(calls: Sequence[Any], registry: Any, messages: Sequence[ChatMessage],
+                       returned: Sequence[ToolResult] = ()) -> tuple[list[Any], list[ToolResult]]:
     """(calls to make, their copied examples put back or dropped; results for the calls not
     made). Calls to unknown tools and malformed calls pass through: the dispatcher names
-    those errors."""
-    conversation = conversation_text(messages)
+    those errors. `returned`: this turn's tool results as the tools gave them (lines the
+    injection defence kept from the prompt included: a value from there was returned, not
+    made up, and is the provenance check's to question)."""
+    conversation = "\n".join([conversation_text(messages), *(r.content for r in returned)])
     latest = next((m.content for m in reversed(messages) if m.role == "user"), "")
     caller = "\n".join(m.content for m in messages if m.role == "user" and m.content)
     run: list[Any] = []

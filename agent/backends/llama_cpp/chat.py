@@ -361,8 +361,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
             try:
                 # The latest message is also scored alone in a second sequence of the same
                 # cells: room for it too, or llama.cpp finds no slot for the turn's batch.
-                fitted = self._fit(messages, tools, spare=_SIDE_ROOM if self._side_sequence
-                                   and tools else 0)
+                side = getattr(self, "_side_sequence", False) and bool(tools)
+                fitted = self._fit(messages, tools, spare=_SIDE_ROOM if side else 0)
                 self._generate(fitted, render_turn_prompt(fitted, tools), tools, tool_choice,
                                emit, stop, pace)
             except Exception as exc:  # surfaced to the consumer as a named error
