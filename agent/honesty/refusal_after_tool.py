@@ -22,6 +22,7 @@ from agent.chat_model import ChatEvent, ChatMessage, TextDelta
 from agent.honesty.result_readout import readout, unanswered
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
+from agent.turn.voicing import stop
 from agent.turn.state import TurnState
 
 # A refusal of the whole request, or the model asking for its own call's parts; not a
@@ -59,7 +60,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
             ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
             return
         log.info("the tool's own line instead of an answer without its figures: %r", text)
-        await _close(stream)
+        await stop(stream)
         ctx.first_event, ctx.live_stream = TextDelta(line), None
         return
     log.info("asking again after a tool answered: the first answer began %r", text)
@@ -75,7 +76,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
             if line is not None:  # asked again, and still no figure of the answer
                 log.info("the tool's own line instead of a second answer without its "
                          "figures: %r", second)
-                await _close(again)
+                await stop(again)
                 ctx.first_event, ctx.live_stream = TextDelta(line), None
                 return
             opening, again = read[0], replayed(read[1:], again)
@@ -96,7 +97,7 @@ async def asked_again(ctx: TurnContext, state: TurnState, stream: AsyncIterator[
     """Close the first answer's `stream` unheard and ask the model once more, with the
     persona language's nudge as a last system line and no tools: (language, nudge, the
     second answer's stream)."""
-    await _close(stream)
+    await stop(stream)
     svc = ctx.services
     language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
     nudge = nudges.get(language, nudges["en"])
@@ -105,12 +106,6 @@ async def asked_again(ctx: TurnContext, state: TurnState, stream: AsyncIterator[
                                               tool_choice="none"),
                         getattr(svc.chat_model, "name", ""))
     return language, nudge, again
-
-
-async def _close(stream) -> None:
-    close = getattr(stream, "aclose", None)
-    if close is not None:
-        await close()
 
 
 def asks_back(sentence: str, said: str) -> bool:

@@ -100,9 +100,11 @@ class ToolPrior:
             weights, bias = fit_logistic(np.vstack([matrix, self._none]),
                                          np.r_[np.ones(len(matrix)), np.zeros(len(self._none))],
                                          self.l2)
+            rows = np.array(examples, bool)
             self._by_tools[key] = _ToolSetIndex(
                 owners, matrix, weights, bias, names, described,
-                [n for n in names if not self.tool_requests.get(n)], np.array(examples, bool))
+                [n for n in names if not self.tool_requests.get(n)], matrix[rows],
+                [o for o, e in zip(owners, examples) if e])
         return self._by_tools[key]
 
     def scores(self, text: str, tools: Sequence[dict[str, Any]]) -> PriorScores:
@@ -111,12 +113,11 @@ class ToolPrior:
         queries = self.embed([text, *sentences] if len(sentences) > 1 else [text])
         query = queries[0]
         sims = index.matrix @ query
-        said = index.matrix[index.examples] @ queries.T  # example rows x (turn, sentences)
+        said = index.examples @ queries.T  # example rows x (turn, sentences)
         said_example, said_tool = -1.0, None
         if said.size:
             row = int(said.max(axis=1).argmax())
-            said_example = float(said[row].max())
-            said_tool = [o for o, e in zip(index.owners, index.examples) if e][row]
+            said_example, said_tool = float(said[row].max()), index.example_owners[row]
         by_tool = {t["function"]["name"]: -1.0 for t in tools}
         for owner, sim in zip(index.owners, sims):
             by_tool[owner] = max(by_tool[owner], float(sim))
@@ -136,7 +137,8 @@ class _ToolSetIndex(NamedTuple):
     names: list[str]  # the offered tools, in order
     described: np.ndarray  # their `description_text` embeddings
     described_only: list[str]  # the tools without example requests
-    examples: np.ndarray  # per row: an example request (True) or a tool's description
+    examples: np.ndarray  # the example requests' rows of `matrix` (no descriptions)
+    example_owners: list[str]  # the tool of each of them
 
 
 def words_of(name: str) -> str:

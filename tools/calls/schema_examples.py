@@ -130,13 +130,14 @@ def said_name(name: str, spec: Mapping[str, Any], latest: str) -> str | None:
     """The name the caller gave in so many words ("my surname is Lindqvist", "surname
     Okafor", "last name: de Vries") for a parameter that asks for a name, or None."""
     about = f"{name.replace('_', ' ')} {spec.get('description') or ''}".lower()
-    kind = next((k for k in ("surname", "last name", "family name", "first name", "name")
-                 if k in about), None)
-    if kind is None:
+    if re.search(r"surname|last name|family name", about):
+        words = r"(?:sur|last |family )name"
+    elif "first name" in about:
+        words = r"first name"
+    elif "name" in about:
+        words = r"(?:(?:sur|last |family |first |full )?name)"
+    else:
         return None
-    words = {"surname": r"(?:sur|last |family )name", "last name": r"(?:sur|last |family )name",
-             "family name": r"(?:sur|last |family )name", "first name": r"first name",
-             "name": r"(?:(?:sur|last |family |first |full )?name)"}[kind]
     found = re.search(rf"\b{words}(?:\s+is|'s|:)?\s+({_NAME})", latest, re.I)
     return found.group(1) if found else None
 

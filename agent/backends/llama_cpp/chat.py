@@ -29,7 +29,7 @@ from agent.backends.llama_cpp.more_calls import FurtherCalls
 from agent.backends.llama_cpp.batch import common_prefix, enable_side_sequence, evaluate
 from agent.backends.llama_cpp.thread import in_llama_thread
 from agent.models.errors import ModelOverrideError
-from agent.backends.llama_cpp.prompt_fitting import check_fits, fit_messages
+from agent.backends.llama_cpp.prompt_fitting import check_fits, fit_to_context
 from agent.tool_choice.prior import ToolPrior, default_tool_prior
 from agent.backends.llama_cpp.turn_end_odds import end_probability, turn_end_tokens, words_prefix
 from agent.backends.llama_cpp.tool_routing import call_start_tokens, code_fence_tokens, next_token_probs
@@ -126,9 +126,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         return self._grammars[key]
 
     def with_temperature(self, temperature: float) -> "LlamaCppChatModel":
-        """The same loaded model sampling at `temperature`: a view that shares the weights,
-        context and lock (a simulated caller should vary between trials while the agent
-        under test decodes greedily)."""
+        """The same loaded model sampling at `temperature` (a view sharing weights, context
+        and lock: a simulated caller varies while the agent under test decodes greedily)."""
         view = copy.copy(self)
         view.temperature = temperature
         return view
@@ -173,18 +172,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
 
     def _fit(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
              spare: int = 0) -> list[ChatMessage]:
-        """`messages` with the oldest history dropped until the prompt, the reply
-        (`max_tokens`) and `spare` tokens fit in the context (`agent.backends.llama_cpp.prompt_fitting`)."""
-        def count(ms: Sequence[ChatMessage]) -> int:
-            return len(self._llm.tokenize(render_turn_prompt(ms, tools).encode("utf-8"),
-                                          special=True))
-
-        room = self._llm.n_ctx() - self.max_tokens - spare
-        # A token holds at least one byte: a prompt with no more bytes than the room fits
-        # as it is, and the usual turn is not tokenized twice (here and for its readings).
-        if len(render_turn_prompt(messages, tools).encode("utf-8")) <= room:
-            return list(messages)
-        return fit_messages(messages, room, count)
+        """`messages` fitted with room for the reply (`max_tokens`) and `spare` tokens."""
+        return fit_to_context(self._llm, messages, tools, self.max_tokens + spare)
 
     def check_prompt_fits(self, system_prompt: str, tools: Sequence[dict[str, Any]],
                           who: str) -> None:

@@ -12,7 +12,9 @@ made, before any caller is waiting.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
+from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt
 from agent.chat_model import ChatMessage
 from agent.errors import ModelBackendError
 
@@ -54,3 +56,18 @@ def check_fits(system_tokens: int, room: int, who: str) -> None:
             f"{who}: the system prompt with its tools takes {system_tokens} tokens, and a turn "
             f"needs about {turn} more, but the context leaves {room} tokens for the prompt; "
             f"shorten the persona (its lore, examples) or offer fewer tools")
+
+
+def fit_to_context(llm: Any, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
+                   reserved: int) -> list[ChatMessage]:
+    """`messages` fitted into llama.cpp context `llm` with `reserved` tokens left free (the
+    reply, and any second sequence), counted with the turn's own prompt template."""
+    def count(ms: Sequence[ChatMessage]) -> int:
+        return len(llm.tokenize(render_turn_prompt(ms, tools).encode("utf-8"), special=True))
+
+    room = llm.n_ctx() - reserved
+    # A token holds at least one byte: a prompt with no more bytes than the room fits as it
+    # is, and the usual turn is not tokenized twice (here and for its readings).
+    if len(render_turn_prompt(messages, tools).encode("utf-8")) <= room:
+        return list(messages)
+    return fit_messages(messages, room, count)
