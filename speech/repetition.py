@@ -5,7 +5,8 @@ over and over ("the captain is in charge of keeping the ships safe, and the capt
 charge of keeping the ships safe, and ..."). `repeats_itself` says whether a finished text
 holds such a loop; `loop_cut` reads a reply while it streams and, once a loop has formed at
 its end, gives the text to keep: everything before the loop's second copy, closed as a
-sentence.
+sentence. `held_from` says where a caption must stop while the newest words may be the start
+of a loop's next copy.
 
 A loop is a phrase said back to back: a phrase of eight or more words twice, of two to
 seven words three times, one word five times. Han characters count one each, since Chinese
@@ -70,3 +71,19 @@ def loop_cut(text: str) -> str | None:
             return kept if _END.search(kept) else kept + (
                 "。" if "\u3400" <= kept[-1] <= "\u9fff" else ".")
     return None
+
+
+def held_from(text: str) -> int:
+    """Where to stop showing a streaming reply for now: before its newest words when they
+    say again the words just before them (two or more words, a phrase of up to `_LONGEST`),
+    as a loop's next copy begins; else at its end. The words held are shown once they go
+    their own way, and never when `loop_cut` ends the reply at the first copy."""
+    found = _tokens(text)
+    words = [m.group().lower() for m in found]
+    end, held = len(words), 0
+    for n in range(1, min(_LONGEST, end - 2) + 1):
+        k = 0
+        while k < end - n and words[end - 1 - k] == words[end - 1 - k - n]:
+            k += 1
+        held = max(held, k)
+    return found[end - held].start() if held >= 2 else len(text)

@@ -31,7 +31,7 @@ from agent.turn.provenance import (
 )
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
-from agent.turn.voicing import after_loop, first_or_failed, stop, voice_sentences
+from agent.turn.voicing import Captions, after_loop, first_or_failed, stop, voice_sentences
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
 from speech.phrase_cache import FIXED_PHRASES
@@ -307,13 +307,16 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             ctx.reply_styles.append(tag)
 
     guard = await asyncio.to_thread(reply_guard_for, ctx.services, state)  # None: nothing to guard
+    captions = Captions()
 
-    def take(clean: str, done: list[StyledSentence]) -> None:
+    def take(clean: str, done: list[StyledSentence], caption: str) -> None:
         if guard is not None:  # whole sentences only, so a dropped one is never shown
             clean, done = guard.filter(done)
+            caption = clean
         if clean:
-            write(TextDeltaEvent(clean))
             parts.append(clean)
+        if caption:
+            write(TextDeltaEvent(caption))
         for sentence in done:
             queue_sentence(sentence)
 
@@ -327,13 +330,13 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                 # reply ends after the loop's first copy, and the model is stopped.
                 if (kept := loop_cut(written + clean)) is not None:
                     await stop(stream)
-                    take(*after_loop(kept, written, spoken, default_style))
+                    take("", after_loop(kept, spoken, default_style), captions.up_to(kept))
                     if guard is None:  # with a guard, only the sentences it let through
                         parts[:] = [kept]
                     break
                 written += clean
                 spoken.extend(sentence.text for sentence in done)
-                take(clean, done)
+                take(clean, done, captions.due(written))
             elif isinstance(event, ToolCallEvent):
                 calls.append(event.call)
             if queued and not first_heard.is_set():
@@ -342,7 +345,9 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                 # playing time to be ready.
                 await first_or_failed(first_heard, voice)
         else:
-            take(*splitter.flush())
+            clean, done = splitter.flush()
+            written += clean
+            take(clean, done, captions.due(written, final=True))
         text = "".join(parts).strip()
         if not text and not calls:
             text = NO_ANSWER

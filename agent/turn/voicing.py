@@ -9,6 +9,7 @@ import re
 
 from agent.events import AudioChunkEvent
 from agent.turn.context import TurnContext
+from speech.repetition import held_from
 from speech.style import Style
 from speech.style_stream import StyledSentence
 
@@ -59,17 +60,35 @@ def _takes_style(decoder) -> bool:
     return "style" in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def after_loop(kept: str, written: str, spoken: list[str],
-               style: Style) -> tuple[str, list[StyledSentence]]:
-    """What is still to caption and say of `kept` (the reply up to its loop), given what was
-    written and which sentences were already handed to the voice."""
+def after_loop(kept: str, spoken: list[str], style: Style) -> list[StyledSentence]:
+    """What is still to say of `kept` (the reply up to its loop), given the sentences
+    already handed to the voice."""
     cursor = 0
     for sentence in spoken:  # the voice has everything up to the last spoken sentence
         found = kept.find(sentence, cursor)
         cursor = found + len(sentence) if found >= 0 else len(kept)
     rest = kept[cursor:].strip()
-    caption = kept[len(written):] if kept.startswith(written) else ""
-    return caption, [StyledSentence(rest, style)] if rest else []
+    return [StyledSentence(rest, style)] if rest else []
+
+
+class Captions:
+    """The reply's caption as it streams. Words that may be the start of a loop's second
+    copy (`speech.repetition.held_from`) wait, so a caption never shows a copy the voice
+    and the history leave out."""
+
+    def __init__(self) -> None:
+        self.shown = ""
+
+    def due(self, written: str, *, final: bool = False) -> str:
+        """What of `written` (the reply so far, tags removed) to show now."""
+        return self.up_to(written[:len(written) if final else held_from(written)])
+
+    def up_to(self, text: str) -> str:
+        """The rest of `text` not shown yet (nothing when the shown caption left it)."""
+        if len(text) <= len(self.shown) or not text.startswith(self.shown):
+            return ""
+        piece, self.shown = text[len(self.shown):], text
+        return piece
 
 
 async def stop(stream) -> None:

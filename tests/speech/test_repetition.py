@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from speech.repetition import loop_cut
+from speech.repetition import held_from, loop_cut
 
 STORY = ("The tavern is a place where ships are lost. The captain is in charge of keeping the "
          "ships safe, and the captain is in charge of keeping the ships safe, and the captain is")
@@ -54,3 +54,30 @@ def test_a_long_chinese_sentence_said_again_is_cut():
     line = "小朋友们在海边散步时，可以听到小朋友们在海边散步时的天气。"
     text = "小狐狸告诉小朋友们一个秘密。" + line * 3
     assert first_cut(text)[1] == "小狐狸告诉小朋友们一个秘密。" + line
+
+
+def shown_while_streaming(text: str) -> str:
+    """What a caption fed a character at a time shows before the stream ends."""
+    return text[:held_from(text)]
+
+
+def test_the_start_of_a_second_copy_is_held_back_from_the_caption():
+    # Tried: the 0.5B's greedy story as it streamed, up to the moment before the loop is cut
+    # (the second copy is seven words in, one short of a confirmed loop).
+    text = ("The tavern is a place where ships are lost. The captain is in charge of keeping "
+            "the ships safe, and the captain is in charge of keeping the")
+    assert loop_cut(text) is None
+    shown = shown_while_streaming(text)
+    assert shown.lower().count("the captain is in charge") == 1
+    assert shown.startswith("The tavern is a place where ships are lost. The captain")
+
+
+@pytest.mark.parametrize("text", [
+    "The weather in Paris is sunny and warm today",
+    "Oslo is the capital of Norway, and Stockholm is the capital of Sweden",
+    "北京是中国的首都。",
+])
+def test_ordinary_text_is_shown_up_to_its_newest_word(text):
+    # Tried: replies with a repeated word or two ("is the capital of") but no copy of the
+    # words just before the end.
+    assert shown_while_streaming(text) == text

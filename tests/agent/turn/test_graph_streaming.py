@@ -311,6 +311,10 @@ async def test_a_reply_stuck_in_a_loop_is_cut_and_the_model_stopped():
     kept = "Here is a story. the captain is in charge of keeping the ships safe."
     assert reply.text == kept
     assert " ".join(decoder.texts).count("keeping the ships safe") == 1
+    # The caption shows no part of the second copy either (it was streamed word by word).
+    caption = "".join(e.text for e in events if isinstance(e, TextDeltaEvent))
+    assert caption.lower().count("the captain is") == 1
+    assert caption.startswith("Here is a story. the captain is in charge")
     assert model.stopped_early == 1
     history = await agent.services.memory.history("s1")
     assert history[-1].text == kept
