@@ -9,8 +9,12 @@ the detector let the request through as answerable, and the first sentence is su
 refusal, the stream is closed unheard and the model is asked once more, with a system line
 that keeps the choice to refuse what is harmful. A request that names anything dangerous
 (weapons, drugs, self-harm, break-ins: `HARMFUL`) is never asked again: its refusal stands.
-The second answer is spoken whatever it is; there is no third try. A reply that only
-announces an answer and stops ("Sure, here it is.", `HOLLOW`) is asked again the same way.
+A reply that only announces an answer and stops ("Sure, here it is.", `HOLLOW`) is asked
+again the same way. When the second answer refuses too, or says nothing but the request,
+the nudge or an announcement, the model gets a last ask in a plain voice
+(`agent.honesty.plain_voice`: no card, no tools); a reply that reads the persona's card
+out goes to that ask at once. There is no fourth try: what is left is the first refusal,
+or "no answer" said plainly.
 """
 
 from __future__ import annotations
@@ -18,15 +22,18 @@ from __future__ import annotations
 import logging
 import re
 
-from agent.chat_model import TextDelta
+from agent.chat_model import TextDelta, TurnEndEstimate
+from agent.honesty.plain_voice import asked_plainly, recites_card
 from agent.honesty.refusal_after_tool import (
-    REFUSAL, asked_again, echoes, first_sentence, replayed,
+    REFUSAL, asked_again, echoes, first_sentence, replayed, says_an_earlier_line,
 )
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
+from agent.turn.voicing import stop
 
 log = logging.getLogger("stepvox.honesty")
 NO_ANSWER = "Sorry, I don't have an answer to that."
+NO_ANSWER_BY_LANGUAGE = {"en": NO_ANSWER, "zh": "抱歉，这个我答不上来。"}
 
 NUDGE = ("Answer the caller's last message from what you know, in one or two short spoken "
          "sentences; decline only something dangerous or harmful.")
@@ -45,6 +52,8 @@ HARMFUL = re.compile(
 # at once; only these openings hold the first sentence back until it is read.
 _MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|sure|okay|ok\b|of course|"
                          r"certainly|alright|here|抱歉|对不起|我)", re.I)
+_SENTENCES = re.compile(r"(?<=[.!?。！？])\s*")
+_SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
 # A reply that only announces an answer and ends there: greedy, the 0.5B says "Sure, here
 # it is." to questions it finds no words for ("Can I bring my small dog in the cabin?" with
 # the pet rules in its prompt); asked again, it answers.
@@ -55,36 +64,103 @@ HOLLOW = re.compile(r"^\W*(?:(?:sure|okay|ok|of course|certainly|alright|yes)\W+
 
 async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
     """Read the first sentence of the pending answer to a request no tool served; when it
-    refuses a harmless request, replace it with a second answer (see the module doc)."""
+    refuses a harmless request, announces nothing, or reads the persona's card out, replace
+    it with a second answer (see the module doc)."""
     stream, first = ctx.live_stream, ctx.first_event
     if stream is None or not isinstance(first, TextDelta):
         return
-    said = state.get("user_text", "")
-    if HARMFUL.search(said) or not _MAY_REFUSE.match(first.text) and first.text.strip():
+    said, persona = state.get("user_text", ""), ctx.services.persona
+    about_itself = _names(first.text, persona.name)
+    if HARMFUL.search(said) or not (_MAY_REFUSE.match(first.text) or about_itself) \
+            and first.text.strip():
         return  # spoken as it streams: no sentence is held back to be read
     text, read = await first_sentence(first, stream)
-    if not (REFUSAL.search(text) or await _ends_hollow(text, read, stream)):
+    refused = bool(REFUSAL.search(text)) or await _ends_hollow(text, read, stream)
+    recited = not refused and await _reads_card(text, read, stream, ctx, state, about_itself)
+    if not (refused or recited):
         ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
         return
-    log.info("asking again after a refusal or an empty answer to a harmless request: %r", text)
-    _, nudge, again = await asked_again(ctx, state, stream, NUDGE_BY_LANGUAGE)
-    opening = await anext(again, None)
-    for _ in range(2):  # the 0.5B reads a system line back now and then: not for the caller
-        if not isinstance(opening, TextDelta):
-            break
-        second, read = await first_sentence(opening, again)
-        if not (echoes(second, nudge) or await _ends_hollow(second, read, again)):
-            opening, again = read[0], replayed(read[1:], again)
-            break
-        log.info("dropped from the second answer: %r", second)
-        rest = [e for e in read if not isinstance(e, TextDelta)]
-        opening = rest[0] if rest else await anext(again, None)
-    if not isinstance(opening, TextDelta):  # nothing said: the first refusal is what there is
-        # (an empty announcement twice: say plainly there is no answer)
-        ctx.first_event = TextDelta(NO_ANSWER if HOLLOW.match(text) else text)
+    log.info("asking again after a refusal, an empty answer or the card read out, "
+             "to a harmless request: %r", text)
+    language = (getattr(persona, "language", "") or "en").lower()[:2]
+    nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
+
+    def unusable(sentence: str) -> bool:  # the 0.5B reads a system line back now and then
+        return echoes(sentence, nudge) or _unusable(sentence, ctx, state)
+
+    opening = None
+    if refused:
+        _, nudge, again = await asked_again(ctx, state, stream, NUDGE_BY_LANGUAGE)
+        opening, again = await _kept(again, unusable)
+    else:
+        await stop(stream)
+    if opening is None:  # the card's prompt has no answer: the plain voice may have one
+        opening, again = await _kept(asked_plainly(ctx, state), unusable)
+    if opening is None:  # nothing said: the first refusal is what there is
+        # (an empty announcement each time, or the card: say plainly there is no answer)
+        ctx.first_event = TextDelta(text if REFUSAL.search(text) else
+                                    NO_ANSWER_BY_LANGUAGE.get(language, NO_ANSWER))
         ctx.live_stream = None
         return
     ctx.first_event, ctx.live_stream = opening, again
+
+
+def _names(opening: str, name: str) -> bool:
+    """Whether a reply opens with the persona's own name (a card read out starts so)."""
+    head = opening.strip().lower()
+    return bool(head) and bool(name) and name.lower().startswith(head[:len(name)])
+
+
+def _unusable(sentence: str, ctx: TurnContext, state: TurnState) -> bool:
+    """A second answer's sentence not worth saying: a refusal, a line of the conversation
+    said again, or the card read out."""
+    return bool(REFUSAL.search(sentence)) or says_an_earlier_line(sentence, state["messages"]) \
+        or recites_card(sentence, ctx.services.persona, state.get("user_text", ""))
+
+
+async def _reads_card(text: str, read: list, stream, ctx: TurnContext, state: TurnState,
+                      about_itself: bool) -> bool:
+    """Whether the reply reads the card out in its first sentence or, after an opening that
+    names the persona, says the request back ("我讲一个小故事吧。") or only announces an
+    answer ("Sure, here it is."), in its second
+    (what is read to find out joins `read`)."""
+    persona, said = ctx.services.persona, state.get("user_text", "")
+    # A streamed piece may hold more than one sentence (a Chinese run has no spaces).
+    sentences = [p for p in _SENTENCES.split(text) if p.strip()] or [text]
+    if any(recites_card(p, persona, said) for p in sentences):
+        return True
+    opening, rest = sentences[0], "".join(sentences[1:])
+    if not (about_itself or echoes(opening, said) or HOLLOW.match(opening)) \
+            or _SENTENCE_END.search(rest) or not isinstance(read[-1], TextDelta):
+        return False  # no opening of that kind, or its next sentence is read already
+    event = await anext(stream, None)
+    if not isinstance(event, TextDelta):
+        read.extend([event] if event is not None else [])
+        return False
+    second, more = await first_sentence(event, stream)
+    read.extend(more)
+    return recites_card(rest + second, persona, said)
+
+
+async def _kept(again, unusable) -> tuple[TextDelta | None, object]:
+    """The second answer from its first sentence worth saying (two are looked at), or
+    (None, None) when it says nothing else."""
+    opening = await anext(again, None)
+    while isinstance(opening, TurnEndEstimate):  # the plain prompt ends on the caller's line
+        opening = await anext(again, None)
+    for _ in range(2):
+        if not isinstance(opening, TextDelta):
+            break
+        second, read = await first_sentence(opening, again)
+        if not (unusable(second) or await _ends_hollow(second, read, again)):
+            return read[0], replayed(read[1:], again)
+        log.info("dropped from the second answer: %r", second)
+        rest = [e for e in read if not isinstance(e, TextDelta)]
+        opening = rest[0] if rest else await anext(again, None)
+    if isinstance(opening, TextDelta):
+        return opening, again
+    await stop(again)
+    return None, None
 
 
 async def _ends_hollow(text: str, read: list, stream) -> bool:

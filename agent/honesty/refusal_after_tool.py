@@ -40,7 +40,8 @@ NUDGE_BY_LANGUAGE = {"en": NUDGE, "zh": "上面的工具结果回答了用户刚
 # be read out instead (result_readout: its `spoken` line, else its own fields).
 UNREAD = "Sorry, I found it but lost my words; could you ask me once more?"
 UNREAD_BY_LANGUAGE = {"en": UNREAD, "zh": "抱歉，我查到了，但一下没说清楚，你能再问我一次吗？"}
-_SENTENCE_END = re.compile(r"[.!?。！？](?:\s|$)")
+# Chinese full stops end a sentence with no space after them.
+_SENTENCE_END = re.compile(r"[.!?](?:\s|$)|[。！？]")
 _PEEK_WORDS = 16  # a refusal is said in its first sentence; past this it is not one
 
 
@@ -150,12 +151,17 @@ def _words(text: str) -> list[str]:
                       text.lower())
 
 
+def _size(text: str) -> int:
+    """Words, with two Chinese characters counted as one word."""
+    return len(text.split()) + len(re.findall(r"[\u3400-\u9fff]", text)) // 2
+
+
 async def first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]
                           ) -> tuple[str, list[ChatEvent]]:
     """The text up to the first sentence end (or `_PEEK_WORDS` words), and the events read."""
     read: list[ChatEvent] = [first]
     text = first.text
-    while not _SENTENCE_END.search(text) and len(text.split()) < _PEEK_WORDS:
+    while not _SENTENCE_END.search(text) and _size(text) < _PEEK_WORDS:
         event = await anext(stream, None)
         if event is None:
             break

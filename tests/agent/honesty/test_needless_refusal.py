@@ -74,11 +74,24 @@ async def test_the_nudge_read_back_is_not_said(embed):
     assert reply.text == REFUSED
 
 
-async def test_the_second_answer_stands_even_if_it_refuses_again(embed):
+async def test_a_second_refusal_gets_a_last_ask_in_a_plain_voice(embed):
+    # Tried: the greedy 0.5B, "tell me a short story", refused under the card and with the
+    # nudge; asked with no card and no tools, it told one.
+    agent, model = agent_for(embed, REFUSED, "I cannot help with that.",
+                             "A young girl finds a hidden treasure in a forest.")
+    reply = await agent.arespond("tell me a short story", synthesize=False)
+    assert reply.text == "A young girl finds a hidden treasure in a forest."
+    messages, tools, choice = model.calls[-1]
+    assert len(model.calls) == 3 and tools == [] and choice == "none"
+    assert messages[0].role == "system" and messages[0].content.startswith("You are ")
+    assert messages[-1].role == "user" and messages[-1].content == "tell me a short story"
+
+
+async def test_a_third_refusal_stands(embed):
     agent, model = agent_for(embed, REFUSED, "I cannot help with that.")
     reply = await agent.arespond("who painted the starry night", synthesize=False)
-    assert reply.text == "I cannot help with that."
-    assert len(model.calls) == 2  # no third try
+    assert reply.text == REFUSED
+    assert len(model.calls) == 3  # no fourth try
 
 
 async def test_a_backend_without_the_detector_keeps_its_refusals():
