@@ -7,8 +7,11 @@ and 小跃 read out her own description and the tool list. The same model, told 
 "You are Pip." and the speaking rules, tells a story ("A story about a mischievous boy who
 discovers a hidden treasure."). So when the card-prompted answer to a harmless request no
 tool served is a refusal, an empty announcement or the card read out, the model is asked
-once more with that plain prompt: the persona's name, the speaking rules in its language,
-the conversation's last lines, no card and no tools.
+once more with that plain prompt: the persona's name, the lore the conversation triggers
+(a service persona's policies live there: the SkyWay desk then answers the pet question
+from its policy, "50 euros"), the speaking rules in its language and the conversation's
+last lines; no character text, no examples, no tools. With the persona's own system prompt
+kept instead, Pip and Veyra ("Stay in character") refused again and 小跃 read it out.
 
 The card is what the character knows about itself, so a question about the agent ("tell me
 about yourself", "你是谁") may be answered with it: those are never taken for a recital.
@@ -66,12 +69,16 @@ def recites_card(sentence: str, persona, said: str) -> bool:
 
 
 def plain_prompt(persona, state: TurnState) -> list[ChatMessage]:
-    """The persona's name and the speaking rules, then the conversation's last lines."""
-    if _language(persona) == "zh":
-        system = f"你是{persona.name}。{SPOKEN_RULES_ZH}"
-    else:
-        system = f"You are {persona.name}. {SPOKEN_RULES}"
+    """The persona's name, the lore this turn triggers (where a service persona keeps its
+    policies) and the speaking rules, then the conversation's last lines: none of the
+    card's character text, examples or tags."""
     lines = [m for m in state["messages"] if m.role in ("user", "assistant") and m.content]
+    zh = _language(persona) == "zh"
+    lore = persona.lore.triggered([m.content for m in lines]) if persona.lore else []
+    sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.",
+                *(e.content.strip() for e in lore if e.content.strip()),
+                SPOKEN_RULES_ZH if zh else SPOKEN_RULES]
+    system = expand_macros("\n\n".join(sections), persona.name, "User")
     return [ChatMessage(role="system", content=system), *lines[-_HISTORY:]]
 
 

@@ -128,3 +128,23 @@ async def test_each_builtin_persona_through_for_persona(key, embedded_agent):
     reply = await agent.arespond(text=QUESTION.get(key, "Who are you?"))
     assert reply.text.strip()
     assert reply.audio is not None and len(reply.audio) > reply.sample_rate // 4
+
+
+STORY = {"xiaoyue": "给我讲一个小故事吧。"}
+
+
+@pytest.mark.parametrize("key", BUILT_IN)
+async def test_each_builtin_persona_tells_a_story(key, embedded_agent):
+    """"Tell me a short story." on the real model: once refused by Pip and Veyra, said back
+    by the default persona, and answered by Captain Bram and 小跃 with their own cards."""
+    from agent.honesty.needless_refusal import NO_ANSWER_BY_LANGUAGE
+    from agent.honesty.plain_voice import recites_card
+    from agent.honesty.refusal_after_tool import REFUSAL
+
+    persona = PersonaLibrary().get(key)
+    asked = STORY.get(key, "Tell me a short story.")
+    reply = await embedded_agent.for_persona(persona).arespond(text=asked, synthesize=False)
+    text = reply.text.strip()
+    assert text and text not in NO_ANSWER_BY_LANGUAGE.values(), text
+    assert not REFUSAL.search(text) and asked.rstrip("。.") not in text, text
+    assert not any(recites_card(s, persona, asked) for s in text.replace("。", ". ").split(". ")), text

@@ -111,3 +111,16 @@ async def test_the_card_read_out_in_the_second_sentence_is_caught_as_it_streams(
                                  "小明在图书馆里发现了一本关于魔法的书。")
         reply = await agent.arespond("给我讲一个小故事吧。", synthesize=False)
         assert reply.text == "小明在图书馆里发现了一本关于魔法的书。"
+
+
+async def test_a_service_persona_keeps_its_policy_in_the_plain_voice(embed, library):
+    # Tried: the greedy 0.5B on the SkyWay desk, "can I bring my small dog in the cabin":
+    # "Sure, here it is." under the card and again with the nudge.
+    answer = "Yes, a small dog can fly in the cabin for 50 euros."
+    agent, model = agent_for(embed, library.get("skyway-agent"), "Sure, here it is.",
+                             "Sure, here it is.", answer)
+    reply = await agent.arespond("Can I bring my small dog in the cabin?", synthesize=False)
+    assert reply.text == answer and len(model.calls) == 3
+    system = model.calls[-1][0][0].content
+    assert system.startswith("You are Mia.") and "Pets" in system  # the policy lore
+    assert "calm, warm and efficient" not in system  # not the character text
