@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -48,7 +49,7 @@ from tools import ToolResult, dispatch_calls
 from tools.argument_grounding import is_supported
 from tools.arguments import argument_values
 from tools.calls.parsed import MalformedToolCall
-from tools.calls.schema_examples import check_copied_values, parameter_phrase
+from tools.calls.schema_examples import check_copied_values, parameter_phrase, said_like
 from tools.tool import Tool
 from tools.injection.instruction_detector import (
     InstructionDetector, default_instruction_detector, detector_loaded,
@@ -245,6 +246,10 @@ def tool_messages(results: Sequence[ToolResult], defence: InjectionDefence,
 # the caller for it. The same for every backend: remote models copy examples too.
 # `agent.honesty.tool_refusals.invalid_argument` reads results that open this way.
 UNSAID_MARK = "the caller has not said it"
+# A tool's failure for a value it has no record of (an exception name such as
+# BookingNotFoundError, or the words).
+_NOT_FOUND = re.compile(r"not ?found|no such|does not exist|doesn't exist|could(?: not|n't) find|"
+                        r"\bno \w+(?: \w+)? (?:with|for|matching)\b", re.I)
 
 
 def conversation_text(messages: Sequence[ChatMessage]) -> str:
@@ -300,19 +305,23 @@ def unsaid_result(call: ToolCall, unsaid: dict[str, str], function: dict[str, An
 def resumed_call(messages: Sequence[ChatMessage], registry: Any) -> ToolCall | None:
     """The call held back last turn for a value the caller had not said, made now that their
     answer says it ("To look that up I need your surname" -> "My surname is Lindqvist."), or
-    None. Only the agent's turn right before this one counts: a later turn has moved on."""
+    the call that found nothing for a value, made again with the value the caller corrects
+    it to ("No booking SKW132" -> "Sorry, I misread it. The code is SKW123."), or None. Only
+    the agent's turn right before this one counts: a later turn has moved on."""
     if not messages or messages[-1].role != "user":
         return None
     i = len(messages) - 2
     while i >= 0 and messages[i].role == "assistant" and not messages[i].tool_calls:
         i -= 1  # the question the agent asked
-    if i < 0 or messages[i].role != "tool" or UNSAID_MARK not in (messages[i].content or ""):
+    if i < 0 or messages[i].role != "tool":
         return None
-    held_id = messages[i].tool_call_id
+    held_id, content = messages[i].tool_call_id, messages[i].content or ""
     call = next((c for m in messages[:i] if m.role == "assistant"
                  for c in m.tool_calls or () if c.id == held_id), None)
     if call is None or call.name not in registry:
         return None
+    if UNSAID_MARK not in content:
+        return _corrected(call, content, messages[-1].content)
     function = registry.get(call.name).openai_schema()["function"]
     caller = "\n".join(m.content for m in messages if m.role == "user" and m.content)
     checked = check_copied_values(call.arguments, function, conversation_text(messages),
@@ -321,3 +330,16 @@ def resumed_call(messages: Sequence[ChatMessage], registry: Any) -> ToolCall | N
         return None  # still not said, or nothing of it in this answer
     log.info("%s held last turn, made now: %s", call.name, checked.repaired)
     return ToolCall(name=call.name, arguments=checked.arguments)
+
+
+def _corrected(call: ToolCall, content: str, latest: str) -> ToolCall | None:
+    """`call` again with the one code its failure names replaced by the caller's correction
+    of the same shape, when the failure says that code found nothing."""
+    if not _NOT_FOUND.search(content):
+        return None
+    for key, value in call.arguments.items():
+        if isinstance(value, str) and value and value.lower() in content.lower() \
+                and (new := said_like(value, latest)) and new.lower() != value.lower():
+            log.info("%s found nothing for %r; made again with %r", call.name, value, new)
+            return ToolCall(name=call.name, arguments={**call.arguments, key: new})
+    return None

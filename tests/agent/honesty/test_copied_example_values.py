@@ -130,3 +130,48 @@ async def test_a_held_call_is_not_made_from_an_answer_that_does_not_say_the_valu
     await agent.arespond("Cancel booking SKW246.", synthesize=False, conversation_id="b2")
     await agent.arespond("why do you need it?", synthesize=False, conversation_id="b2")
     assert LOOKED_UP == []
+
+
+class BookingNotFoundError(LookupError):
+    pass
+
+
+def look_up_booking(code: str) -> str:
+    """Look a booking up by its code.
+
+    Args:
+        code: The six-character booking code.
+    """
+    LOOKED_UP.append(code)
+    if code != "SKW123":
+        raise BookingNotFoundError(f"No booking with code {code!r}.")
+    return f"booking {code}: confirmed, Amsterdam to Barcelona on 8 December"
+
+
+async def test_a_call_that_found_nothing_is_made_again_with_the_callers_correction():
+    # Tried: the SkyWay scenario "cancel-wrong-code-then-right": the caller misread the code
+    # (SKW132), the desk found nothing, the caller said "I misread it. The code is SKW123."
+    # and the 0.5B called another tool. The failed call is made again with the new code.
+    LOOKED_UP.clear()
+    model = ScriptedChatModel([ToolCall(name="look_up_booking", arguments={"code": "SKW132"}),
+                               "Sorry, I couldn't find SKW132; could you check the code?",
+                               "Booking SKW123 is confirmed."])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(look_up_booking)], learn_facts=False)
+    await agent.arespond("Look up my booking SKW132.", synthesize=False, conversation_id="c")
+    reply = await agent.arespond("Oh sorry, I misread it. The code is SKW123.",
+                                 synthesize=False, conversation_id="c")
+    assert LOOKED_UP == ["SKW132", "SKW123"] and reply.text == "Booking SKW123 is confirmed."
+    assert len(model.calls) == 3  # made again without a model round
+
+
+async def test_a_failed_call_is_not_made_again_without_a_new_value():
+    # Tried: a reply after the failure that gives no code ("what do you mean?"), and one that
+    # says the same code again.
+    for said in ("what do you mean?", "It is SKW132, I'm sure."):
+        LOOKED_UP.clear()
+        model = ScriptedChatModel([ToolCall(name="look_up_booking", arguments={"code": "SKW132"}),
+                                   "Sorry, I couldn't find SKW132.", "I still can't find it."])
+        agent = VoiceAgent(model, decoder=None, tools=[Tool(look_up_booking)], learn_facts=False)
+        await agent.arespond("Look up booking SKW132.", synthesize=False, conversation_id="d")
+        await agent.arespond(said, synthesize=False, conversation_id="d")
+        assert LOOKED_UP == ["SKW132"], said
