@@ -52,6 +52,10 @@ HARMFUL = re.compile(
 # at once; only these openings hold the first sentence back until it is read.
 _MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|sure|okay|ok\b|of course|"
                          r"certainly|alright|here|抱歉|对不起|我)", re.I)
+# An opening that only apologises: the coder model went on "Please provide the function
+# name and its parameters." after it ("sorry i didn't catch that", bench/honesty_eval.py).
+_APOLOGY = re.compile(r"^\W*(?:I apologi[sz]e|I'?m sorry|I am sorry|sorry|my apologies)\b"
+                      r"[^.!?]{0,50}[.!?]?\s*$", re.I)
 _SENTENCES = re.compile(r"(?<=[.!?。！？])\s*")
 _SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
 # A reply that only announces an answer and ends there: greedy, the 0.5B says "Sure, here
@@ -76,7 +80,9 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         return  # spoken as it streams: no sentence is held back to be read
     text, read = await first_sentence(first, stream)
     refused = bool(REFUSAL.search(text)) or await _ends_hollow(text, read, stream)
-    recited = not refused and await _reads_card(text, read, stream, ctx, state, about_itself)
+    follows = "" if refused else await _what_follows(text, read, stream, ctx, state,
+                                                     about_itself)
+    refused, recited = refused or follows == "refusal", follows == "card"
     if not (refused or recited):
         ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
         return
@@ -118,28 +124,32 @@ def _unusable(sentence: str, ctx: TurnContext, state: TurnState) -> bool:
         or recites_card(sentence, ctx.services.persona, state.get("user_text", ""))
 
 
-async def _reads_card(text: str, read: list, stream, ctx: TurnContext, state: TurnState,
-                      about_itself: bool) -> bool:
-    """Whether the reply reads the card out in its first sentence or, after an opening that
-    names the persona, says the request back ("我讲一个小故事吧。") or only announces an
-    answer ("Sure, here it is."), in its second
-    (what is read to find out joins `read`)."""
+async def _what_follows(text: str, read: list, stream, ctx: TurnContext, state: TurnState,
+                        about_itself: bool) -> str:
+    """"card" when the reply reads the card out in its first sentence or, after an opening
+    that names the persona, says the request back ("我讲一个小故事吧。") or only announces
+    an answer ("Sure, here it is."), in its second; "refusal" when an opening that only
+    apologises ("I apologize for the oversight.") is followed by a refusal; else "". What
+    is read to find out joins `read`."""
     persona, said = ctx.services.persona, state.get("user_text", "")
     # A streamed piece may hold more than one sentence (a Chinese run has no spaces).
     sentences = [p for p in _SENTENCES.split(text) if p.strip()] or [text]
     if any(recites_card(p, persona, said) for p in sentences):
-        return True
+        return "card"
     opening, rest = sentences[0], "".join(sentences[1:])
-    if not (about_itself or echoes(opening, said) or HOLLOW.match(opening)) \
+    apology = bool(_APOLOGY.match(opening))
+    if not (about_itself or apology or echoes(opening, said) or HOLLOW.match(opening)) \
             or _SENTENCE_END.search(rest) or not isinstance(read[-1], TextDelta):
-        return False  # no opening of that kind, or its next sentence is read already
+        return ""  # no opening of that kind, or its next sentence is read already
     event = await anext(stream, None)
     if not isinstance(event, TextDelta):
         read.extend([event] if event is not None else [])
-        return False
+        return ""
     second, more = await first_sentence(event, stream)
     read.extend(more)
-    return recites_card(rest + second, persona, said)
+    if recites_card(rest + second, persona, said):
+        return "card"
+    return "refusal" if apology and REFUSAL.search(rest + second) else ""
 
 
 async def _kept(again, unusable) -> tuple[TextDelta | None, object]:

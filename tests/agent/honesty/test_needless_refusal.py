@@ -132,3 +132,20 @@ async def test_an_empty_announcement_twice_says_plainly_there_is_no_answer(embed
     agent, model = agent_for(embed, "Sure, here it is.", "Sure, here it is.")
     reply = await agent.arespond("can i bring my small dog in the cabin", synthesize=False)
     assert reply.text == "Sorry, I don't have an answer to that."
+
+
+async def test_a_refusal_after_an_apology_is_asked_again(embed):
+    # Tried: bench/honesty_eval.py "sorry i didn't catch that" -> the coder model's "I
+    # apologize for the oversight. Please provide the function name and its parameters."
+    agent, model = agent_for(embed, "I apologize for the oversight. Please provide the "
+                             "function name and its parameters.",
+                             "No problem! What would you like to know?")
+    reply = await agent.arespond("sorry i didn't catch that", synthesize=False)
+    assert reply.text == "No problem! What would you like to know?" and len(model.calls) == 2
+
+
+async def test_an_apology_followed_by_an_answer_streams_as_it_came(embed):
+    answer = "I'm sorry to hear that. A short walk and a glass of water often help."
+    agent, model = agent_for(embed, answer, "never asked")
+    reply = await agent.arespond("i have a bit of a headache", synthesize=False)
+    assert reply.text == answer and len(model.calls) == 1
