@@ -19,12 +19,14 @@ with two sequences (`enable_side_sequence`).
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 _SIDE = 1  # the sequence id of the second prompt
+log = logging.getLogger(__name__)
 
 
 def enable_side_sequence(llm: Any) -> bool:
@@ -72,6 +74,27 @@ def _side_held(llm: Any) -> list[int]:
 def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
              side: Sequence[int] | None = None,
              side_keep: int = 0) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """`_evaluate`, once more on an empty cache when llama.cpp finds no slot for the batch
+    (`llama_decode` returns 1; cells held by a path that evaluates outside this module, or
+    a cache fuller than its fitting counted): the whole prompt is evaluated again, a second
+    or two, instead of the turn failing."""
+    try:
+        return _evaluate(llm, tokens, ends, side, side_keep)
+    except RuntimeError as exc:
+        if "returned 1" not in str(exc):
+            raise
+        import llama_cpp
+
+        log.warning("no KV slot for the batch; evaluating the prompt again on an empty cache")
+        llama_cpp.llama_memory_clear(llm._ctx.memory, True)
+        llm.n_tokens = 0
+        llm._stepvox_side_kept = []
+        return _evaluate(llm, tokens, ends, side, side_keep)
+
+
+def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
+              side: Sequence[int] | None = None,
+              side_keep: int = 0) -> tuple[list[np.ndarray], np.ndarray | None]:
     """The next-token distributions after `tokens[:end]` for each of `ends`, and after all of
     `side` when given, from one evaluation. The cache is left holding `tokens` (sequence 0)
     as generation expects, and sequence 1 the first `side_keep` tokens of `side`. Needs
@@ -86,8 +109,12 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
     # Every end's last token is evaluated afresh, so its logits exist.
     start = min(common_prefix(cached, tokens, len(cached)), min(ends) - 1)
     llm.n_tokens = start
-    llm._ctx.kv_cache_seq_rm(-1, start, -1)
     mem = llm._ctx.memory
+    # Every sequence's cells from `start` on: llama-cpp-python's `kv_cache_seq_rm` reads
+    # seq_id -1 as 0, which left sequence 1 holding cells no prompt shared any more (a
+    # persona's prompt head after a prompt of another system message) until llama.cpp
+    # found no slot for a turn's batch.
+    llama_cpp.llama_memory_seq_rm(mem, -1, start, -1)
     shared = 0
     if side is not None:
         side = list(side)

@@ -119,3 +119,46 @@ async def test_a_full_context_with_tools_leaves_room_for_the_message_scored_alon
         events = [e async for e in small_context_model.stream(messages, tools)]
         assert isinstance(events[-1], ModelDone), (n, events[-1])
         assert any(isinstance(e, TextDelta) for e in events) or len(events) > 1, n
+
+
+@pytest.mark.embedded
+def test_no_slot_for_a_batch_evaluates_the_prompt_again_on_an_empty_cache(small_context_model):
+    """Input tried: the second sequence left holding 249 cells of a prompt of its own, then
+    100 more tokens for the first sequence in a 512-token context that has 13 cells free:
+    llama.cpp finds no slot ("llama_decode returned 1"). The prompt is evaluated again on an
+    empty cache instead of the turn failing."""
+    import numpy as np
+
+    from agent.backends.llama_cpp.batch import evaluate
+
+    llm = small_context_model._llm
+    if not small_context_model._side_sequence:
+        pytest.skip("this llama.cpp cannot hold a second sequence")
+    sea = llm.tokenize(b"The sea is deep and the waves are high. " * 40)[:250]
+    hills = llm.tokenize(b"Mountains are tall and the valleys are green. " * 40)[:250]
+    more = llm.tokenize(b"What colour is the sky on a clear day? " * 20)[:100]
+    evaluate(llm, sea, [len(sea)], side=hills, side_keep=len(hills))
+    (probs,), _ = evaluate(llm, sea + more, [len(sea) + len(more)])
+    assert np.isclose(probs.sum(), 1.0) and llm.n_tokens == len(sea) + len(more)
+
+
+@pytest.mark.embedded
+def test_a_prompt_of_another_system_message_frees_the_second_sequence(small_context_model):
+    """Input tried: a pass that leaves sequence 1 holding a prompt head, then a prompt that
+    shares nothing with it (another system message, as the plain-voice ask sends). Sequence
+    1's cells go with sequence 0's: llama-cpp-python's own removal reads seq_id -1 as 0 and
+    had left them, until a later turn found no slot."""
+    import llama_cpp
+
+    from agent.backends.llama_cpp.batch import evaluate
+
+    llm = small_context_model._llm
+    if not small_context_model._side_sequence:
+        pytest.skip("this llama.cpp cannot hold a second sequence")
+    sea = llm.tokenize(b"The sea is deep and the waves are high. " * 20)[:120]
+    hills = llm.tokenize(b"Mountains are tall and the valleys are green. " * 20)[:120]
+    evaluate(llm, sea, [len(sea)], side=hills, side_keep=len(hills))
+    assert llama_cpp.llama_memory_seq_pos_max(llm._ctx.memory, 1) >= 100
+    other = llm.tokenize(b"Quite another prompt about deserts and dunes. " * 10)[:80]
+    evaluate(llm, other, [len(other)])
+    assert llama_cpp.llama_memory_seq_pos_max(llm._ctx.memory, 1) < 0
