@@ -171,8 +171,9 @@ def _desk_tools(desk: AirlineDesk) -> list[Tool]:
         last_name: LastName,
         reason: Annotated[
             CancelReason,
-            Field(description="Why the caller cancels: 'change_of_plan', 'airline_cancelled', "
-                  "'health', 'weather' or 'other'."),
+            Field(description="Why the caller cancels: 'health' (the caller or a companion "
+                  "is ill or injured), 'weather' (a storm, snow), 'airline_cancelled' (SkyWay "
+                  "cancelled the flight), 'change_of_plan' (their plans changed) or 'other'."),
         ],
     ) -> CancellationResult:
         """Cancel a whole SkyWay booking with a full refund, if the policy allows it.
