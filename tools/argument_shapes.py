@@ -80,6 +80,30 @@ def _target(function: Mapping[str, Any], value_shape: str, value: str,
 _SAID_CODE = re.compile(r"\b[A-Za-z]{1,4}\s?\d{2,}[A-Za-z]?\b|\b(?=[A-Za-z]*\d)(?=\d*[A-Za-z])[A-Za-z\d]{3,12}\b")
 
 
+def code_left_out(name: str, arguments: Mapping[str, Any], tools: Sequence[Mapping[str, Any]],
+                  latest: str) -> tuple[str, dict[str, Any]] | None:
+    """The (tool, arguments) for the one code the caller's latest turn says, when the model
+    called a tool that neither uses it nor has a parameter of its shape, and exactly one
+    other offered tool takes a code of that shape: "When does flight SK101 depart?" went to
+    `get_date_time()` after a change to another tool's description moved the 0.5B's odds;
+    it belongs to `get_flight_status(flight_number='SK101')`."""
+    said = {c.upper().replace(" ", "") for c in _SAID_CODE.findall(latest)}
+    said = {c for c in said if "A" in shape(c) and "9" in shape(c)}
+    functions = {t["function"]["name"]: t["function"] for t in tools}
+    own = functions.get(name)
+    if len(said) != 1 or own is None:
+        return None
+    code = said.pop()
+    used = {str(v).upper().replace(" ", "") for v in arguments.values()}
+    own_shapes = set().union(*(example_shapes(p) for p in
+                               ((own.get("parameters") or {}).get("properties") or {}).values()))
+    if code in used or shape(code) in own_shapes:
+        return None
+    found = [t for t in (_target(f, shape(code), code, {}) for n, f in functions.items()
+                         if n != name) if t]
+    return found[0] if len(found) == 1 else None
+
+
 def repaired_codes(arguments: Mapping[str, Any], said: str) -> dict[str, Any]:
     """`arguments` with each miscopied code replaced by the one the user said (see above)."""
     said = re.sub(r"\b([A-Za-z]) (?=[A-Za-z]\b)", r"\1", said)  # "s k w 123" -> "skw 123"

@@ -7,7 +7,7 @@ import pytest
 
 from agent.backends.llama_cpp.calls import ground_call
 from agent.chat_model import ChatMessage, ToolCall
-from tools.argument_shapes import example_shapes, moved_call, repaired_codes, shape
+from tools.argument_shapes import code_left_out, example_shapes, moved_call, repaired_codes, shape
 
 skyway_desk = pytest.importorskip("skyway_desk", reason="the SkyWay desk plugin (examples/skyway_desk) is not installed")
 
@@ -72,3 +72,32 @@ def test_a_miscopied_booking_code_reaches_the_booking_tool(desk):
     call = ground_call(ToolCall(name="get_reservation_details",
                                 arguments={"reservation_id": "SK123"}), messages, desk)
     assert call.name == "get_reservation_details" and call.arguments == {"reservation_id": "SKW123"}
+
+
+def test_a_code_the_chosen_tool_cannot_take_moves_the_call(desk):
+    # Tried: the SkyWay scenario status-on-schedule after a desk description change, "When
+    # does flight SK101 depart?" -> get_date_time({}).
+    from tools.builtin.datetime import get_date_time  # the clock, offered beside the desk
+
+    tools = [*desk, get_date_time.openai_schema()]
+    assert code_left_out("get_date_time", {}, tools, "When does flight SK101 depart?") == \
+        ("get_flight_status", {"flight_number": "SK101"})
+    called = ground_call(ToolCall(name="get_date_time", arguments={}),
+                         [ChatMessage(role="user", content="When does flight SK101 depart?")],
+                         tools)
+    assert called.name == "get_flight_status" and called.arguments["flight_number"] == "SK101"
+
+
+@pytest.mark.parametrize("name, arguments, said", [
+    # The call already uses the code.
+    ("get_flight_status", {"flight_number": "SK101"}, "When does flight SK101 depart?"),
+    # No code said, or two of them: nothing to go by.
+    ("get_date_time", {}, "What time is it in Tokyo?"),
+    ("get_date_time", {}, "Is SK101 or SK202 earlier?"),
+    # The chosen tool takes codes of that shape itself (the model just left it out).
+    ("get_reservation_details", {}, "Booking SKW123 please."),
+])
+def test_calls_that_stay_where_the_model_put_them(desk, name, arguments, said):
+    from tools.builtin.datetime import get_date_time
+
+    assert code_left_out(name, arguments, [*desk, get_date_time.openai_schema()], said) is None

@@ -10,7 +10,7 @@ from typing import Any
 from agent.chat_model import ChatMessage, ToolCall
 from agent.errors import ModelBackendError
 from tools.argument_grounding import ground_arguments
-from tools.argument_shapes import moved_call, repaired_codes
+from tools.argument_shapes import code_left_out, moved_call, repaired_codes
 from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,11 @@ def ground_call(call: ToolCall, messages: Sequence[ChatMessage],
         log.info("%s: codes put back as the user said them: %s -> %s", call.name,
                  call.arguments, fixed)
         call = call.model_copy(update={"arguments": fixed})
-    moved = moved_call(call.name, call.arguments, tools)
-    if moved is not None:  # a flight number sent to the booking tool, or the reverse
+    # A flight number sent to the booking tool, or the reverse; or a code the caller said
+    # that the chosen tool cannot take, when one other tool takes codes of its shape.
+    moved = moved_call(call.name, call.arguments, tools) or \
+        code_left_out(call.name, call.arguments, tools, users[-1] if users else "")
+    if moved is not None:
         log.info("moved %s(%s) to %s by the shape of its value", call.name, call.arguments,
                  moved[0])
         call = call.model_copy(update={"name": moved[0], "arguments": moved[1]})
