@@ -51,7 +51,7 @@ from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
 from tools.argument_grounding import ground_arguments
-from tools.argument_shapes import moved_call
+from tools.argument_shapes import code_left_out, moved_call
 from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
 from tools.calls.schema_examples import parameter_phrase
 
@@ -187,9 +187,12 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
                 resolvers=ARGUMENT_RESOLVERS.get(schema["function"]["name"])).arguments
         rounds_left = state.get("rounds", 0) < ctx.services.max_tool_rounds
         if arguments is not None and not results and rounds_left:
-            # The nearest tool by topic may be the look-alike ("SK640" is a flight number).
-            name, arguments = moved_call(schema["function"]["name"], arguments, schemas) or \
-                (schema["function"]["name"], arguments)
+            # The nearest tool by topic may be the look-alike ("SK640" is a flight number),
+            # or take nothing of the code said ("when does flight SK101 depart" is not the
+            # clock's).
+            name = schema["function"]["name"]
+            name, arguments = moved_call(name, arguments, schemas) or \
+                code_left_out(name, arguments, schemas, text) or (name, arguments)
             return ToolCall(name=name, arguments=arguments)
         if not results and rounds_left and \
                 getattr(ctx.services.chat_model, "supports_forced_calls", False):

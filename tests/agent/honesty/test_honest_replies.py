@@ -190,3 +190,26 @@ async def test_a_booking_that_is_not_found_is_not_invented(model) -> None:
     # Naming the code it looked for, or the code format it needs, states no fact.
     spoken = re.sub(r"SKW999|6-character", "", reply.text)
     assert not FACT.search(spoken), reply.text
+
+
+@pytest.mark.embedded
+@pytest.mark.timeout(300)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_flight_number_goes_to_the_flight_tool_not_the_clock(model) -> None:
+    """Input tried: "When does flight SK101 depart?" to the SkyWay desk with the clock
+    offered. After a change to another tool's description the greedy 0.5B answered in words,
+    the detector took it for the clock's topic and the clock was called: "Flight SK101
+    departs on Sunday, December 6". The code the caller said belongs to the flight tool."""
+    from pathlib import Path
+
+    from agent.voice_agent import VoiceAgent
+    from personas.persona_files import load_persona
+    from skyway_desk.desk import airline_desk_tools
+
+    persona = load_persona(Path(__file__).resolve().parents[3] / "personas" / "library"
+                           / "skyway-agent.yaml")
+    agent = VoiceAgent(model, tools=[*airline_desk_tools(), get_date_time], persona=persona,
+                       learn_facts=False)
+    reply = await agent.arespond("When does flight SK101 depart?", synthesize=False)
+    assert [r.name for r in reply.tool_results] == ["get_flight_status"], reply.tool_results
+    assert "07:40" in reply.text, reply.text
