@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic_core import to_jsonable_python
 
 from tools.untrusted_output import as_untrusted_data, bound_text
+
+# A tool's failure for a value it has no record of, in an exception's name
+# ("BookingNotFoundError") or in words: the honesty layer's "not found" sentence and the
+# call made again for the caller's corrected code both read it.
+NOT_FOUND = re.compile(
+    r"not found|notfound|no (?:such|match|matching|record|booking|reservation|order|result|"
+    r"results|entry|data|place|account|flight)\b|does not exist|doesn't exist|could not find|"
+    r"couldn't find|unknown (?:booking|order|account|id|code)|missing from", re.I)
 
 
 class ToolResult(BaseModel):

@@ -25,14 +25,14 @@ import re
 from agent.chat_model import TextDelta, TurnEndEstimate
 from agent.honesty.plain_voice import asked_plainly, recites_card
 from agent.honesty.refusal_after_tool import (
-    REFUSAL, asked_again, echoes, first_sentence, replayed, says_an_earlier_line,
+    REFUSAL, asked_again, echoes, first_sentence, language_of, replayed, says_an_earlier_line,
 )
 from agent.turn.context import TurnContext
+from agent.turn.nodes import NO_ANSWER
 from agent.turn.state import TurnState
 from agent.turn.voicing import stop
 
 log = logging.getLogger("stepvox.honesty")
-NO_ANSWER = "Sorry, I don't have an answer to that."
 NO_ANSWER_BY_LANGUAGE = {"en": NO_ANSWER, "zh": "抱歉，这个我答不上来。"}
 
 NUDGE = ("Answer the caller's last message from what you know, in one or two short spoken "
@@ -88,7 +88,7 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         return
     log.info("asking again after a refusal, an empty answer or the card read out, "
              "to a harmless request: %r", text)
-    language = (getattr(persona, "language", "") or "en").lower()[:2]
+    language = language_of(persona)
     nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
 
     def unusable(sentence: str) -> bool:  # the 0.5B reads a system line back now and then

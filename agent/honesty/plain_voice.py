@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator
 from difflib import SequenceMatcher
 
 from agent.chat_model import ChatEvent, ChatMessage
+from agent.honesty.refusal_after_tool import language_of, spoken_words
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
@@ -41,17 +42,12 @@ _COPIED_SHARE = 0.5  # of a sentence's words
 _COPIED_MIN = 5
 
 
-def _words(text: str) -> list[str]:
-    """Words, and each Chinese character as one (Chinese is not spaced)."""
-    return re.findall(r"[\u3400-\u9fff]|[^\W\u3400-\u9fff]+", text.lower())
-
-
 def card_text(persona) -> str:
     """What a reply must not read out: the card's description of the character (its
     description, personality and scenario) and the framework's own speaking rules. The
     system prompt and lore are left out: a service persona's policies are in them, and
     saying those is answering."""
-    rules = SPOKEN_RULES_ZH if _language(persona) == "zh" else SPOKEN_RULES
+    rules = SPOKEN_RULES_ZH if language_of(persona) == "zh" else SPOKEN_RULES
     parts = [persona.description, persona.personality, persona.scenario, rules,
              tag_protocol_text(persona.style_tags)]
     return expand_macros("\n".join(p for p in parts if p), persona.name, "User")
@@ -62,7 +58,7 @@ def recites_card(sentence: str, persona, said: str) -> bool:
     half the sentence or more), when the caller did not ask about the agent."""
     if ABOUT_THE_AGENT.search(said):
         return False
-    words, card = _words(sentence), _words(card_text(persona))
+    words, card = spoken_words(sentence), spoken_words(card_text(persona))
     blocks = SequenceMatcher(None, words, card, autojunk=False).get_matching_blocks()
     copied = sum(b.size for b in blocks if b.size >= _COPIED_RUN)
     return copied >= _COPIED_MIN and copied >= _COPIED_SHARE * len(words)
@@ -73,7 +69,7 @@ def plain_prompt(persona, state: TurnState) -> list[ChatMessage]:
     policies) and the speaking rules, then the conversation's last lines: none of the
     card's character text, examples or tags."""
     lines = [m for m in state["messages"] if m.role in ("user", "assistant") and m.content]
-    zh = _language(persona) == "zh"
+    zh = language_of(persona) == "zh"
     lore = persona.lore.triggered([m.content for m in lines]) if persona.lore else []
     sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.",
                 *(e.content.strip() for e in lore if e.content.strip()),
@@ -88,7 +84,3 @@ def asked_plainly(ctx: TurnContext, state: TurnState) -> AsyncIterator[ChatEvent
     return apologising(svc.chat_model.stream(plain_prompt(svc.persona, state), [],
                                              tool_choice="none"),
                        getattr(svc.chat_model, "name", ""))
-
-
-def _language(persona) -> str:
-    return (getattr(persona, "language", "") or "en").lower()[:2]

@@ -100,7 +100,7 @@ async def asked_again(ctx: TurnContext, state: TurnState, stream: AsyncIterator[
     second answer's stream)."""
     await stop(stream)
     svc = ctx.services
-    language = (getattr(svc.persona, "language", "") or "en").lower()[:2]
+    language = language_of(svc.persona)
     nudge = nudges.get(language, nudges["en"])
     messages = [*state["messages"], ChatMessage(role="system", content=nudge)]
     again = apologising(svc.chat_model.stream(messages, svc.tools.openai_schemas(),
@@ -120,14 +120,14 @@ def says_an_earlier_line(sentence: str, messages) -> bool:
     the caller's or the agent's own: after a cancellation the greedy 0.5B answered "I need
     to cancel a booking. The code is SKW246.", the caller's opening words, and asked again,
     its own question of two turns before."""
-    words = _words(sentence)
+    words = spoken_words(sentence)
     if len(words) < 4:
         return False
     for message in messages:
         if message.role in ("user", "assistant") and message.content:
             # In the same order, as one run: "Order 4471 has shipped." uses the words of
             # "has order 4471 shipped yet" but answers it.
-            line = _words(message.content)
+            line = spoken_words(message.content)
             run = SequenceMatcher(None, words, line, autojunk=False).find_longest_match(
                 0, len(words), 0, len(line)).size
             if run >= 0.9 * len(words):
@@ -138,14 +138,19 @@ def says_an_earlier_line(sentence: str, messages) -> bool:
 def echoes(sentence: str, source: str) -> bool:
     """Whether `sentence` (three words or more) is mostly `source`'s own words: the caller's
     question said back, or the nudge read out."""
-    words = _words(sentence)
+    words = spoken_words(sentence)
     if len(words) < 3:
         return False
-    theirs = set(_words(source))
+    theirs = set(spoken_words(source))
     return sum(w in theirs for w in words) >= 0.8 * len(words)
 
 
-def _words(text: str) -> list[str]:
+def language_of(persona) -> str:
+    """The persona's language as two letters ("en" when it names none)."""
+    return (getattr(persona, "language", "") or "en").lower()[:2]
+
+
+def spoken_words(text: str) -> list[str]:
     """Words, and each Chinese or Japanese character as one (they are not spaced)."""
     return re.findall(r"[\u3040-\u30ff\u3400-\u9fff]|[^\W\u3040-\u30ff\u3400-\u9fff]+",
                       text.lower())

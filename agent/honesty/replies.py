@@ -50,6 +50,7 @@ from agent.turn.persona_identity import introduction
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
+from tools.result import NOT_FOUND
 from tools.argument_grounding import ground_arguments
 from tools.argument_shapes import code_left_out, moved_call
 from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
@@ -58,10 +59,6 @@ from tools.calls.schema_examples import parameter_phrase
 FailureKind = Literal["timeout", "not_found", "refused", "invalid_arguments", "error"]
 
 _TIMEOUT = re.compile(r"timed out|timeout|did not answer in time|took too long", re.I)
-_NOT_FOUND = re.compile(
-    r"not found|notfound|no (?:such|match|matching|record|booking|reservation|order|result|"
-    r"results|entry|data|place|account|flight)\b|does not exist|doesn't exist|could not find|"
-    r"couldn't find|unknown (?:booking|order|account|id|code)|missing from", re.I)
 _DECLINED = "did not approve"
 # `agent.turn.provenance.unsaid_result`: what to ask the caller for.
 _UNSAID_PHRASE = re.compile(r"the caller has not said it\. Ask the caller for ([^;]+);")
@@ -247,10 +244,10 @@ def failure_kind(result: ToolResult) -> FailureKind | None:
         if content.lower() in _EMPTY:
             return "not_found"
         # A short "nothing found" answer; a long one has data in it.
-        return "not_found" if len(content) < 200 and _NOT_FOUND.search(content) else None
+        return "not_found" if len(content) < 200 and NOT_FOUND.search(content) else None
     if _TIMEOUT.search(content):
         return "timeout"
-    if _NOT_FOUND.search(content):
+    if NOT_FOUND.search(content):
         return "not_found"
     if invalid_argument(result) is not None:
         return "invalid_arguments"

@@ -31,7 +31,9 @@ from agent.turn.provenance import (
 )
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
-from agent.turn.voicing import Captions, after_loop, first_or_failed, stop, voice_sentences
+from agent.turn.voicing import (
+    Captions, after_loop, first_or_failed, stop, voice_sentences, with_first,
+)
 from memory import DialogueTurn
 from speech.errors import SilentAudioError
 from speech.phrase_cache import FIXED_PHRASES
@@ -323,7 +325,7 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     written = ""  # the reply so far without tags, spoken or not: where a loop shows
     spoken: list[str] = []  # sentences handed to the voice
     try:
-        async for event in _replay(first, stream):
+        async for event in with_first(first, stream):
             if isinstance(event, TextDelta):
                 clean, done = splitter.feed(event.text)
                 # A greedy small model can fall into saying one phrase over and over: the
@@ -360,15 +362,6 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     if calls:
         return {"reply_text": reply, "pending_calls": calls, "filler_text": text, "route": "act"}
     return {"reply_text": reply, "route": "remember"}
-
-
-async def _replay(first: ChatEvent | None,
-                  stream: AsyncIterator[ChatEvent] | None) -> AsyncIterator[ChatEvent]:
-    if first is not None:
-        yield first
-    if stream is not None:
-        async for event in stream:
-            yield event
 
 
 async def remember(state: TurnState, runtime: Runtime[TurnContext]) -> dict:

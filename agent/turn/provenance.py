@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -51,6 +50,7 @@ from tools.arguments import argument_values
 from tools.calls.parsed import MalformedToolCall
 from tools.calls.schema_examples import check_copied_values, parameter_phrase, said_like
 from tools.tool import Tool
+from tools.result import NOT_FOUND
 from tools.injection.instruction_detector import (
     InstructionDetector, default_instruction_detector, detector_loaded,
 )
@@ -246,10 +246,6 @@ def tool_messages(results: Sequence[ToolResult], defence: InjectionDefence,
 # the caller for it. The same for every backend: remote models copy examples too.
 # `agent.honesty.tool_refusals.invalid_argument` reads results that open this way.
 UNSAID_MARK = "the caller has not said it"
-# A tool's failure for a value it has no record of (an exception name such as
-# BookingNotFoundError, or the words).
-_NOT_FOUND = re.compile(r"not ?found|no such|does not exist|doesn't exist|could(?: not|n't) find|"
-                        r"\bno \w+(?: \w+)? (?:with|for|matching)\b", re.I)
 
 
 def conversation_text(messages: Sequence[ChatMessage]) -> str:
@@ -335,7 +331,7 @@ def resumed_call(messages: Sequence[ChatMessage], registry: Any) -> ToolCall | N
 def _corrected(call: ToolCall, content: str, latest: str) -> ToolCall | None:
     """`call` again with the one code its failure names replaced by the caller's correction
     of the same shape, when the failure says that code found nothing."""
-    if not _NOT_FOUND.search(content):
+    if not NOT_FOUND.search(content):
         return None
     for key, value in call.arguments.items():
         if isinstance(value, str) and value and value.lower() in content.lower() \

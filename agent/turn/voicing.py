@@ -91,6 +91,15 @@ class Captions:
         return piece
 
 
+async def with_first(first, stream):
+    """The event already read (if any), then the rest of the model's stream (if any)."""
+    if first is not None:
+        yield first
+    if stream is not None:
+        async for event in stream:
+            yield event
+
+
 async def stop(stream) -> None:
     """Close a model stream early (a local model stops generating)."""
     close = getattr(stream, "aclose", None)

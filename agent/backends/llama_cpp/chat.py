@@ -37,8 +37,6 @@ from agent.backends.llama_cpp.tool_routing import call_start_tokens, code_fence_
 _END = object()
 _STOP = ["<|im_end|>", "<|endoftext|>"]
 _DEFAULT = object()
-
-
 # Cells kept free for the latest message scored alone (a spoken turn: ~100 tokens at most).
 _SIDE_ROOM = 160
 
