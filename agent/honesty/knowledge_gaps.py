@@ -76,6 +76,26 @@ def tells_a_feeling(text: str) -> bool:
     return found is not None and not _ASKS.search(text[found.end():])
 
 
+# A caller closing a topic ("Okay, thanks, I'll think about it.") asks for nothing, though
+# "I'll" reads as a future event to the classifier (p 0.53 at the SkyWay desk); a question or
+# a request after the thanks is still judged ("thanks, and what's the weather in Oslo?").
+_ACKNOWLEDGE = re.compile(
+    r"^\W*(?:(?:ok|okay|oh|well|alright|all right|great|perfect|fine|good|cool|got it|i see|"
+    r"understood|no worries|sure|right)\W+)*(?:thanks|thank you|cheers|many thanks|bye|"
+    r"goodbye|ok|okay|alright|all right|great|perfect|got it|understood)\b", re.I)
+_ASKS_AFTER = re.compile(r"\?|\b(?:what|when|where|which|who|how|why|whether|tell me|check|"
+                         r"look(?:ing)? up|find|can you|could you|would you|will you|please|"
+                         r"let me know|(?:do|does|did|will|is|are|can|could|would|should|has|"
+                         r"have)\s+(?:you|it|i|we|they|there|the|my|he|she|this|that)\b)\b",
+                         re.I)
+
+
+def acknowledges(text: str) -> bool:
+    """Thanks or an okay that closes a topic, with nothing asked or requested after it."""
+    found = _ACKNOWLEDGE.match(text)
+    return found is not None and not _ASKS_AFTER.search(text[found.end():])
+
+
 class GapVerdict(BaseModel):
     """One request against the examples."""
 
@@ -85,6 +105,7 @@ class GapVerdict(BaseModel):
     kind: GapKind
     phrase: str  # how the honest reply names the topic, in English
     prompt_cover: float = 0.0  # best cosine of a persona prompt line
+    prompt_covers: bool = False  # a line of the persona's prompt answers the request
     offer: str | None = None  # the offered tool the reply mentions
     tool_covers: bool = False  # that tool could answer the request (its topic, or close)
 
@@ -134,7 +155,7 @@ class KnowledgeGaps:
         static = (not _LIVE_WORDS.search(text)
                   and float((self._static @ query).max()) >= nearest_gap)
         needs = (probability >= self.threshold and not covered and not static
-                 and not tells_a_feeling(text))
+                 and not tells_a_feeling(text) and not acknowledges(text))
         if is_han_request(text):
             # MiniLM reads English only: a Chinese request is judged by its words.
             zh_topic = chinese_gap_topic(text)
@@ -144,7 +165,8 @@ class KnowledgeGaps:
         offer, covers = self._offer(query, topic, tools)
         return GapVerdict(needs_outside_data=needs,
                           probability=probability, topic=topic, kind=kind, phrase=phrase,
-                          prompt_cover=cover, offer=offer, tool_covers=covers)
+                          prompt_cover=cover, prompt_covers=covered, offer=offer,
+                          tool_covers=covers)
 
     def _offer(self, query: np.ndarray, topic: str,
                tools: Sequence[dict[str, Any]]) -> tuple[str | None, bool]:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -44,6 +45,7 @@ from agent.chat_model import TextDelta, ToolCall
 from agent.honesty.knowledge_gaps import GapVerdict, gap_embedder, knowledge_gaps
 from agent.honesty.forced_calls import forced_call
 from agent.honesty.needless_refusal import ask_again_if_refused
+from agent.honesty.prompt_answer import answer_from_prompt, asks_a_question, held_for_unsaid
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
 from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
 from agent.turn.persona_identity import introduction
@@ -119,6 +121,10 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     close = getattr(stream, "aclose", None)
     if close is not None:
         await close()  # stops the generation: its words will not be used
+    if isinstance(step, FromPrompt):
+        if await answer_from_prompt(ctx, state):
+            return update
+        step = step.otherwise  # the second answer said nothing: ask for the value
     if isinstance(step, ToolCall):
         ctx.first_event = None
         return {**update, "route": "act", "pending_calls": [step], "filler_text": ""}
@@ -134,9 +140,17 @@ async def warm_up(chat_model: Any) -> None:
         await asyncio.to_thread(knowledge_gaps, embed)
 
 
-async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None:
-    """The sentence to say instead of the model's answer, a call to make instead, or None
-    to let the model speak."""
+@dataclass(frozen=True)
+class FromPrompt:
+    """`next_step`'s answer when the persona's prompt answers what a held call was for:
+    ask the model again without it (`agent.honesty.prompt_answer`), else say `otherwise`."""
+
+    otherwise: str
+
+
+async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | FromPrompt | None:
+    """The sentence to say instead of the model's answer, a call to make instead, an
+    answer from the persona's prompt, or None to let the model speak."""
     embed = gap_embedder(ctx.services.chat_model)
     if embed is None:
         return None
@@ -166,6 +180,10 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | None
             return None
     verdict = await asyncio.to_thread(judge, failed)
     language = ctx.services.persona.language
+    if failed is not None and verdict.prompt_covers and held_for_unsaid(results) \
+            and asks_a_question(text):
+        # "What does a second bag cost?": the fee is in the prompt, no booking is needed.
+        return FromPrompt(failure_sentence(failed, verdict, language))
     if failed is not None:
         advised = (await asyncio.to_thread(advised_tool, failed, embed, schemas)
                    if failure_kind(failed) == "refused" else None)
