@@ -2,8 +2,9 @@
 
 `ScriptedCaller` says fixed turns (deterministic: for CI and regression checks);
 `LlmCaller` plays the scenario's goal and facts through any stepvox chat backend (the
-embedded model, the quality profile, an OpenAI-compatible server) and decides itself when
-the goal is met or not reachable. Both answer the agent's approval questions; the
+embedded model, the quality profile, an OpenAI-compatible server), writing the caller's next
+line under a transcript of the call, and decides itself when the goal is met or not
+reachable. Both answer the agent's approval questions; the
 scripted one with the scenario's `approval_answer`.
 """
 
@@ -69,53 +70,95 @@ class ScriptedCaller:
         return None
 
 
-_CALLER_PROMPT = """You are role-playing a person phoning a customer-service line. You are the caller, not the agent.
-Your goal: {goal}
-What you know (give a fact only when it is needed or asked for): {facts}
-Rules:
-- Speak as the caller, in one or two short spoken sentences, in plain words. No lists, no notes.
-- Do not invent facts you were not given; if asked for something you do not know, say so.
-- When the agent asks you to confirm a change with yes or no, answer according to your goal.
-- When your goal is done, say goodbye and end with [END].
-- If the agent clearly cannot help after trying, say goodbye and end with [GIVE UP]."""
+_CALLER_SYSTEM = ("You write the next line of a phone call for the caller, a customer "
+                  "phoning a help line. You never write the agent's lines.")
+# Small models asked to *be* the caller, with the agent's words as their `user` turns, stay
+# in the assistant's part: the packaged 0.5B and 1.5B answered the greeting with "How can I
+# help you?". Asked to write the caller's next line under a transcript, they keep the part.
+_CALLER_TASK = """The caller's goal: {goal}
+What the caller knows (a fact is said only when it is needed or asked for): {facts}
+
+The call so far:
+{transcript}
+
+Write only the caller's next line: one or two short spoken sentences that move the goal on.
+Use no fact the caller does not know; if asked for one, the caller says they don't have it.
+When the agent asks for a yes or no, the caller answers by the goal.
+When the agent's last line already gives what the goal asks for, or the goal is done, the
+caller thanks them, says goodbye, and the line ends with [END].
+If the agent clearly cannot help after trying, the line says goodbye and ends with [GIVE UP].
+
+Caller:"""
+# A line that shares this much of its words with the agent's last line is the agent's part
+# said back ("How can I help you today?"), not the caller's: it is written again; so is one
+# that says an earlier caller line again (the 1.5B asked the same question three times), or
+# one the model labelled as the agent's ("Agent: Can you provide the departure time?").
+_ECHO_SHARE = 0.6
+_REPEAT_SHARE = 0.8
+_AGENT_LABEL = re.compile(r"^\W*(?:agent|assistant|mia|representative|support)\s*:", re.I)
+_TRIES = 3
 
 
 @dataclass
 class LlmCaller:
-    """A language model playing the caller. The roles are mirrored for it: the agent's words
-    are its `user` turns and its own earlier lines its `assistant` turns."""
+    """A language model writing the caller's lines under a transcript of the call."""
 
     spec: CallerSpec
     chat_model: ChatModel
     max_words: int = 60  # a caller who rambles past this is cut, as a listener would
     end_reason: EndReason = "turn_limit"
-    _history: list[ChatMessage] = field(default_factory=list)
+    _lines: list[tuple[str, str]] = field(default_factory=list)  # (who, words)
 
     def barges_in(self, approval_pending: bool) -> bool:
         return self.spec.barge_in
 
-    def _system(self) -> str:
+    def _task(self) -> list[ChatMessage]:
         facts = "; ".join(f"{k}: {v}" for k, v in self.spec.facts.items()) or "nothing special"
-        return _CALLER_PROMPT.format(goal=self.spec.goal, facts=facts)
+        transcript = "\n".join(f"{who}: {words}" for who, words in self._lines)
+        return [ChatMessage(role="system", content=_CALLER_SYSTEM),
+                ChatMessage(role="user", content=_CALLER_TASK.format(
+                    goal=self.spec.goal, facts=facts, transcript=transcript))]
 
     async def next_utterance(self, agent_said: str, approval_pending: bool) -> str | None:
-        self._history.append(ChatMessage(role="user", content=agent_said or "(silence)"))
-        messages = [ChatMessage(role="system", content=self._system()), *self._history]
-        text = (await complete_text(self.chat_model, messages)).strip()
+        self._lines.append(("Agent", agent_said or "(silence)"))
+        text = ""
+        earlier = [words for who, words in self._lines if who == "Caller"]
+        for _ in range(_TRIES):  # the caller samples, so a second try says something else
+            text = _first_line((await complete_text(self.chat_model, self._task())).strip())
+            if not (_AGENT_LABEL.match(text) or echoes(text, agent_said)
+                    or any(echoes(text, line, _REPEAT_SHARE) for line in earlier)):
+                break
         done, gave_up = bool(_DONE.search(text)), bool(_GIVE_UP.search(text))
         spoken = _clean(_GIVE_UP.sub("", _DONE.sub("", text)))
         words = spoken.split()
         if len(words) > self.max_words:
             spoken = " ".join(words[: self.max_words])
-        self._history.append(ChatMessage(role="assistant", content=spoken or text))
+        self._lines.append(("Caller", spoken or text))
         if done or gave_up:
             # The goodbye itself changes nothing on the agent's side: hang up here.
             self.end_reason = "caller_gave_up" if gave_up and not done else "caller_done"
             return None
-        if not spoken:
-            self.end_reason = "caller_gave_up"
+        if not spoken or _AGENT_LABEL.match(text) or echoes(spoken, agent_said):
+            self.end_reason = "caller_gave_up"  # no caller's line in three tries: say so
             return None
         return spoken
+
+
+_WORD = re.compile(r"[\w']+")
+
+
+def echoes(line: str, other: str, share: float = _ECHO_SHARE) -> bool:
+    """Whether at least `share` of the line's words are words of `other` (the agent's last
+    line said back, or an earlier line said again)."""
+    words = [w.lower() for w in _WORD.findall(line)]
+    theirs = {w.lower() for w in _WORD.findall(other)}
+    return bool(words) and sum(w in theirs for w in words) / len(words) >= share
+
+
+def _first_line(text: str) -> str:
+    # The model may go on to write the agent's answer too ("...\nAgent: Sure, ..."): the
+    # caller's line ends where another speaker's begins.
+    return re.split(r"\n\s*(?:agent|assistant|mia|representative)\s*:", text, flags=re.I)[0]
 
 
 def _clean(text: str) -> str:

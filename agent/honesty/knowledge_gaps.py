@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from agent.honesty.chinese_gap_words import chinese_gap_topic, is_han_request
 from agent.honesty.knowledge_gap_examples import ANSWERABLE_REQUESTS, GAP_TOPICS, STATIC_FACTS
 from agent.tool_choice.logistic import fit_logistic
+from agent.tool_choice.asks_nothing import asks_nothing
 from tools.builtin.audio_embeddings import Embedder
 
 GapKind = Literal["live", "private", "future"]
@@ -57,44 +58,6 @@ _LIVE_WORDS = re.compile(
     r"season)|at the moment|currently|yet|latest|yesterday|tomorrow|last (?:night|week|game|"
     r"match)|next|my|me|i|mine|our|will|going to|gonna|still|so far|temperature|weather|"
     r"forecast|raining|snowing|price|prices|rate|score|traffic|delay|delayed|open|stock)\b", re.I)
-
-# The caller telling how they feel ("i'm nervous about my exam tomorrow") asks for no data,
-# whatever private or future words it holds; it is answered, unless a question follows.
-_FEELING = re.compile(
-    r"^\W*(?:(?:um|uh|oh|well|so|honestly|ah)\W+)*(?:i'?m|i am|i feel|i'?ve been|i get|"
-    r"i'?m feeling|feeling)\s+(?:(?:so|really|very|a bit|a little|kind of|quite|pretty|super|"
-    r"getting|all)\s+)*(?:nervous|worried|anxious|scared|afraid|excited|happy|sad|stressed|"
-    r"tired|bored|lonely|upset|angry|thrilled|glad|down|overwhelmed|homesick|grateful|"
-    r"frustrated|annoyed|confused|proud)\b", re.I)
-_ASKS = re.compile(r"\?|\b(?:can|could|would|will|is|are|does|do|did|what|when|where|which|"
-                   r"who|how|tell me|check|look|find|let me know)\b", re.I)
-
-
-def tells_a_feeling(text: str) -> bool:
-    """A statement of how the caller feels, with nothing asked after it."""
-    found = _FEELING.match(text)
-    return found is not None and not _ASKS.search(text[found.end():])
-
-
-# A caller closing a topic ("Okay, thanks, I'll think about it.") asks for nothing, though
-# "I'll" reads as a future event to the classifier (p 0.53 at the SkyWay desk); a question or
-# a request after the thanks is still judged ("thanks, and what's the weather in Oslo?").
-_ACKNOWLEDGE = re.compile(
-    r"^\W*(?:(?:ok|okay|oh|well|alright|all right|great|perfect|fine|good|cool|got it|i see|"
-    r"understood|no worries|sure|right)\W+)*(?:thanks|thank you|cheers|many thanks|bye|"
-    r"goodbye|ok|okay|alright|all right|great|perfect|got it|understood)\b", re.I)
-_ASKS_AFTER = re.compile(r"\?|\b(?:what|when|where|which|who|how|why|whether|tell me|check|"
-                         r"look(?:ing)? up|find|can you|could you|would you|will you|please|"
-                         r"let me know|(?:do|does|did|will|is|are|can|could|would|should|has|"
-                         r"have)\s+(?:you|it|i|we|they|there|the|my|he|she|this|that)\b)\b",
-                         re.I)
-
-
-def acknowledges(text: str) -> bool:
-    """Thanks or an okay that closes a topic, with nothing asked or requested after it."""
-    found = _ACKNOWLEDGE.match(text)
-    return found is not None and not _ASKS_AFTER.search(text[found.end():])
-
 
 class GapVerdict(BaseModel):
     """One request against the examples."""
@@ -155,7 +118,7 @@ class KnowledgeGaps:
         static = (not _LIVE_WORDS.search(text)
                   and float((self._static @ query).max()) >= nearest_gap)
         needs = (probability >= self.threshold and not covered and not static
-                 and not tells_a_feeling(text) and not acknowledges(text))
+                 and not asks_nothing(text))
         if is_han_request(text):
             # MiniLM reads English only: a Chinese request is judged by its words.
             zh_topic = chinese_gap_topic(text)

@@ -25,7 +25,8 @@ import re
 from agent.chat_model import TextDelta, TurnEndEstimate
 from agent.honesty.plain_voice import asked_plainly, recites_card
 from agent.honesty.refusal_after_tool import (
-    REFUSAL, asked_again, echoes, first_sentence, language_of, replayed, says_an_earlier_line,
+    REFUSAL, after_dropped, asked_again, echoes, first_sentence, language_of, replayed,
+    says_an_earlier_line,
 )
 from agent.turn.context import TurnContext
 from agent.turn.nodes import NO_ANSWER
@@ -165,8 +166,7 @@ async def _kept(again, unusable) -> tuple[TextDelta | None, object]:
         if not (unusable(second) or await _ends_hollow(second, read, again)):
             return read[0], replayed(read[1:], again)
         log.info("dropped from the second answer: %r", second)
-        rest = [e for e in read if not isinstance(e, TextDelta)]
-        opening = rest[0] if rest else await anext(again, None)
+        opening = await after_dropped(second, read, again)
     if isinstance(opening, TextDelta):
         return opening, again
     await stop(again)

@@ -19,7 +19,7 @@ from difflib import SequenceMatcher
 from collections.abc import AsyncIterator
 
 from agent.chat_model import ChatEvent, ChatMessage, TextDelta
-from agent.honesty.result_readout import readout, unanswered
+from agent.honesty.result_readout import carries_result, readout, unanswered
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
 from agent.turn.voicing import stop
@@ -52,10 +52,14 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
     stream, first = ctx.live_stream, ctx.first_event
     if stream is None or not isinstance(first, TextDelta):
         return
-    said = state.get("user_text", "")
+    said, results = state.get("user_text", ""), state.get("tool_results", [])
+
+    def said_before(sentence: str) -> bool:  # a line said again, unless it is the answer
+        return says_an_earlier_line(sentence, state.get("messages", [])) and \
+            not carries_result(sentence, results, said)
+
     text, read = await first_sentence(first, stream)
-    if not (REFUSAL.search(text) or asks_back(text, said) or
-            says_an_earlier_line(text, state.get("messages", []))):
+    if not (REFUSAL.search(text) or asks_back(text, said) or said_before(text)):
         line = unanswered(text, state.get("tool_results", []), said)
         if line is None:
             ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
@@ -71,8 +75,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         if not isinstance(opening, TextDelta):
             break
         second, read = await first_sentence(opening, again)
-        if not (asks_back(second, said) or echoes(second, nudge)
-                or says_an_earlier_line(second, state.get("messages", []))):
+        if not (asks_back(second, said) or echoes(second, nudge) or said_before(second)):
             line = unanswered(second, state.get("tool_results", []), said)
             if line is not None:  # asked again, and still no figure of the answer
                 log.info("the tool's own line instead of a second answer without its "
@@ -83,8 +86,7 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
             opening, again = read[0], replayed(read[1:], again)
             break
         log.info("dropped from the second answer: %r", second)
-        rest = [e for e in read if not isinstance(e, TextDelta)]  # "The tool result ..."
-        opening = rest[0] if rest else await anext(again, None)
+        opening = await after_dropped(second, read, again)
     if not isinstance(opening, TextDelta):  # nothing but the echo came
         line = readout(state.get("tool_results", []), language)
         ctx.first_event = TextDelta(line or UNREAD_BY_LANGUAGE.get(language, UNREAD))
@@ -175,6 +177,24 @@ async def first_sentence(first: TextDelta, stream: AsyncIterator[ChatEvent]
             break
         text += event.text
     return text, read
+
+
+async def after_dropped(text: str, read: list[ChatEvent], stream: AsyncIterator[ChatEvent]
+                        ) -> ChatEvent | None:
+    """The event that opens what follows a dropped sentence (`text`, from the events `read`).
+    A sentence cut at `_PEEK_WORDS` words is read on to its end first, so what is said next
+    never starts in the middle of it ("...leaving at 0" dropped, "7:40 and landing" said)."""
+    rest = [e for e in read if not isinstance(e, TextDelta)]
+    if rest or _SENTENCE_END.search(text):
+        return rest[0] if rest else await anext(stream, None)
+    while (event := await anext(stream, None)) is not None:
+        if not isinstance(event, TextDelta):
+            return event
+        end = _SENTENCE_END.search(event.text)
+        if end is not None:
+            tail = event.text[end.end():]
+            return TextDelta(tail) if tail.strip() else await anext(stream, None)
+    return None
 
 
 async def replayed(read: list[ChatEvent], rest: AsyncIterator[ChatEvent]

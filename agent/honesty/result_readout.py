@@ -23,6 +23,7 @@ _MAX_WORDS = 45
 # Free-text fields a tool fills for people: read after the facts, never instead of them.
 _NOTE_KEYS = ("note", "summary", "message", "detail")
 _FIGURE = r"[\d〇零一二两三四五六七八九十百千万]"
+_NAME = r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+"  # a capitalised word, not opening a sentence
 
 
 def ready_line(results: Sequence[Any]) -> str | None:
@@ -53,10 +54,25 @@ def unanswered(sentence: str, results: Sequence[Any], said: str = "") -> str | N
     if not line or not re.search(r"\d", line) or re.search(_FIGURE, own):
         return None
     # A name from the line says the answer too: "It is Sunday.", "It has landed in Oslo."
-    names = {w.lower() for w in re.findall(r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+", line)}
+    names = {w.lower() for w in re.findall(_NAME, line)}
     if names & {w.lower() for w in re.findall(r"[A-Za-z]+", sentence)}:
         return None
     return line
+
+
+def carries_result(sentence: str, results: Sequence[Any], said: str = "") -> bool:
+    """Whether the sentence says a figure or a name of a result that answered this turn
+    ("leaving at 07:40", "arrives on Friday"), one the caller did not say. Asked twice about
+    one booking, the model reads it out twice: the second time repeats its earlier line, and
+    is still the answer."""
+    found = " ".join(getattr(r, "content", "") for r in results
+                     if not getattr(r, "is_error", True))
+    theirs = {t.lower() for t in re.findall(r"\w+", said)}
+    own = [t for t in re.findall(r"\w+", sentence) if t.lower() not in theirs]
+    names = {w.lower() for w in re.findall(_NAME, found)}  # not a sentence's first word
+    figures = [t for t in own if t.isdigit()]
+    return any(t.lower() in names for t in own) or \
+        any(re.search(rf"(?<!\d){f}(?!\d)", found) for f in figures)
 
 
 def readout(results: Sequence[Any], language: str = "en") -> str | None:

@@ -28,6 +28,7 @@ class CallReport(BaseModel):
     said_example: float | None = None  # closest a sentence came to one of a tool's examples
     said_tool: str | None = None
     called: bool = False
+    asks_nothing: bool = False  # a feeling, thanks or an opinion: no call (asks_nothing.py)
     tool: str | None = None  # the tool chosen for the call
     name_probabilities: dict[str, float] = {}  # the model's odds for each tool's name
     arguments: dict[str, Any] | None = None
@@ -45,6 +46,10 @@ class CallReport(BaseModel):
             return f"called {self.tool}: the model's odds and the examples agree"
         if not self.by_tool:
             return "no call: no tools are offered"
+        if self.asks_nothing:
+            return ("no call: the request asks for nothing (a feeling, thanks or an opinion, "
+                    "with no question after it); a tool's own example said word for word "
+                    "would still call it")
         best = max(self.by_tool, key=self.by_tool.get)
         hint = ("give it `examples=[...]` or a description in the user's words"
                 if best in self.described_only else "add examples closer to this request")
@@ -52,11 +57,13 @@ class CallReport(BaseModel):
                 f"not close enough to this request; {hint}")
 
 
-def call_report(features: CallFeatures, decider: CallDecider) -> CallReport:
-    """The readings of `features` and the probabilities behind `decider`'s verdict."""
+def call_report(features: CallFeatures, decider: CallDecider, *,
+                vetoed: bool = False) -> CallReport:
+    """The readings of `features` and the probabilities behind `decider`'s verdict
+    (`vetoed`: the turn asked for nothing, so no call whatever the parts say)."""
     prior = features.prior
     report = CallReport(with_history=features.with_history, alone=features.alone,
-                        called=decider.decide(features))
+                        called=decider.decide(features) and not vetoed, asks_nothing=vetoed)
     if prior is not None:
         report = report.model_copy(update={
             "by_tool": prior.by_tool, "by_description": prior.by_description,

@@ -46,14 +46,20 @@ def test_tools_try_shows_the_plugin_call_with_its_arguments(installed_example):
     assert shown["reason"].startswith("called forecast")
 
 
-def test_tools_try_explains_why_small_talk_gets_no_call(installed_example):
+@pytest.mark.parametrize("said, reason", [
+    ("tell me a fun fact about owls", "no call: the closest tool"),
+    # Thanks, and an opinion near the weather tool's words: nothing is asked.
+    ("thanks, that was lovely", "no call: the request asks for nothing"),
+    ("i love rainy autumn days", "no call: the request asks for nothing"),
+])
+def test_tools_try_explains_why_small_talk_gets_no_call(installed_example, said, reason):
     env = {**os.environ, "PYTHONPATH": str(installed_example), "HF_HUB_OFFLINE": "1"}
-    done = subprocess.run([str(STEPVOX), "tools", "try", "thanks, that was lovely", "--json"],
+    done = subprocess.run([str(STEPVOX), "tools", "try", said, "--json"],
                           env=env, capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     shown = json.loads(done.stdout)
     assert shown["report"]["called"] is False
-    assert shown["reason"].startswith("no call: the closest tool")
+    assert shown["reason"].startswith(reason), shown["reason"]
     assert shown["answer_starts"]
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent.tool_choice.decision import CallFeatures
+from agent.tool_choice.asks_nothing import asks_nothing
+from agent.tool_choice.decision import CallFeatures, says_an_example
 from agent.tool_choice.report import CallReport, call_report
 from agent.chat_model import ChatMessage
 from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt
@@ -55,9 +56,13 @@ class CallReadings:
         if messages[-1].role != "user":  # an answer to a tool result is due
             return call_probability(self._llm, prompt, self._call_tokens()) \
                 >= self.tool_call_threshold
-        self._last_features = self.call_features(messages, tools, prompt,
-                                                 with_history=call_odds[0], alone=call_odds[1])
-        return self.call_decider.decide(self._last_features)
+        self._last_features = features = self.call_features(
+            messages, tools, prompt, with_history=call_odds[0], alone=call_odds[1])
+        self._last_vetoed = (asks_nothing(messages[-1].content or "")
+                             and not says_an_example(features))
+        # "i feel a bit sad today", "i like your voice": near the clock's or the voice
+        # tool's examples, but nothing is asked (a tool's own example said still calls).
+        return not self._last_vetoed and self.call_decider.decide(features)
 
     def choose_tool(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
                     prompt: str) -> dict[str, Any]:
@@ -80,7 +85,8 @@ class CallReadings:
         """How the latest user turn's call decision went (None before one was decided)."""
         if self._last_features is None:
             return None
-        report = call_report(self._last_features, self.call_decider)
+        report = call_report(self._last_features, self.call_decider,
+                             vetoed=self._last_vetoed)
         report.name_probabilities = dict(getattr(self, "_last_names", None) or {})
         return report
 

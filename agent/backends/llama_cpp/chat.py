@@ -101,6 +101,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         # The MiniLM prior loads on first use (prefill does it up front); None = odds only.
         self._prior: Any = tool_prior
         self._last_features: CallFeatures | None = None
+        self._last_vetoed = False  # the latest turn asked for nothing (asks_nothing.py)
         self._last_names: dict[str, float] = {}  # the model's odds per tool name, last call
         self._grammars: dict[str, Any] = {}
         self._call_starts: list[int] | None = None

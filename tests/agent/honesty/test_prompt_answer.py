@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from agent import ToolCall, VoiceAgent
 from agent.chat_model import ChatMessage
-from agent.honesty.knowledge_gaps import KnowledgeGaps, acknowledges
+from agent.honesty.knowledge_gaps import KnowledgeGaps
 from agent.honesty.prompt_answer import held_for_unsaid, without_calls
 from fakes import ScriptedChatModel
 from personas import Persona
@@ -89,12 +89,6 @@ def test_the_verdict_says_whether_the_prompt_covers_the_request(embed):
 def test_closing_thanks_ask_for_nothing(embed):
     # Tried: "Okay, thanks, I'll think about it." after a fee was said: the classifier read
     # "I'll" as a future event (p 0.53) and the desk said it could not check live traffic.
-    assert acknowledges("Okay, thanks, I'll think about it.")
-    assert acknowledges("Great, thanks, bye.") and acknowledges("Thank you, that's all.")
-    assert not acknowledges("Okay. Will it rain in Oslo tomorrow")
-    assert not acknowledges("Thanks, and what's the weather in Oslo?")
-    assert not acknowledges("Alright, is my flight on time")
-    assert not acknowledges("I'll think about it.")
     gaps = KnowledgeGaps(embed)
     assert not gaps.judge("Okay, thanks, I'll think about it.").needs_outside_data
     assert gaps.judge("Okay. Will it rain in Oslo tomorrow").needs_outside_data

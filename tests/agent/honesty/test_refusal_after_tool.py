@@ -145,3 +145,34 @@ async def test_an_earlier_line_said_again_after_a_tool_is_no_answer():
     await agent.arespond("I want to know about my order.", synthesize=False, conversation_id="o")
     reply = await agent.arespond("it's 4471", synthesize=False, conversation_id="o")
     assert reply.text == "Here is what I found: order 4471: shipped on Tuesday, arriving Friday."
+
+
+async def test_the_same_readout_for_the_same_question_asked_twice_is_spoken():
+    """Tried at the SkyWay desk (quality model): the caller asked about SKW123 twice; the
+    second readout repeated the first, was taken for a line said again, asked again and cut
+    at sixteen words, and the caller heard "7:40 and landing at 10:05."."""
+    def delivery(order_id: str) -> str:
+        """When an order arrives."""
+        return f"order {order_id}: arrives Friday 11 December, 09:00-12:00, by courier"
+
+    readout = ("Order 4471 shipped on Tuesday from the Rotterdam warehouse by courier, and "
+               "it arrives on Friday 11 December between 09:00 and 12:00.")
+    call = ToolCall(name="delivery", arguments={"order_id": "4471"})
+    model = ScriptedChatModel([call, readout, call, readout])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(delivery)], learn_facts=False)
+    await agent.arespond("has order 4471 shipped", synthesize=False, conversation_id="t")
+    reply = await agent.arespond("has order 4471 shipped, again?", synthesize=False,
+                                 conversation_id="t")
+    assert reply.text == readout and len(model.calls) == 4
+
+
+async def test_a_dropped_sentence_cut_at_its_peek_is_never_said_in_part():
+    # A second answer that opens with the caller's question said back, longer than the
+    # sixteen words read: what follows it starts after its end, not inside it.
+    said = "has my order number 4471 from the garden shop with the two blue chairs shipped yet"
+    model = ScriptedChatModel([
+        CALL, "I'm sorry, but I can't assist with that.",
+        said.capitalize() + " and when does it arrive at 10:05? It shipped on Tuesday."])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(order_status)], learn_facts=False)
+    reply = await agent.arespond(said, synthesize=False)
+    assert reply.text == "It shipped on Tuesday.", reply.text
