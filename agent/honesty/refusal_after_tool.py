@@ -54,9 +54,13 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         return
     said, results = state.get("user_text", ""), state.get("tool_results", [])
 
-    def said_before(sentence: str) -> bool:  # a line said again, unless it is the answer
-        return says_an_earlier_line(sentence, state.get("messages", [])) and \
-            not carries_result(sentence, results, said)
+    def said_before(sentence: str) -> bool:
+        # A caller's line said back is never the answer; the agent's own earlier line is,
+        # when it carries this turn's result (the same booking read out for the same question).
+        messages = state.get("messages", [])
+        return says_an_earlier_line(sentence, [m for m in messages if m.role == "user"]) or \
+            says_an_earlier_line(sentence, [m for m in messages if m.role == "assistant"]) \
+            and not carries_result(sentence, results, said)
 
     text, read = await first_sentence(first, stream)
     if not (REFUSAL.search(text) or asks_back(text, said) or said_before(text)):

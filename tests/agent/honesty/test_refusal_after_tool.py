@@ -176,3 +176,22 @@ async def test_a_dropped_sentence_cut_at_its_peek_is_never_said_in_part():
     agent = VoiceAgent(model, decoder=None, tools=[Tool(order_status)], learn_facts=False)
     reply = await agent.arespond(said, synthesize=False)
     assert reply.text == "It shipped on Tuesday.", reply.text
+
+
+async def test_the_callers_opening_said_back_after_a_tool_is_asked_again():
+    """Tried at the SkyWay desk: after `transfer_to_human` answered, the 0.5B said the
+    caller's first line back ("I flew out yesterday on booking SKW975 ... Surname Martin."),
+    names and all; the caller's own line is never the answer, whatever the result holds."""
+    def transfer(reservation_id: str) -> str:
+        """Transfer the caller to a human agent."""
+        return f"Transferred: a human agent will call Martin about {reservation_id} within 2 hours."
+
+    opening = "I flew out on booking SKW975 and won't use the return. Surname Martin."
+    call = ToolCall(name="transfer", arguments={"reservation_id": "SKW975"})
+    model = ScriptedChatModel(["Which booking?", call, opening,
+                               "A human agent will call you within 2 hours."])
+    agent = VoiceAgent(model, decoder=None, tools=[Tool(transfer)], learn_facts=False)
+    await agent.arespond(opening, synthesize=False, conversation_id="h")
+    reply = await agent.arespond("Then please put me through to a human.", synthesize=False,
+                                 conversation_id="h")
+    assert reply.text == "A human agent will call you within 2 hours.", reply.text
