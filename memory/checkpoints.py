@@ -20,29 +20,33 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from sqlalchemy.engine import URL
 
 from memory.sql_engine import SQLITE_BUSY_TIMEOUT_MS, database_url
 
 
 @asynccontextmanager
-async def open_checkpointer(url: str | Path | URL | None = None, *,
-                            max_connections: int = 10) -> AsyncIterator[BaseCheckpointSaver]:
-    """A LangGraph saver for the same database as `SqlDialogueStore(url)`."""
+async def open_checkpointer(url: str | Path | URL | None = None, *, max_connections: int = 10,
+                            serde: SerializerProtocol | None = None
+                            ) -> AsyncIterator[BaseCheckpointSaver]:
+    """A LangGraph saver for the same database as `SqlDialogueStore(url)`; `serde`: how the
+    state is written (the saver's default when None)."""
     url = url if isinstance(url, URL) else database_url(url)
     backend = url.get_backend_name()
     if backend == "sqlite":
-        async with _sqlite_saver(url) as saver:
+        async with _sqlite_saver(url, serde) as saver:
             yield saver
     elif backend == "postgresql":
-        async with _postgres_saver(url, max_connections) as saver:
+        async with _postgres_saver(url, max_connections, serde) as saver:
             yield saver
     else:
         raise ValueError(f"no LangGraph checkpointer for {backend!r}: use SQLite or PostgreSQL")
 
 
 @asynccontextmanager
-async def _sqlite_saver(url: URL) -> AsyncIterator[BaseCheckpointSaver]:
+async def _sqlite_saver(url: URL, serde: SerializerProtocol | None
+                        ) -> AsyncIterator[BaseCheckpointSaver]:
     import aiosqlite
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -53,13 +57,14 @@ async def _sqlite_saver(url: URL) -> AsyncIterator[BaseCheckpointSaver]:
     async with aiosqlite.connect(path, timeout=SQLITE_BUSY_TIMEOUT_MS / 1000) as conn:
         await conn.execute("PRAGMA journal_mode=WAL")
         await conn.execute("PRAGMA synchronous=NORMAL")
-        saver = AsyncSqliteSaver(conn)
+        saver = AsyncSqliteSaver(conn, serde=serde)
         await saver.setup()
         yield saver
 
 
 @asynccontextmanager
-async def _postgres_saver(url: URL, max_connections: int) -> AsyncIterator[BaseCheckpointSaver]:
+async def _postgres_saver(url: URL, max_connections: int, serde: SerializerProtocol | None
+                          ) -> AsyncIterator[BaseCheckpointSaver]:
     try:
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
         from psycopg.rows import dict_row
@@ -75,6 +80,6 @@ async def _postgres_saver(url: URL, max_connections: int) -> AsyncIterator[BaseC
         conninfo, max_size=max_connections, open=False,
         kwargs={"autocommit": True, "prepare_threshold": 0, "row_factory": dict_row},
     ) as pool:
-        saver = AsyncPostgresSaver(pool)
+        saver = AsyncPostgresSaver(pool, serde=serde)
         await saver.setup()
         yield saver

@@ -17,10 +17,16 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
+from agent.chat_model import ChatMessage, ToolCall
 from agent.turn.graph import build_turn_graph
+from tools import ToolResult
 
 log = logging.getLogger(__name__)
+# The state's own types, named: a paused turn is read back as these and nothing else
+# (LangGraph otherwise rebuilds any class a checkpoint names, and warns that it will stop).
+STATE_SERDE = JsonPlusSerializer(allowed_msgpack_modules=[ChatMessage, ToolCall, ToolResult])
 
 
 class TurnGraphs:
@@ -32,7 +38,7 @@ class TurnGraphs:
         self._stack: AsyncExitStack | None = None
         self._lock = asyncio.Lock()
         if self.database_url is None:
-            self.checkpointer = InMemorySaver() if pausable else None
+            self.checkpointer = InMemorySaver(serde=STATE_SERDE) if pausable else None
             self._graph = build_turn_graph(self.checkpointer)
 
     async def get(self) -> tuple[Any, BaseCheckpointSaver | None]:
@@ -48,13 +54,14 @@ class TurnGraphs:
 
         stack = AsyncExitStack()
         try:
-            saver = await stack.enter_async_context(open_checkpointer(self.database_url))
+            saver = await stack.enter_async_context(open_checkpointer(self.database_url,
+                                                                       serde=STATE_SERDE))
         except Exception as exc:
             # The caller still gets answers; only a paused turn cannot move to another process.
             await stack.aclose()
             log.error("paused turns are kept in memory: the checkpoint database is "
                       "unavailable (%s)", exc)
-            self.checkpointer = InMemorySaver()
+            self.checkpointer = InMemorySaver(serde=STATE_SERDE)
             self._graph = build_turn_graph(self.checkpointer)
             return
         self._stack, self.checkpointer = stack, saver

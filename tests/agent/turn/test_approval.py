@@ -75,3 +75,17 @@ def test_only_a_clear_yes_counts():
 async def test_agents_without_approval_tools_have_no_checkpointer():
     agent = VoiceAgent(ScriptedChatModel(["Hi."]), decoder=RecordingDecoder())
     assert agent._checkpointer is None
+
+
+async def test_a_paused_turn_is_read_back_as_our_own_types_without_warning(caplog):
+    # LangGraph rebuilds whatever class a checkpoint names unless told which are allowed,
+    # and warns that it will stop: the state's types are named (agent.turn.graphs.STATE_SERDE).
+    cancelled.clear()
+    agent, _, _ = make_agent(
+        ToolCall(name="cancel_reservation", arguments={"reservation_id": "SKW777"}),
+        "Done, your booking is cancelled.")
+    with caplog.at_level("WARNING"):
+        await events_of(agent, "Please cancel SKW777.", cid="serde")
+        await events_of(agent, "Yes.", cid="serde")
+    assert cancelled == ["SKW777"]
+    assert not [r for r in caplog.records if "unregistered type" in r.getMessage()]
