@@ -135,7 +135,10 @@ def test_one_pass_reads_the_same_odds_as_two(llm, end_tokens, text):
     assert logit(one[0][end_tokens].sum()) == pytest.approx(logit(two[0][end_tokens].sum()),
                                                              abs=0.4)
     assert logit(one[1][calls].sum()) == pytest.approx(logit(two[1][calls].sum()), abs=0.4)
-    assert int(one[1].argmax()) == int(two[1].argmax())
+    # The same next token, or a near tie read either way: on an AMD EPYC "The" 0.150 / "I"
+    # 0.144 in one pass was "I" 0.149 / "The" 0.139 in two.
+    assert two[1][int(one[1].argmax())] >= two[1].max() - 0.02
+    assert one[1][int(two[1].argmax())] >= one[1].max() - 0.02
     # A second call with the prompt cached re-evaluates only from the words' end.
     again, _ = evaluate(llm, full, [len(words), len(full)])
     assert logit(again[1][calls].sum()) == pytest.approx(logit(one[1][calls].sum()), abs=0.4)
