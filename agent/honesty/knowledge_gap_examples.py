@@ -118,6 +118,8 @@ GAP_TOPICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
         "what was my last payment to the landlord",
         "how much data have i used this month",
         "is my subscription still active",
+        "what do i still owe on my student loan",
+        "when is my next loan repayment due",
     )),
     "calendar": ("private", "your calendar", (
         "what's on my schedule tomorrow",
@@ -163,6 +165,9 @@ GAP_TOPICS: dict[str, tuple[str, str, tuple[str, ...]]] = {
 # Requests the model's own knowledge (or plain conversation) answers.
 ANSWERABLE_REQUESTS: tuple[str, ...] = (
     "what's the capital of australia",
+    # How money works, not what the caller's own accounts hold (beside the loan examples).
+    "how does a mortgage work",
+    "what is a good way to pay off debt",
     "how many legs does a spider have",
     "who wrote the odyssey",
     "why is the sky blue",

@@ -46,15 +46,25 @@ class CallFeatures(BaseModel):
     with_history: float  # P(a call opens next), whole conversation in the prompt
     alone: float  # the same for the latest user message with no history
     prior: PriorScores | None = None  # None when MiniLM is not installed
+    after_tool: bool = False  # the turn before this one made a tool call
+
+    def call_probability(self) -> float:
+        """The model's call odds the decision reads: the larger of the two, since the
+        with-history odds carry nothing after small talk, where the 0.5B model never opens
+        a call; right after a tool turn, their mean, since the call just made primes the
+        history's odds ("when is christmas" after a weather call: 0.87 with the history,
+        0.02 alone). Chosen on the calibration half's records after a tool turn: false
+        calls 8 -> 4 of 30, recall 33 of 33 kept (the odds alone: 3 of 30, but 32 of 33)."""
+        if self.after_tool:
+            return (self.with_history + self.alone) / 2
+        return max(self.with_history, self.alone)
 
     def vector(self) -> list[float]:
-        """[logit of the larger call probability, best tool cosine minus best no-tool cosine,
-        the prior's classifier decision value] (chosen on the calibration half: the
-        with-history odds alone carry nothing after small talk, where the 0.5B model
-        never opens a call)."""
+        """[logit of `call_probability`, best tool cosine minus best no-tool cosine, the
+        prior's classifier decision value]."""
         if self.prior is None:
             raise ValueError("CallFeatures.vector needs the semantic prior")
-        return [logit(max(self.with_history, self.alone)),
+        return [logit(self.call_probability()),
                 self.prior.best_tool - self.prior.no_tool, self.prior.call_logit]
 
 

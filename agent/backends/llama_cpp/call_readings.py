@@ -47,7 +47,8 @@ class CallReadings:
                                          self._call_tokens())
         prior = self.tool_prior()
         scores = prior.scores(messages[-1].content, tools) if prior is not None else None
-        return CallFeatures(with_history=with_history, alone=alone, prior=scores)
+        return CallFeatures(with_history=with_history, alone=alone, prior=scores,
+                            after_tool=follows_a_tool_turn(messages))
 
     def wants_tool_call(self, messages: Sequence[ChatMessage],
                         tools: Sequence[dict[str, Any]], prompt: str, *,
@@ -89,6 +90,14 @@ class CallReadings:
                              vetoed=self._last_vetoed)
         report.name_probabilities = dict(getattr(self, "_last_names", None) or {})
         return report
+
+
+def follows_a_tool_turn(messages: Sequence[ChatMessage]) -> bool:
+    """Whether the turn before the latest user message made a tool call."""
+    users = [i for i, m in enumerate(messages) if m.role == "user"]
+    if len(users) < 2:
+        return False
+    return any(m.role == "assistant" and m.tool_calls for m in messages[users[-2]:users[-1]])
 
 
 def _alone_prompt(messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]]) -> str:

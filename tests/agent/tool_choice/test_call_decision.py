@@ -137,3 +137,31 @@ def test_every_packaged_model_decides_described_tools_the_same_way():
     for name in FITTED_BY_MODEL:
         decider, _ = fitted_for(name)
         assert isinstance(decider, EitherDecision) and decider.described == FITTED_DESCRIBED
+
+
+def test_right_after_a_tool_turn_the_two_odds_are_averaged():
+    # "when is christmas" after a weather call: 0.87 with the history, 0.02 alone.
+    primed = CallFeatures(with_history=0.87, alone=0.02, prior=PRIOR, after_tool=True)
+    assert primed.call_probability() == pytest.approx(0.445)
+    assert primed.vector()[0] == pytest.approx(logit(0.445))
+    assert features(0.87, 0.02).call_probability() == pytest.approx(0.87)
+    # The fallback without MiniLM keeps the larger of the two, as it was fitted.
+    assert OddsThreshold(threshold=0.85).decide(primed)
+
+
+def test_which_turns_follow_a_tool_turn():
+    from agent.backends.llama_cpp.call_readings import follows_a_tool_turn
+    from agent.chat_model import ChatMessage, ToolCall
+
+    system = ChatMessage(role="system", content="s")
+    call = ToolCall(id="c1", name="get_weather", arguments={"location": "Oslo"})
+    weather = [ChatMessage(role="user", content="is it raining in oslo"),
+               ChatMessage(role="assistant", tool_calls=[call]),
+               ChatMessage(role="tool", tool_call_id="c1", content="no rain"),
+               ChatMessage(role="assistant", content="No rain in Oslo.")]
+    chat = [ChatMessage(role="user", content="hi"), ChatMessage(role="assistant", content="hello")]
+    latest = ChatMessage(role="user", content="when is christmas")
+    assert follows_a_tool_turn([system, *weather, latest])
+    assert not follows_a_tool_turn([system, *weather, *chat, latest])  # a turn in between
+    assert not follows_a_tool_turn([system, *chat, latest])
+    assert not follows_a_tool_turn([system, latest])
