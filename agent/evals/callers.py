@@ -95,7 +95,7 @@ Caller:"""
 # one the model labelled as the agent's ("Agent: Can you provide the departure time?").
 _ECHO_SHARE = 0.6
 _REPEAT_SHARE = 0.8
-_AGENT_LABEL = re.compile(r"^\W*(?:agent|assistant|mia|representative|support)\s*:", re.I)
+_AGENT_LABEL = re.compile(r"^\W*(?:agent|assistant|representative|support)\s*:", re.I)
 _TRIES = 3
 
 
@@ -158,7 +158,7 @@ def echoes(line: str, other: str, share: float = _ECHO_SHARE) -> bool:
 def _first_line(text: str) -> str:
     # The model may go on to write the agent's answer too ("...\nAgent: Sure, ..."): the
     # caller's line ends where another speaker's begins.
-    return re.split(r"\n\s*(?:agent|assistant|mia|representative)\s*:", text, flags=re.I)[0]
+    return re.split(r"\n\s*(?:agent|assistant|representative|support)\s*:", text, flags=re.I)[0]
 
 
 def _clean(text: str) -> str:
