@@ -96,7 +96,7 @@ Caller:"""
 _ECHO_SHARE = 0.6
 _REPEAT_SHARE = 0.8
 _AGENT_LABEL = re.compile(r"^\W*(?:agent|assistant|representative|support)\s*:", re.I)
-_TRIES = 3
+_TRIES = 5
 
 
 @dataclass
@@ -139,7 +139,7 @@ class LlmCaller:
             self.end_reason = "caller_gave_up" if gave_up and not done else "caller_done"
             return None
         if not spoken or _AGENT_LABEL.match(text) or echoes(spoken, agent_said):
-            self.end_reason = "caller_gave_up"  # no caller's line in three tries: say so
+            self.end_reason = "caller_gave_up"  # no caller line in all the tries: say so
             return None
         return spoken
 

@@ -89,7 +89,7 @@ async def test_llm_caller_that_only_echoes_hangs_up_and_says_why():
     model = ScriptedChatModel(["How can I help you today?"])
     caller = LlmCaller(CallerSpec(goal="Ask about bags."), model)
     assert await caller.next_utterance("Hi, how can I help you today?", False) is None
-    assert caller.end_reason == "caller_gave_up" and len(model.calls) == 3
+    assert caller.end_reason == "caller_gave_up" and len(model.calls) == 5
 
 
 async def test_llm_caller_rewrites_a_line_labelled_as_the_agents_or_said_before():
