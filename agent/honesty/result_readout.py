@@ -49,8 +49,7 @@ def unanswered(sentence: str, results: Sequence[Any], said: str = "") -> str | N
     question read back, not an answer, and does not count."""
     answered = [r for r in results if not getattr(r, "is_error", True)]
     line = ready_line(answered) if len(answered) == 1 else None
-    theirs = {t.lower() for t in re.findall(r"\w+", said)}
-    own = " ".join(t for t in re.findall(r"\w+", sentence) if t.lower() not in theirs)
+    own = " ".join(_own_words(sentence, said))
     if not line or not re.search(r"\d", line) or re.search(_FIGURE, own):
         return None
     # A name from the line says the answer too: "It is Sunday.", "It has landed in Oslo."
@@ -60,6 +59,12 @@ def unanswered(sentence: str, results: Sequence[Any], said: str = "") -> str | N
     return line
 
 
+def _own_words(sentence: str, said: str) -> list[str]:
+    """The sentence's words that the caller did not say (their question read back is no answer)."""
+    theirs = {t.lower() for t in re.findall(r"\w+", said)}
+    return [t for t in re.findall(r"\w+", sentence) if t.lower() not in theirs]
+
+
 def carries_result(sentence: str, results: Sequence[Any], said: str = "") -> bool:
     """Whether the sentence says a figure or a name of a result that answered this turn
     ("leaving at 07:40", "arrives on Friday"), one the caller did not say. Asked twice about
@@ -67,8 +72,7 @@ def carries_result(sentence: str, results: Sequence[Any], said: str = "") -> boo
     is still the answer."""
     found = " ".join(getattr(r, "content", "") for r in results
                      if not getattr(r, "is_error", True))
-    theirs = {t.lower() for t in re.findall(r"\w+", said)}
-    own = [t for t in re.findall(r"\w+", sentence) if t.lower() not in theirs]
+    own = _own_words(sentence, said)
     names = {w.lower() for w in re.findall(_NAME, found)}  # not a sentence's first word
     figures = [t for t in own if t.isdigit()]
     return any(t.lower() in names for t in own) or \

@@ -26,10 +26,14 @@ _ASKS = re.compile(r"\?|\b(?:can|could|would|will|is|are|does|do|did|what|when|w
                    r"who|how|tell me|check|look|find|let me know)\b", re.I)
 
 
+def _opens_and_asks_nothing(opening: re.Pattern, asks: re.Pattern, text: str) -> bool:
+    found = opening.match(text)
+    return found is not None and not asks.search(text[found.end():])
+
+
 def tells_a_feeling(text: str) -> bool:
     """A statement of how the caller feels, with nothing asked after it."""
-    found = _FEELING.match(text)
-    return found is not None and not _ASKS.search(text[found.end():])
+    return _opens_and_asks_nothing(_FEELING, _ASKS, text)
 
 
 # A caller closing a topic ("Okay, thanks, I'll think about it.") asks for nothing, though
@@ -48,8 +52,7 @@ _ASKS_AFTER = re.compile(r"\?|\b(?:what|when|where|which|who|how|why|whether|tel
 
 def acknowledges(text: str) -> bool:
     """Thanks or an okay that closes a topic, with nothing asked or requested after it."""
-    found = _ACKNOWLEDGE.match(text)
-    return found is not None and not _ASKS_AFTER.search(text[found.end():])
+    return _opens_and_asks_nothing(_ACKNOWLEDGE, _ASKS_AFTER, text)
 
 
 # An opinion in one clause ("i love rainy days honestly"); a second clause may ask for
