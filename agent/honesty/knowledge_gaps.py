@@ -39,6 +39,13 @@ DEFAULT_THRESHOLD = 0.5
 # the nearest gap example; either pair will do (a close line, or a looser one that no gap
 # example comes near). Chosen on the dev half and written lore questions, not the test half.
 PROMPT_COVER_RULES = ((0.5, 0.05), (0.4, 0.1))
+# A line of a lore entry that the request's own words fired (the author keyed it to them:
+# "delay", "compensation") covers it on looser terms: close enough, and not far behind the
+# nearest gap example. "My flight was delayed by four hours last week. Do I get any
+# compensation?" lies 0.56 from the desk's EU 261 line and 0.66 from "will my flight next week
+# be delayed"; live questions that fire the same entry ("is my flight late", "will my flight
+# tomorrow be delayed") stay under 0.42 from its line. Chosen on those SkyWay phrasings.
+KEYED_COVER_RULE = (0.45, -0.15)
 # A tool description this close to a topic's centroid is a tool of that topic; a request
 # this close to a tool description is covered by it (both chosen on the dev half).
 TOOL_TOPIC_MIN = 0.3
@@ -99,8 +106,9 @@ class KnowledgeGaps:
         self._tools: dict[str, tuple[list[str], np.ndarray, list[str | None]]] = {}
 
     def judge(self, text: str, system_prompt: str = "",
-              tools: Sequence[dict[str, Any]] = ()) -> GapVerdict:
-        """The verdict on one request; with `tools`, also the offered tool to mention."""
+              tools: Sequence[dict[str, Any]] = (), keyed: Sequence[str] = ()) -> GapVerdict:
+        """The verdict on one request; with `tools`, also the offered tool to mention.
+        `keyed`: the text of the persona's lore entries that the request's words fired."""
         query = self.embed([text])[0]
         probability = float(1 / (1 + np.exp(-(self.weights @ query + self.bias))))
         sims = self._gaps @ query
@@ -111,9 +119,12 @@ class KnowledgeGaps:
         kind, phrase, _ = GAP_TOPICS[topic]
         cover = self._prompt_cover(system_prompt, query)
         nearest_gap = float(sims.max())
+        keyed_cover = self._prompt_cover("\n".join(keyed), query) if keyed else 0.0
+        low, margin = KEYED_COVER_RULE
         covered = (not _RECORD_CODE.search(text)
-                   and any(cover >= low and cover > nearest_gap + margin
-                           for low, margin in PROMPT_COVER_RULES))
+                   and (any(cover >= low and cover > nearest_gap + margin
+                            for low, margin in PROMPT_COVER_RULES)
+                        or keyed_cover >= low and keyed_cover > nearest_gap + margin))
         # "how often are the games held": the words of live data, a fact that does not move.
         static = (not _LIVE_WORDS.search(text)
                   and float((self._static @ query).max()) >= nearest_gap)

@@ -170,7 +170,7 @@ async def next_step(ctx: TurnContext, state: TurnState) -> str | ToolCall | From
     def judge(excluded: ToolResult | None) -> GapVerdict:
         gaps = knowledge_gaps(embed)  # built on first use (~1 s), then cached
         usable = [s for s in schemas if _offerable(ctx, s, excluded)]
-        return gaps.judge(text, system, usable)
+        return gaps.judge(text, system, usable, keyed_lore(ctx.services.persona, text))
 
     if failed is None and partly:
         verdict = await asyncio.to_thread(judge, None)
@@ -236,6 +236,15 @@ def arguments_from_request(schema: dict[str, Any], text: str) -> dict[str, str] 
     if len(required) > 1 or spec.get("type", "string") != "string" or len(codes) != 1:
         return None
     return {required[0]: codes.pop().upper()}
+
+
+def keyed_lore(persona: Any, text: str) -> list[str]:
+    """The text of the persona's keyed lore entries that this request's own words fire
+    (constant entries are in every prompt, so they say nothing about this request)."""
+    lore = getattr(persona, "lore", None)
+    if lore is None:
+        return []
+    return [e.content for e in lore.triggered([text]) if not e.constant and e.content.strip()]
 
 
 def _offerable(ctx: TurnContext, schema: dict[str, Any], failed: ToolResult | None) -> bool:

