@@ -27,6 +27,8 @@ class CallReport(BaseModel):
     described_threshold: float | None = None
     said_example: float | None = None  # closest a sentence came to one of a tool's examples
     said_tool: str | None = None
+    # For a request nearest a described-only tool, the model's own call odds must reach this.
+    described_odds_floor: float | None = None
     called: bool = False
     asks_nothing: bool = False  # a feeling, thanks or an opinion: no call (asks_nothing.py)
     tool: str | None = None  # the tool chosen for the call
@@ -51,6 +53,13 @@ class CallReport(BaseModel):
                     "with no question after it); a tool's own example said word for word "
                     "would still call it")
         best = max(self.by_tool, key=self.by_tool.get)
+        odds = max(self.with_history, self.alone)
+        if best in self.described_only and self.described_odds_floor is not None \
+                and odds < self.described_odds_floor:
+            return (f"no call: the closest tool, {best}, is known by its description only, "
+                    f"and the model itself gives a call {odds:.2f} (< "
+                    f"{self.described_odds_floor}); a description that says what the tool "
+                    f"returns, or `examples=[...]`, helps")
         hint = ("give it `examples=[...]` or a description in the user's words"
                 if best in self.described_only else "add examples closer to this request")
         return (f"no call: the closest tool, {best} (cosine {self.by_tool[best]:.2f}), is "
@@ -71,6 +80,8 @@ def call_report(features: CallFeatures, decider: CallDecider, *,
             "said_example": prior.said_example, "said_tool": prior.said_tool})
     parts: list[Any] = [decider.examples, decider.described] if isinstance(
         decider, EitherDecision) else [decider]
+    if isinstance(decider, EitherDecision) and decider.described_odds_floor > 0:
+        report.described_odds_floor = decider.described_odds_floor
     for part in parts:
         if isinstance(part, CallCombiner) and prior is not None:
             report.examples_probability = part.probability(features)

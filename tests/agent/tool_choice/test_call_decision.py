@@ -104,7 +104,7 @@ def test_each_packaged_model_has_its_own_fit_and_others_get_the_default():
 
 
 def described(best: float, no_tool: float = 0.2) -> CallFeatures:
-    return features(0.1, 0.1, PriorScores(by_tool={"get_weather": 0.3, "book_ride": best},
+    return features(0.3, 0.3, PriorScores(by_tool={"get_weather": 0.3, "book_ride": best},
                                           no_tool=no_tool, call_logit=-3.0,
                                           by_description={"get_weather": 0.3, "book_ride": best},
                                           described_only=["book_ride"]))
@@ -119,6 +119,27 @@ def test_a_tool_known_by_its_description_is_called_when_the_request_matches_it()
     assert FITTED_DESCRIBED.decide(described(0.75)) is True
     assert DEFAULT_DECIDER.decide(described(0.75)) is True
     assert DEFAULT_DECIDER.decide(described(0.25)) is False
+
+
+def test_a_described_tool_the_model_itself_would_not_call_is_left_alone():
+    # "What is a holy book?" lies near `search_holy_books`' description, but the 0.5B
+    # model, shown the function, gives a call 0.00: BFCL counts a call there as wrong.
+    from agent.tool_choice.decision import EitherDecision, FITTED_DESCRIBED
+
+    decider = EitherDecision(examples=FITTED_COMBINER, described=FITTED_DESCRIBED,
+                             described_odds_floor=0.05)
+    assert decider.decide(described(0.75)) is True  # odds 0.3
+    shy = described(0.75).model_copy(update={"with_history": 0.01, "alone": 0.01})
+    assert decider.decide(shy) is False
+    # With a tool that has examples nearest the request, the floor does not apply.
+    near_examples = shy.model_copy(update={"prior": shy.prior.model_copy(update={
+        "by_tool": {"get_weather": 0.9, "book_ride": 0.75}})})
+    assert decider.decide(near_examples) is DEFAULT_DECIDER.model_copy(
+        update={"described_odds_floor": 0.0}).decide(near_examples) is True
+    # A tool's own example said word for word still calls it.
+    said = shy.model_copy(update={"prior": shy.prior.model_copy(update={
+        "said_example": 0.95, "said_tool": "book_ride"})})
+    assert decider.decide(said) is True
 
 
 def test_the_description_decision_ignores_tools_that_have_examples():
