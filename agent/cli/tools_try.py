@@ -79,6 +79,9 @@ def print_report(console: Console, request: str, report: CallReport | None, text
     if report.described_probability is not None:
         console.print(f"description decision: P(call) {report.described_probability:.3f} "
                       f"(threshold {report.described_threshold})")
+    if report.described_odds_floor is not None:
+        console.print(f"a described-only tool nearest also needs the model's call odds "
+                      f">= {report.described_odds_floor}")
     console.print(f"[bold]verdict[/]: {report.reason()}")
     if report.called:
         console.print(f"[bold]arguments[/]: {report.arguments}")

@@ -186,3 +186,15 @@ def test_which_turns_follow_a_tool_turn():
     assert not follows_a_tool_turn([system, *weather, *chat, latest])  # a turn in between
     assert not follows_a_tool_turn([system, *chat, latest])
     assert not follows_a_tool_turn([system, latest])
+
+
+def test_the_report_says_when_the_model_odds_floor_kept_a_described_tool_uncalled():
+    from agent.tool_choice.report import call_report
+
+    shy = described(0.75).model_copy(update={"with_history": 0.004, "alone": 0.004})
+    report = call_report(shy, DEFAULT_DECIDER)
+    assert report.called is False and report.described_odds_floor == 0.2
+    assert report.reason().startswith("no call: the closest tool, book_ride, is known by its "
+                                      "description only, and the model itself gives a call 0.00")
+    # Where the floor is not why, the reason does not mention it.
+    assert "model itself" not in call_report(described(0.25), DEFAULT_DECIDER).reason()
