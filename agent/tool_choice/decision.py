@@ -16,7 +16,9 @@ deciders implement the `CallDecider` protocol:
   no one here wrote (BFCL's live and executable categories), never on the categories the
   bench reports; it reads no model odds, so one fit serves every model;
 - `EitherDecision`: a call when the example-backed combiner or, for a tool known by its
-  description only, `DescribedCall` says so.
+  description only, `DescribedCall` says so; where the nearest tool is described-only, the
+  model's own call odds must also reach a floor fitted per model
+  (bench/fit_described_floor.py).
 
 `choose_tool` then picks the tool of a decided call from the model's name probabilities and
 the prior, because the 0.5B model sends price and news questions to `get_date_time` or
