@@ -120,6 +120,8 @@ async def stepvox_turn(chat_model, case: BfclCase) -> dict[str, Any]:
         rec["error"] = f"turn: {type(exc).__name__}: {exc}"
     rec["total_ms"] = (time.perf_counter() - started) * 1000
     rec["text"] = "".join(text).strip()
+    report = chat_model.last_call_report()
+    rec["decision"] = None if report is None else report.reason()
     return rec
 
 
@@ -187,6 +189,9 @@ async def run_profile(profile: str, cases: list[BfclCase], args: argparse.Namesp
                 con.print(f"[{i + 1}/{len(cases)}] {case.id} stepvox{mark(sv_v.correct)} "
                           f"bare{mark(bb_v.correct)} | {sv_v.reason[:70] or 'ok'} | "
                           f"{bb_v.reason[:50] or 'ok'}", markup=False)
+                if not sv["calls"]:
+                    con.print(f"    stepvox's decision: {sv.get('decision')}; said: "
+                              f"{sv['text'][:120]!r}", markup=False)
             elif (i + 1) % 10 == 0:
                 print(f"  {profile}: {i + 1}/{len(cases)} entries, "
                       f"{time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
@@ -307,6 +312,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "(default: the cached wheel, downloaded when missing)")
     p.add_argument("--out", type=Path, default=None, help="every entry's record as JSON")
     p.add_argument("--verbose", action="store_true", help="print each entry as it finishes")
+    p.add_argument("--ids", default=None,
+                   help="comma-separated entry ids (e.g. simple_python_72) to rerun, in place "
+                        "of the seeded sample; their categories are read from the ids")
+    p.add_argument("--log", action="store_true",
+                   help="show the agent's INFO log (dropped, filled, moved arguments)")
     args = p.parse_args(argv)
     if args.per_category < 0:
         p.error("--per-category must be >= 0")
@@ -315,16 +325,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    logging.getLogger("agent").setLevel(logging.WARNING)
+    if args.log:
+        logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+    for name in ("agent", "tools"):
+        logging.getLogger(name).setLevel(logging.INFO if args.log else logging.WARNING)
     con = console()
     info = machine_info()
     con.print("machine: " + machine_line(info), markup=False)
     categories = ([c.strip() for c in args.categories.split(",") if c.strip()]
                   if args.categories else list(REPORTED if args.split == "reported"
                                                else CALIBRATION))
-    cases = [case for category in categories
-             for case in sample(load_category(category, args.data),
-                                args.per_category or None, args.seed)]
+    if args.ids:
+        wanted = [i.strip() for i in args.ids.split(",") if i.strip()]
+        categories = sorted({i.rsplit("_", 1)[0] for i in wanted})
+        by_id = {case.id: case for category in categories
+                 for case in load_category(category, args.data)}
+        missing = [i for i in wanted if i not in by_id]
+        if missing:
+            con.print(f"no such entries: {', '.join(missing)}")
+            return 2
+        cases = [by_id[i] for i in wanted]
+    else:
+        cases = [case for category in categories
+                 for case in sample(load_category(category, args.data),
+                                    args.per_category or None, args.seed)]
     con.print(f"BFCL v4 ({args.split}): {len(cases)} entries, up to {args.per_category or 'all'} "
               f"per category (seed {args.seed}) of {', '.join(categories)}")
     profiles = list(PROFILES) if args.profile == "both" else [args.profile]

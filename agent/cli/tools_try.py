@@ -82,6 +82,9 @@ def print_report(console: Console, request: str, report: CallReport | None, text
     if report.described_odds_floor is not None:
         console.print(f"a described-only tool nearest also needs the model's call odds "
                       f">= {report.described_odds_floor}")
+    if report.sure_odds is not None:
+        console.print(f"or it is called on the model's certainty: call odds >= "
+                      f"{report.sure_odds} with a description cosine >= {report.sure_cosine}")
     console.print(f"[bold]verdict[/]: {report.reason()}")
     if report.called:
         console.print(f"[bold]arguments[/]: {report.arguments}")

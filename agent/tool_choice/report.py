@@ -29,6 +29,10 @@ class CallReport(BaseModel):
     said_tool: str | None = None
     # For a request nearest a described-only tool, the model's own call odds must reach this.
     described_odds_floor: float | None = None
+    # The model's odds and the description cosine at which it calls a described-only tool
+    # on its own certainty (`SureCall`), when the decision has that rule.
+    sure_odds: float | None = None
+    sure_cosine: float | None = None
     called: bool = False
     asks_nothing: bool = False  # a feeling, thanks or an opinion: no call (asks_nothing.py)
     tool: str | None = None  # the tool chosen for the call
@@ -41,6 +45,13 @@ class CallReport(BaseModel):
             if (self.said_example or -1.0) >= SAID_EXAMPLE and self.said_tool == self.tool:
                 return (f"called {self.tool}: the request says one of its examples "
                         f"(cosine {self.said_example:.2f} >= {SAID_EXAMPLE})")
+            odds = max(self.with_history, self.alone)
+            if self.sure_odds is not None and self.tool in self.described_only and \
+                    odds >= self.sure_odds and (self.described_probability or 0.0) < \
+                    (self.described_threshold or 0.5):
+                return (f"called {self.tool}: the model itself is all but sure of a call "
+                        f"(odds {odds:.2f} >= {self.sure_odds}) and the request is near enough "
+                        f"its description (cosine >= {self.sure_cosine})")
             if self.described_probability is not None and self.examples_probability is not None \
                     and self.examples_probability < (self.examples_threshold or 0.5):
                 return (f"called {self.tool}: the request is close to its description "
@@ -82,6 +93,8 @@ def call_report(features: CallFeatures, decider: CallDecider, *,
         decider, EitherDecision) else [decider]
     if isinstance(decider, EitherDecision) and decider.described_odds_floor > 0:
         report.described_odds_floor = decider.described_odds_floor
+    if isinstance(decider, EitherDecision) and decider.sure is not None:
+        report.sure_odds, report.sure_cosine = decider.sure.odds, decider.sure.cosine
     for part in parts:
         if isinstance(part, CallCombiner) and prior is not None:
             report.examples_probability = part.probability(features)

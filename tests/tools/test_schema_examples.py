@@ -3,8 +3,8 @@ the caller said them, dropped, or held for the caller to say."""
 
 from __future__ import annotations
 
-from tools.calls.schema_examples import (check_copied_values, examples_in, parameter_phrase,
-                                   said_like, tool_examples)
+from tools.calls.schema_examples import (check_copied_values, documented_values, examples_in,
+                                         parameter_phrase, said_like, tool_examples)
 
 LOUNGE = {
     "name": "find_lounge",
@@ -286,3 +286,47 @@ def test_a_code_nobody_said_or_returned_is_asked_for():
     # Words are no code: left to the tool to judge.
     assert not check_copied_values({"flight_number": "the morning one"}, STATUS, said,
                                    said).unsaid
+
+
+# Functions written by others (BFCL v4 simple_python_212 and multiple_179, as published).
+STOCK_INFO = {"name": "get_stock_info", "parameters": {"type": "dict", "required": [
+    "company_name", "detail_level"], "properties": {
+    "company_name": {"type": "string", "description": "The name of the company."},
+    "detail_level": {"type": "string", "description": "Level of detail for stock "
+                     "information. Can be 'summary' or 'detailed'."},
+    "market": {"type": "string", "description": "The stock market of interest. Default is "
+               "'NASDAQ'"}}}}
+POKER = {"name": "poker_probability.full_house", "parameters": {"type": "dict", "required": [
+    "deck_size", "hand_size"], "properties": {
+    "deck_size": {"type": "integer", "description": "The size of the deck. Default is 52."},
+    "hand_size": {"type": "integer", "description": "The size of the hand. Default is 5."}}}}
+
+
+def test_a_choice_the_parameter_lists_in_prose_is_kept_as_chosen():
+    # Tried: "Give me detail information about stocks of Apple Inc." -> 'detailed' was
+    # "repaired" to the caller's near spelling 'detail', which the tool does not take.
+    said = "Give me detail information about stocks of Apple Inc."
+    args = {"company_name": "Apple Inc.", "detail_level": "detailed", "market": "NASDAQ"}
+    checked = check_copied_values(args, STOCK_INFO, said, said)
+    assert checked.arguments == args and not checked.repaired and not checked.unsaid
+    assert documented_values(STOCK_INFO["parameters"]["properties"]["detail_level"]) == [
+        "summary", "detailed"]
+
+
+def test_a_documented_default_is_not_a_made_up_number():
+    # Tried: "What is the probability of getting a full house in poker?": the 52-card deck
+    # and 5-card hand are the defaults the author wrote, so the call is made.
+    said = "What is the probability of getting a full house in poker?"
+    checked = check_copied_values({"deck_size": 52, "hand_size": 5}, POKER, said, said)
+    assert checked.arguments == {"deck_size": 52, "hand_size": 5} and not checked.unsaid
+    # Another number from the description, not the default, is still asked for.
+    assert check_copied_values({"deck_size": 5, "hand_size": 5}, POKER, said,
+                               said).unsaid == {"deck_size": 5}
+
+
+def test_an_example_after_must_be_is_still_an_example_not_a_choice():
+    spec = {"type": "string", "description": "The airport. Must be a valid IATA code, e.g. 'CDG'."}
+    assert documented_values(spec) == []
+    assert documented_values({"description": "Sort order, one of: 'asc', 'desc'.",
+                              "default": "asc"}) == ["asc", "desc", "asc"]
+    assert documented_values({"description": "Include details (default: false)."}) == [False]

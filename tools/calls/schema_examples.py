@@ -28,6 +28,11 @@ said and no tool returned. Any other unsaid value is left to the tool to judge.
 
 An `enum` parameter is exempt: choosing one of its listed options is the model's job, as is
 a code that abbreviates what the caller said ('AAPL' for "apple stock", `stands_for_said`).
+So is a value the parameter's own description documents as its choices or its default
+("Can be 'summary' or 'detailed'", "Default is 52", `documented_values`): written in prose
+rather than as an `enum`, it is the same contract; asked for "detail information", the model
+that writes 'detailed' chose an option, and the full deck of a poker tool whose `deck_size`
+"Default is 52" was not made up.
 """
 
 from __future__ import annotations
@@ -81,6 +86,54 @@ def examples_in(text: str) -> list[str]:
                 0 < len(segment.strip()) <= 40:
             found.append(segment.strip())
     return [f for f in dict.fromkeys(found) if len(f) >= MIN_CHARS]
+
+
+# "Can be 'summary' or 'detailed'", "one of: 'asc', 'desc'", "Options are 'metric' and ...".
+_OPTIONS = re.compile(
+    r"\b(?:can be|could be|one of|either|options?(?: are| include)?|(?:possible|allowed|"
+    r"accepted|valid|supported) values?(?: are| include)?|choose from|must be|should be)"
+    r"\b[,:]?\s*", re.I)
+# "Default is 52", "defaults to 'NASDAQ'", "default: true", "(default 10)".
+_DEFAULT = re.compile(
+    r"\bdefaults?(?: value)?(?: is| to| of|:|=)?\s*(?:set to\s*)?"
+    r"(?:['\"‘“]([^'\"‘’“”]{1,40})['\"’”]|(-?\d+(?:\.\d+)?|true|false)\b)", re.I)
+
+
+def documented_values(spec: Mapping[str, Any]) -> list[Any]:
+    """The values a parameter's description documents as its choices or its default, and
+    its JSON-schema `default`: the tool's own contract, like an `enum` written in prose."""
+    text = str(spec.get("description") or "")
+    found: list[Any] = []
+    for opener in _OPTIONS.finditer(text):
+        rest = text[opener.end():]
+        segment = rest[:_SEGMENT_END.search(rest).start()]
+        # "Must be a valid code, e.g. 'CDG'": what follows e.g. is an example, not a choice.
+        segment = segment[:m.start()] if (m := _OPENER.search(segment)) else segment
+        found.extend(q.strip() for q in _QUOTED.findall(segment))
+    for quoted, bare in _DEFAULT.findall(text):
+        if quoted:
+            found.append(quoted.strip())
+        elif bare.lower() in ("true", "false"):
+            found.append(bare.lower() == "true")
+        else:
+            found.append(float(bare))
+    if "default" in spec and spec["default"] is not None:
+        found.append(spec["default"])
+    return found
+
+
+def is_documented(value: Any, spec: Mapping[str, Any]) -> bool:
+    """Whether `value` is one of the choices or the default `spec` documents."""
+    for known in documented_values(spec):
+        if isinstance(value, bool) or isinstance(known, bool):
+            if value is known:
+                return True
+        elif isinstance(value, (int, float)) and isinstance(known, (int, float)):
+            if float(value) == float(known):
+                return True
+        elif isinstance(value, str) and isinstance(known, str) and _key(value) == _key(known):
+            return True
+    return False
 
 
 def tool_examples(function: Mapping[str, Any]) -> list[str]:
@@ -166,6 +219,8 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
     described = _numbers(json.dumps(function))
     for name, value in arguments.items():
         spec = properties.get(name) if isinstance(properties.get(name), Mapping) else {}
+        if is_documented(value, spec):
+            continue  # one of the choices or the default the parameter documents
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             if value in described and not said_number(value, latest if caller is None
                                                       else caller):

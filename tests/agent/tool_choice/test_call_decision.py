@@ -198,3 +198,38 @@ def test_the_report_says_when_the_model_odds_floor_kept_a_described_tool_uncalle
                                       "description only, and the model itself gives a call 0.00")
     # Where the floor is not why, the reason does not mention it.
     assert "model itself" not in call_report(described(0.25), DEFAULT_DECIDER).reason()
+
+
+def test_a_described_tool_the_model_is_sure_of_is_called_though_worded_unlike_it():
+    # Tried on BFCL multiple_67-like requests: "Translate 'Hello, how are you?' to French"
+    # lies at cosine 0.33-0.47 to a described-only tool, under the description rule, while
+    # the model, shown the function, is all but sure of a call.
+    from agent.tool_choice.decision import SureCall
+
+    sure = SureCall(odds=0.85, cosine=0.35)
+    worded_unlike = described(0.42).model_copy(update={"with_history": 0.93, "alone": 0.2})
+    assert DEFAULT_DECIDER.model_copy(update={"sure": None}).decide(worded_unlike) is False
+    assert DEFAULT_DECIDER.sure == sure and DEFAULT_DECIDER.decide(worded_unlike) is True
+    # Not sure enough, or too far from the tool: no call.
+    assert DEFAULT_DECIDER.decide(worded_unlike.model_copy(
+        update={"with_history": 0.8})) is False
+    assert DEFAULT_DECIDER.decide(described(0.3).model_copy(
+        update={"with_history": 0.99})) is False
+    # Nearest a tool with examples, the rule has no say: the examples decide as before.
+    near_examples = worded_unlike.model_copy(update={"prior": worded_unlike.prior.model_copy(
+        update={"by_tool": {"get_weather": 0.9, "book_ride": 0.42}})})
+    assert DEFAULT_DECIDER.decide(near_examples) is DEFAULT_DECIDER.model_copy(
+        update={"sure": None}).decide(near_examples)
+    # With no described-only tool the rule never calls.
+    assert sure.decide(features(0.99, 0.99)) is False
+
+
+def test_the_report_says_when_the_models_certainty_made_the_call():
+    from agent.tool_choice.report import call_report
+
+    worded_unlike = described(0.42).model_copy(update={"with_history": 0.93, "alone": 0.2})
+    report = call_report(worded_unlike, DEFAULT_DECIDER)
+    report.tool = "book_ride"
+    assert report.called and report.sure_odds == 0.85 and report.sure_cosine == 0.35
+    assert report.reason().startswith("called book_ride: the model itself is all but sure "
+                                      "of a call (odds 0.93 >= 0.85)")
