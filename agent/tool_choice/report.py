@@ -46,17 +46,19 @@ class CallReport(BaseModel):
                 return (f"called {self.tool}: the request says one of its examples "
                         f"(cosine {self.said_example:.2f} >= {SAID_EXAMPLE})")
             odds = max(self.with_history, self.alone)
-            if self.sure_odds is not None and self.tool in self.described_only and \
-                    odds >= self.sure_odds and (self.described_probability or 0.0) < \
-                    (self.described_threshold or 0.5):
-                return (f"called {self.tool}: the model itself is all but sure of a call "
+            # The tool is named once chosen; the nearest one until then.
+            tool = self.tool or max(self.by_tool, key=self.by_tool.get, default=None)
+            described = (self.described_probability or 0.0) >= (self.described_threshold or 0.5)
+            if self.sure_odds is not None and tool in self.described_only and \
+                    odds >= self.sure_odds and not described:
+                return (f"called {tool}: the model itself is all but sure of a call "
                         f"(odds {odds:.2f} >= {self.sure_odds}) and the request is near enough "
                         f"its description (cosine >= {self.sure_cosine})")
-            if self.described_probability is not None and self.examples_probability is not None \
+            if described and self.examples_probability is not None \
                     and self.examples_probability < (self.examples_threshold or 0.5):
-                return (f"called {self.tool}: the request is close to its description "
+                return (f"called {tool}: the request is close to its description "
                         f"(P {self.described_probability:.2f} >= {self.described_threshold})")
-            return f"called {self.tool}: the model's odds and the examples agree"
+            return f"called {tool}: the model's odds and the examples agree"
         if not self.by_tool:
             return "no call: no tools are offered"
         if self.asks_nothing:
