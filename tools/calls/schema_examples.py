@@ -91,25 +91,55 @@ def examples_in(text: str) -> list[str]:
 # "Can be 'summary' or 'detailed'", "one of: 'asc', 'desc'", "Options are 'metric' and ...".
 _OPTIONS = re.compile(
     r"\b(?:can be|could be|one of|either|options?(?: are| include)?|(?:possible|allowed|"
-    r"accepted|valid|supported) values?(?: are| include)?|choose from|must be|should be)"
+    r"accepted|valid|supported) values?(?: are| include)?|choose from)"
     r"\b[,:]?\s*", re.I)
+# A list that says it is not complete.
+_OPEN_LIST = re.compile(r"\betc\b|\.\.\.|…|\band so on\b|\bamong others\b|\bor others?\b|"
+                        r"\band more\b|\bor similar\b", re.I)
 # "Default is 52", "defaults to 'NASDAQ'", "default: true", "(default 10)".
 _DEFAULT = re.compile(
     r"\bdefaults?(?: value)?(?: is| to| of|:|=)?\s*(?:set to\s*)?"
     r"(?:['\"‘“]([^'\"‘’“”]{1,40})['\"’”]|(-?\d+(?:\.\d+)?|true|false)\b)", re.I)
 
 
+def documented_choices(spec: Mapping[str, Any]) -> list[str]:
+    """The values a parameter's description lists as its choices ("Can be 'melting',
+    'freezing' or 'vaporization'"), in order; none for a single quoted value, which is a
+    format or an example more often than a choice."""
+    text = str(spec.get("description") or "")
+    found: list[str] = []
+    for opener in _OPTIONS.finditer(text):
+        rest = text[opener.end():]
+        segment = rest[:_SEGMENT_END.search(rest).start()]
+        # "one of the codes, e.g. 'CDG'": what follows e.g. is an example, not a choice.
+        segment = segment[:m.start()] if (m := _OPENER.search(segment)) else segment
+        if _OPEN_LIST.search(segment):
+            return []  # "'US', 'UK', etc.": a sample of the choices, not all of them
+        found.extend(q.strip() for q in _QUOTED.findall(segment))
+    found = list(dict.fromkeys(f for f in found if f))
+    return found if len(found) >= 2 else []
+
+
+def with_choices_as_enums(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """`schema` with each string parameter's prose-listed choices as its `enum`, so a
+    grammar built from it lets the model write only one of them ('boiling' where the tool
+    takes 'vaporization' cannot be written). Other parameters are unchanged."""
+    properties = schema.get("properties")
+    if not isinstance(properties, Mapping):
+        return dict(schema)
+    changed = {}
+    for name, spec in properties.items():
+        if isinstance(spec, Mapping) and spec.get("type") == "string" and "enum" not in spec \
+                and (choices := documented_choices(spec)):
+            changed[name] = {**spec, "enum": choices}
+    return {**schema, "properties": {**properties, **changed}} if changed else dict(schema)
+
+
 def documented_values(spec: Mapping[str, Any]) -> list[Any]:
     """The values a parameter's description documents as its choices or its default, and
     its JSON-schema `default`: the tool's own contract, like an `enum` written in prose."""
     text = str(spec.get("description") or "")
-    found: list[Any] = []
-    for opener in _OPTIONS.finditer(text):
-        rest = text[opener.end():]
-        segment = rest[:_SEGMENT_END.search(rest).start()]
-        # "Must be a valid code, e.g. 'CDG'": what follows e.g. is an example, not a choice.
-        segment = segment[:m.start()] if (m := _OPENER.search(segment)) else segment
-        found.extend(q.strip() for q in _QUOTED.findall(segment))
+    found: list[Any] = list(documented_choices(spec))
     for quoted, bare in _DEFAULT.findall(text):
         if quoted:
             found.append(quoted.strip())

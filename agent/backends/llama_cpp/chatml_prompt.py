@@ -138,13 +138,15 @@ def tool_call_grammar(tools: Sequence[dict[str, Any]]) -> str:
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+    from tools.calls.schema_examples import with_choices_as_enums
+
     alternatives = []
     for t in tools:
         fn = t["function"]
         alternatives.append({
             "type": "object",
-            "properties": {"name": {"const": fn["name"]}, "arguments": fn.get("parameters") or
-                           {"type": "object", "properties": {}}},
+            "properties": {"name": {"const": fn["name"]}, "arguments": with_choices_as_enums(
+                fn.get("parameters") or {"type": "object", "properties": {}})},
             "required": ["name", "arguments"],
             "additionalProperties": False,
         })
@@ -165,8 +167,11 @@ def arguments_grammar(tool: dict[str, Any]) -> str:
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
+    from tools.calls.schema_examples import with_choices_as_enums
+
     schema = tool["function"].get("parameters") or {"type": "object", "properties": {}}
-    rules = json_schema_to_gbnf(json.dumps(schema))
+    # Choices a description lists in prose ("Can be 'a' or 'b'") bind like an enum.
+    rules = json_schema_to_gbnf(json.dumps(with_choices_as_enums(schema)))
     rules = rules.replace("root ::=", "arguments ::=", 1)
     return rules + '\nroot ::= arguments " "? "}"\n'
 

@@ -273,6 +273,31 @@ def test_arguments_grammar_is_well_formed_and_closes_the_call(tools):
         assert f'\\"{t.name}\\"' not in grammar  # the name is in the head, not generated
 
 
+def test_choices_a_description_lists_in_prose_bind_like_an_enum():
+    # A third party's function as published (BFCL v4 simple_python_45): asked about water
+    # "to steam at its boiling point", the model wrote 'boiling', which the tool does not take.
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python (the embedded extra) is not installed")
+    from tools import tool_from_function_spec
+
+    thermo = tool_from_function_spec({
+        "name": "thermo.calculate_energy", "description": "Energy of a phase change.",
+        "parameters": {"type": "dict", "required": ["mass", "phase_transition"], "properties": {
+            "mass": {"type": "integer", "description": "Mass of the substance in grams."},
+            "phase_transition": {"type": "string", "description": "Phase transition. Can be "
+                                 "'melting', 'freezing', 'vaporization', 'condensation'."},
+            "country": {"type": "string", "description": "Where. Can be 'US', 'UK', etc."}}}})
+    grammar = arguments_grammar(thermo.openai_schema())
+    line = next(r for r in grammar.splitlines() if r.startswith("phase-transition ::="))
+    assert line == ('phase-transition ::= "\\"melting\\"" | "\\"freezing\\"" | '
+                    '"\\"vaporization\\"" | "\\"condensation\\""')
+    # A list that says it is incomplete stays free text.
+    assert not any(r.startswith("country ::=") and '"\\"US\\""' in r
+                   for r in grammar.splitlines())
+    # The schema the model reads in its prompt is unchanged.
+    assert "enum" not in thermo.openai_schema()["function"]["parameters"]["properties"][
+        "phase_transition"]
+
+
 def test_call_head_plus_arguments_is_the_call_json():
     head = call_head("get_date_time")
     assert json.loads(head + '{"timezone": "Asia/Tokyo"}}') == {
