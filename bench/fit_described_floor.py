@@ -18,12 +18,14 @@ never used to choose it.
         [--negatives 120] [--max-loss 0.01] [--reported]
 
 Prints the machine, the chosen floor, and per category the share of requests that get a
-call without and with it. Asserts nothing.
+call without and with it. Asserts nothing. Readings are cached under `out/described_odds/`
+(shared with `bench/fit_described_sure.py`), so a rerun costs seconds.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -43,6 +45,7 @@ from personas.persona import DEFAULT_PERSONA  # noqa: E402
 from tools import ToolRegistry, tool_from_function_spec  # noqa: E402
 
 NEGATIVE = ("live_irrelevance", "irrelevance")
+CACHE = ROOT / "out" / "described_odds"
 GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 
 
@@ -62,6 +65,19 @@ def readings(chat_model, category: str, n: int, seed: int) -> list[CallFeatures]
         out.append(CallFeatures(with_history=odds, alone=odds,
                                 prior=prior.scores(case.user_text, tools)))
     return out
+
+
+def cached_readings(chat_model, model_file: str, category: str, n: int,
+                    seed: int) -> list[CallFeatures]:
+    """`readings`, kept under `out/described_odds/` (by model, category, count and seed): the
+    floor and sure-call fits read the same requests, and a rerun costs seconds."""
+    path = CACHE / f"{model_file}-{category}-{n}-{seed}.json"
+    if path.exists():
+        return [CallFeatures.model_validate(r) for r in json.loads(path.read_text())]
+    feats = readings(chat_model, category, n, seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps([f.model_dump() for f in feats]))
+    return feats
 
 
 def calls(decider: EitherDecision, floor: float, features: list[CallFeatures]) -> int:
@@ -93,15 +109,15 @@ def main() -> None:
     for c in CALIBRATION:
         if c == "live_relevance":
             continue
-        cal[c] = readings(chat_model, c, args.negatives if c in NEGATIVE else
-                          args.per_category, args.seed)
+        cal[c] = cached_readings(chat_model, model_file, c, args.negatives if c in NEGATIVE
+                                 else args.per_category, args.seed)
         con.print(f"  {c}: {len(cal[c])} requests, {time.perf_counter() - started:.0f} s")
     positives = [f for c, v in cal.items() if c not in NEGATIVE for f in v]
     base = calls(decider, 0.0, positives)
     floor = max(f for f in GRID if base - calls(decider, f, positives) <= args.max_loss * base)
     con.print(f"chosen floor {floor}: the largest on {GRID} that keeps calibration calls "
               f"within {args.max_loss:.0%} of the {base} made without one")
-    rep = {c: readings(chat_model, c, args.per_category, args.seed)
+    rep = {c: cached_readings(chat_model, model_file, c, args.per_category, args.seed)
            for c in REPORTED} if args.reported else {}
     table = make_table(f"Requests that get a call, profile {args.profile}",
                        ["category", "set", "n", "no floor", f"floor {floor}",

@@ -32,7 +32,6 @@ get a call without and with it. Asserts nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -43,25 +42,13 @@ sys.path.insert(0, str(ROOT))
 from agent.tool_choice.decision import CallFeatures, EitherDecision, SureCall, fitted_for  # noqa: E402
 from bench.bfcl_data import CALIBRATION, REPORTED  # noqa: E402
 from bench.bfcl_eval import load_chat_model  # noqa: E402
-from bench.fit_described_floor import readings  # noqa: E402
+from bench.fit_described_floor import cached_readings  # noqa: E402
 from bench.machine import print_machine  # noqa: E402
 from bench.stats import console, make_table  # noqa: E402
 
 NEGATIVE = ("live_irrelevance", "irrelevance")
-CACHE = ROOT / "out" / "described_odds"
 ODDS = (0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 COSINE = (0.2, 0.25, 0.3, 0.35, 0.4, 0.45)
-
-
-def cached_readings(chat_model, model_file: str, category: str, n: int,
-                    seed: int) -> list[CallFeatures]:
-    path = CACHE / f"{model_file}-{category}-{n}-{seed}.json"
-    if path.exists():
-        return [CallFeatures.model_validate(r) for r in json.loads(path.read_text())]
-    feats = readings(chat_model, category, n, seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps([f.model_dump() for f in feats]))
-    return feats
 
 
 def calls(decider: EitherDecision, feats: list[CallFeatures]) -> int:

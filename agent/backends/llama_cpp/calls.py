@@ -16,7 +16,8 @@ from tools.builtin.argument_resolvers import ARGUMENT_RESOLVERS
 log = logging.getLogger(__name__)
 
 # Re-exported: the built-in tools' resolvers live with the tools.
-__all__ = ["ARGUMENT_RESOLVERS", "forced_tool", "ground_call", "parse_call"]
+__all__ = ["ARGUMENT_RESOLVERS", "closed_looping_list", "forced_tool", "ground_call",
+           "parse_call"]
 
 
 def parse_call(text: str) -> ToolCall:
@@ -25,11 +26,53 @@ def parse_call(text: str) -> ToolCall:
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:  # only when max_tokens cut the call short
-        raise ModelBackendError(f"the model's tool call was cut off: {body[:200]!r}") from exc
+        closed = closed_looping_list(body)
+        if closed is None:
+            raise ModelBackendError(f"the model's tool call was cut off: {body[:200]!r}") from exc
+        log.info("a tool call cut off in a list repeating itself, kept its distinct items: %s",
+                 closed)
+        data = json.loads(closed)
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         # Named, like a cut-off call, rather than a KeyError deep in the stream.
         raise ModelBackendError(f"the model's tool call names no tool: {body[:200]!r}")
     return ToolCall(name=data["name"], arguments=data.get("arguments") or {})
+
+
+def closed_looping_list(body: str) -> str | None:
+    """A call cut off by max_tokens inside a list that repeats itself, closed: the list's
+    whole items without repeats, then the brackets still open. Greedy decoding of a small
+    model can loop in a list (`additional_services=["compact car", "compact car", ...]`)
+    until the token budget ends; the items before the loop are what it meant. None when
+    the cut is not inside such a list: a call merely too long stays an error."""
+    open_at: list[tuple[str, int]] = []
+    in_string = escaped = False
+    for i, ch in enumerate(body):
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            open_at.append((ch, i))
+        elif ch in "]}" and open_at:
+            open_at.pop()
+    lists = [i for ch, i in open_at if ch == "["]
+    if not lists:
+        return None
+    start = lists[-1]
+    items, pos, decoder = [], start + 1, json.JSONDecoder()
+    while True:
+        while pos < len(body) and body[pos] in " \t\r\n,":
+            pos += 1
+        try:
+            item, pos = decoder.raw_decode(body, pos)
+        except json.JSONDecodeError:
+            break
+        items.append(json.dumps(item, ensure_ascii=False))
+    distinct = list(dict.fromkeys(items))
+    if len(distinct) == len(items):
+        return None
+    closers = "".join("}" if ch == "{" else "]" for ch, i in reversed(open_at) if i < start)
+    return body[:start] + "[" + ", ".join(distinct) + "]" + closers
 
 
 def ground_call(call: ToolCall, messages: Sequence[ChatMessage],

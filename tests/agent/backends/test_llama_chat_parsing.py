@@ -62,6 +62,33 @@ def test_a_cut_off_call_is_a_model_backend_error(text):
         parse_call(text)
 
 
+def test_a_call_cut_off_in_a_looping_list_keeps_the_lists_distinct_items():
+    # Input tried: what the 0.5B wrote for BFCL v4 parallel_multiple (a hotel booking) until
+    # max_tokens ran out, greedy decoding looping in a list.
+    text = ('{"name": "hotel_book", "arguments": {"location": "Paris", "additional_services": '
+            '["breakfast", "compact car", "compact car", "compact car", "compact c')
+    call = parse_call(text)
+    assert call.name == "hotel_book"
+    assert call.arguments == {"location": "Paris",
+                              "additional_services": ["breakfast", "compact car"]}
+
+
+def test_a_looping_list_of_objects_inside_a_list_closes_every_bracket():
+    text = ('{"name": "plan", "arguments": {"legs": [{"to": "Rome", "tags": ["a", "a"]}, '
+            '{"to": "Rome", "tags": ["a", "a"]}, {"to": "Ro')
+    assert parse_call(text).arguments == {"legs": [{"to": "Rome", "tags": ["a", "a"]}]}
+
+
+@pytest.mark.parametrize("text", [
+    '{"name": "add", "arguments": {"xs": [1, 2, 3, 4',          # a long list, no repeat
+    '{"name": "add", "arguments": {"note": "[1, 1, 1',          # the brackets are in a string
+    '{"name": "add", "arguments": {"xs": [1, 1], "note": "cut',  # the repeat is in a closed list
+], ids=["no-repeat", "in-a-string", "closed-list"])
+def test_a_cut_off_call_without_a_looping_open_list_stays_an_error(text):
+    with pytest.raises(ModelBackendError, match="cut off"):
+        parse_call(text)
+
+
 # --------------------------------------------------------------------------------- stream
 
 
