@@ -330,3 +330,21 @@ def test_an_example_after_must_be_is_still_an_example_not_a_choice():
     assert documented_values({"description": "Sort order, one of: 'asc', 'desc'.",
                               "default": "asc"}) == ["asc", "desc", "asc"]
     assert documented_values({"description": "Include details (default: false)."}) == [False]
+
+
+def test_the_schema_written_as_a_value_is_no_value():
+    # Tried (BFCL v4 simple_python_227, the function simplified): "Get me strength and
+    # weakness traits for ENFJ personality type." -> type='string', from the 0.5B and the
+    # bare model alike. Calling with the schema's own word finds nothing; asking does.
+    function = {"name": "get_personality_traits", "parameters": {"type": "dict", "required": [
+        "type"], "properties": {
+        "type": {"type": "string", "description": "The personality type."},
+        "traits": {"type": "string", "description": "The traits to list."}}}}
+    said = "Get me strength and weakness traits for ENFJ personality type."
+    checked = check_copied_values({"type": "string", "traits": "array"}, function, said, said)
+    assert checked.unsaid == {"type": "string"}        # required: the caller is asked
+    assert checked.dropped == {"traits": "array"}      # optional: the tool's default
+    # Said by the caller, it is their value.
+    said = "How do I reverse a string in Python?"
+    assert check_copied_values({"type": "string"}, function, said, said).arguments == {
+        "type": "string"}

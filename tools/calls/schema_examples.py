@@ -57,6 +57,10 @@ _QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
 _UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
 MIN_CHARS = 2
+# What a small model writes when it fills the slot with the schema itself (BFCL v4
+# simple_python_227: `type='string'` for "a personality type").
+_PLACEHOLDERS = frozenset({"string", "str", "integer", "int", "number", "float", "boolean",
+                           "bool", "array", "list", "object", "dict", "null"})
 # A code: letters and digits together, one word ('SKW123', 'SK 641' is two and not one).
 _CODE = re.compile(r"(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z0-9-]{3,}")
 # A person's name as said: capitalised words, with the particles names carry ("de Vries").
@@ -263,6 +267,9 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             continue
         example = examples.get(_key(value))
         if is_supported(value, conversation):
+            continue
+        if value.strip().lower() in _PLACEHOLDERS | {name.lower()}:
+            _unsaid(result, name, value, name in required)  # type='string': a slot, not a value
             continue
         if example is None:
             # Not an example, and nobody said it: the model's own spelling of a value the
