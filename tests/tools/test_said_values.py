@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from tools.calls.said_values import date_for_call, is_date_parameter, said_date, said_spelling
+from tools.calls.said_values import (
+    date_for_call, is_date_parameter, said_date, said_magnitude, said_spelling,
+)
 from tools.calls.schema_examples import check_copied_values
 
 SUNDAY = dt.date(2026, 12, 6)
@@ -130,3 +132,38 @@ def test_route_parameters_are_found_by_their_names():
     assert route_ends(props("departureAirport", "arrivalAirport")) == (
         "departureAirport", "arrivalAirport")
     assert route_ends(props("city", "date")) is None
+
+
+DIVIDEND = {"name": "finance.calculate_quarterly_dividend_per_share", "parameters": {
+    "type": "dict", "required": ["total_payout", "outstanding_shares"], "properties": {
+        "total_payout": {"type": "integer", "description": "The total amount of dividends "
+                         "paid out in USD"},
+        "outstanding_shares": {"type": "integer", "description": "Total number of "
+                               "outstanding shares"}}}}
+
+
+def test_an_amount_written_with_the_wrong_count_of_zeros_is_the_amount_said():
+    # Tried (BFCL v4 simple_python_128, as published): "What's the quarterly dividend per
+    # share of a company with 100 million outstanding shares and total dividend payout of
+    # 50 million USD?" -> total_payout=500000000 from the 0.5B.
+    said = ("What's the quarterly dividend per share of a company with 100 million "
+            "outstanding shares and total dividend payout of 50 million USD?")
+    checked = check_copied_values({"total_payout": 500000000, "outstanding_shares": 100000000},
+                                  DIVIDEND, said, said)
+    assert checked.arguments == {"total_payout": 50000000, "outstanding_shares": 100000000}
+    assert checked.repaired == {"total_payout": (500000000, 50000000)}
+    # The bare figure of a worded amount, and "k" for money.
+    assert said_magnitude(50, "a payout of 50 million", "") == 50000000
+    assert said_magnitude(2000, "a budget of $20k", "") == 20000
+
+
+def test_amounts_that_fit_no_said_amount_or_fit_two_are_left_alone():
+    # Tried: a right value; a value no said amount fits; two said amounts that both fit;
+    # a description that counts in millions; "5k" of a run, whose 5 may be kilometres.
+    assert said_magnitude(50000000, "a payout of 50 million", "") is None
+    assert said_magnitude(123, "a payout of 50 million", "") is None
+    assert said_magnitude(5000000, "5 million now and 50 million later", "") is None
+    assert said_magnitude(50, "a payout of 50 million", "Payout in millions of USD") is None
+    assert said_magnitude(5, "I ran a 5k this morning", "") is None
+    # The amount another argument already holds is theirs.
+    assert said_magnitude(500000000, "50 million", "", taken=[50000000]) is None

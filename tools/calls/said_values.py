@@ -15,6 +15,9 @@ for a value that nothing in the conversation says:
   tomorrow", a weekday ("on Friday": the next one; today's own name is today), or a day
   and month ("December 8th", "the 8th of December": this year's, or next year's once
   passed). When the caller named no day at all, the value is the model's invention.
+- `said_magnitude`: a number written with the wrong count of zeros (the caller said "a
+  total payout of 50 million", the model wrote 500000000) is the number the caller said,
+  when exactly one amount they said with a scale word is that value times a power of ten.
 - `route_reversed`: a tool with one origin-like and one destination-like parameter (by
   name: origin/from/departure..., destination/to/arrival...) called with the two the wrong
   way round ("from Rome to Amsterdam" -> origin='Amsterdam') gets them turned back.
@@ -23,6 +26,7 @@ for a value that nothing in the conversation says:
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -67,6 +71,43 @@ def said_spelling(value: str, latest: str, taken: Iterable[Any] = ()) -> str | N
         return None
     found = close.pop()
     return found[:1].upper() + found[1:] if value[:1].isupper() else found
+
+
+_SCALED = re.compile(r"(?<![\w.])(\d+(?:\.\d+)?)\s*(thousand|million|billion|trillion|k|bn)\b",
+                     re.I)
+_SCALE = {"thousand": 1e3, "k": 1e3, "million": 1e6, "billion": 1e9, "bn": 1e9,
+          "trillion": 1e12}
+
+
+def said_magnitude(value: float, latest: str, description: str,
+                   taken: Iterable[Any] = ()) -> float | int | None:
+    """The amount the caller said with a scale word ("50 million", "$20k") that `value`
+    misses by a power of ten (10 to 1,000, or the bare 50), when exactly one said amount
+    fits and no other argument holds it; None otherwise, and when the description itself
+    speaks in such units ("in millions"), where 50 is right."""
+    if re.search(r"\b(?:thousand|million|billion|trillion)s?\b", description, re.I):
+        return None
+    held = {float(t) for t in taken if isinstance(t, (int, float)) and not isinstance(t, bool)}
+    said = [(float(n), w.lower(), float(n) * _SCALE[w.lower()])
+            for n, w in _SCALED.findall(latest)]
+    if not value or any(math.isclose(a, value) for _, _, a in said):
+        return None
+    fits = set()
+    for figure, word, amount in said:
+        if amount in held:
+            continue
+        if math.isclose(figure, value):
+            # The bare figure of a worded amount (50 for "50 million"); not of "5k", which
+            # may be a run's five kilometres.
+            if len(word) > 2:
+                fits.add(amount)
+        elif any(math.isclose(amount * r, value) or math.isclose(amount, value * r)
+                 for r in (10, 100, 1000)):
+            fits.add(amount)
+    if len(fits) != 1:
+        return None
+    amount = fits.pop()
+    return int(amount) if amount.is_integer() else amount
 
 
 def is_date_parameter(spec: Mapping[str, Any]) -> bool:

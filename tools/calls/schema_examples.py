@@ -46,7 +46,7 @@ from pydantic import BaseModel
 
 from tools.argument_grounding import is_supported
 from tools.calls.said_values import (
-    date_for_call, is_date_parameter, route_reversed, said_spelling,
+    date_for_call, is_date_parameter, route_reversed, said_magnitude, said_spelling,
 )
 
 # "e.g. 'AMS' or 'Amsterdam'", "for example: \"SK101\"", "such as 'P1001'".
@@ -256,8 +256,13 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
         if is_documented(value, spec):
             continue  # one of the choices or the default the parameter documents
         if isinstance(value, (int, float)) and not isinstance(value, bool):
-            if value in described and not said_number(value, latest if caller is None
-                                                      else caller):
+            others = [v for k, v in result.arguments.items() if k != name]
+            if (said := said_magnitude(value, latest, str(spec.get("description") or ""),
+                                       others)) is not None:
+                result.arguments[name] = said  # 500000000 for "50 million"
+                result.repaired[name] = (value, said)
+            elif value in described and not said_number(value, latest if caller is None
+                                                        else caller):
                 _unsaid(result, name, value, name in required)
             continue
         if is_date_parameter(spec):
