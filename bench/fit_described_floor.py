@@ -46,7 +46,8 @@ from tools import ToolRegistry, tool_from_function_spec  # noqa: E402
 
 NEGATIVE = ("live_irrelevance", "irrelevance")
 CACHE = ROOT / "out" / "described_odds"
-GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
+# Fine at the low end: the 1.5B gives a call a small fraction of the 0.5B's odds.
+GRID = (0.0, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3)
 
 
 def readings(chat_model, category: str, n: int, seed: int) -> list[CallFeatures]:

@@ -252,12 +252,15 @@ FITTED_BY_MODEL: dict[str, tuple[CallDecider, ToolChooser]] = {
         ToolChooser(prior_weight=26.0)),
     # Refitted with the turn note before the words. Its odds give a call far less mass (the
     # fit leans on the prior), so without MiniLM its threshold is tiny: 0.0002 keeps dev
-    # recall >= 97 % at 66 % precision.
+    # recall >= 97 % at 66 % precision. Its described-odds floor, by
+    # `bench/fit_described_floor.py --profile quality` the same way as the 0.5B's, is tiny
+    # for the same reason (0.0005: every calibration call kept, 12 -> 10 of 100
+    # `live_irrelevance` calls); no sure-call pair adds a call for it.
     "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf": (
         EitherDecision(examples=CallCombiner(weights=(0.1418, 8.6554, 1.59), bias=-0.4026,
                                              threshold=0.3495,
                                              fallback=OddsThreshold(threshold=0.0002)),
-                       described=FITTED_DESCRIBED),
+                       described=FITTED_DESCRIBED, described_odds_floor=0.0005),
         ToolChooser(prior_weight=19.5)),
 }
 
