@@ -3,8 +3,9 @@ the caller said them, dropped, or held for the caller to say."""
 
 from __future__ import annotations
 
-from tools.calls.schema_examples import (check_copied_values, documented_values, examples_in,
-                                         parameter_phrase, said_like, tool_examples)
+from tools.calls.documented_values import documented_values
+from tools.calls.schema_examples import (check_copied_values, examples_in, parameter_phrase,
+                                         said_like, tool_examples)
 
 LOUNGE = {
     "name": "find_lounge",

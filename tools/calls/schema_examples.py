@@ -29,7 +29,7 @@ said and no tool returned. Any other unsaid value is left to the tool to judge.
 An `enum` parameter is exempt: choosing one of its listed options is the model's job, as is
 a code that abbreviates what the caller said ('AAPL' for "apple stock", `stands_for_said`).
 So is a value the parameter's own description documents as its choices or its default
-("Can be 'summary' or 'detailed'", "Default is 52", `documented_values`): written in prose
+("Can be 'summary' or 'detailed'", "Default is 52", `tools.calls.documented_values`): in prose
 rather than as an `enum`, it is the same contract; asked for "detail information", the model
 that writes 'detailed' chose an option, and the full deck of a poker tool whose `deck_size`
 "Default is 52" was not made up.
@@ -45,15 +45,14 @@ from typing import Any
 from pydantic import BaseModel
 
 from tools.argument_grounding import is_supported
+from tools.calls.documented_values import (
+    EXAMPLE_OPENER as _OPENER, QUOTED as _QUOTED, SEGMENT_END as _SEGMENT_END, is_documented,
+    value_key as _key,
+)
 from tools.calls.said_values import (
     date_for_call, is_date_parameter, route_reversed, said_magnitude, said_spelling,
 )
 
-# "e.g. 'AMS' or 'Amsterdam'", "for example: \"SK101\"", "such as 'P1001'".
-_OPENER = re.compile(r"\b(?:e\.g\.|eg\.|for example|for instance|such as|like)[,:]?\s*", re.I)
-# Where an example list ends: a sentence end, a bracket, a semicolon.
-_SEGMENT_END = re.compile(r"(?<=[\w'\"])\.(?:\s|$)|[);]|$")
-_QUOTED = re.compile(r"""['"‘“]([^'"‘’“”]{1,40})['"’”]""")
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
 _UNQUOTED_OPENER = re.compile(r"e\.g\.|eg\.|for example|for instance", re.I)
 MIN_CHARS = 2
@@ -92,84 +91,6 @@ def examples_in(text: str) -> list[str]:
     return [f for f in dict.fromkeys(found) if len(f) >= MIN_CHARS]
 
 
-# "Can be 'summary' or 'detailed'", "one of: 'asc', 'desc'", "Options are 'metric' and ...".
-_OPTIONS = re.compile(
-    r"\b(?:can be|could be|one of|either|options?(?: are| include)?|(?:possible|allowed|"
-    r"accepted|valid|supported) values?(?: are| include)?|choose from)"
-    r"\b[,:]?\s*", re.I)
-# A list that says it is not complete.
-_OPEN_LIST = re.compile(r"\betc\b|\.\.\.|…|\band so on\b|\bamong others\b|\bor others?\b|"
-                        r"\band more\b|\bor similar\b", re.I)
-# "Default is 52", "defaults to 'NASDAQ'", "default: true", "(default 10)".
-_DEFAULT = re.compile(
-    r"\bdefaults?(?: value)?(?: is| to| of|:|=)?\s*(?:set to\s*)?"
-    r"(?:['\"‘“]([^'\"‘’“”]{1,40})['\"’”]|(-?\d+(?:\.\d+)?|true|false)\b)", re.I)
-
-
-def documented_choices(spec: Mapping[str, Any]) -> list[str]:
-    """The values a parameter's description lists as its choices ("Can be 'melting',
-    'freezing' or 'vaporization'"), in order; none for a single quoted value, which is a
-    format or an example more often than a choice."""
-    text = str(spec.get("description") or "")
-    found: list[str] = []
-    for opener in _OPTIONS.finditer(text):
-        rest = text[opener.end():]
-        segment = rest[:_SEGMENT_END.search(rest).start()]
-        # "one of the codes, e.g. 'CDG'": what follows e.g. is an example, not a choice.
-        segment = segment[:m.start()] if (m := _OPENER.search(segment)) else segment
-        if _OPEN_LIST.search(segment):
-            return []  # "'US', 'UK', etc.": a sample of the choices, not all of them
-        found.extend(q.strip() for q in _QUOTED.findall(segment))
-    found = list(dict.fromkeys(f for f in found if f))
-    return found if len(found) >= 2 else []
-
-
-def with_choices_as_enums(schema: Mapping[str, Any]) -> dict[str, Any]:
-    """`schema` with each string parameter's prose-listed choices as its `enum`, so a
-    grammar built from it lets the model write only one of them ('boiling' where the tool
-    takes 'vaporization' cannot be written). Other parameters are unchanged."""
-    properties = schema.get("properties")
-    if not isinstance(properties, Mapping):
-        return dict(schema)
-    changed = {}
-    for name, spec in properties.items():
-        if isinstance(spec, Mapping) and spec.get("type") == "string" and "enum" not in spec \
-                and (choices := documented_choices(spec)):
-            changed[name] = {**spec, "enum": choices}
-    return {**schema, "properties": {**properties, **changed}} if changed else dict(schema)
-
-
-def documented_values(spec: Mapping[str, Any]) -> list[Any]:
-    """The values a parameter's description documents as its choices or its default, and
-    its JSON-schema `default`: the tool's own contract, like an `enum` written in prose."""
-    text = str(spec.get("description") or "")
-    found: list[Any] = list(documented_choices(spec))
-    for quoted, bare in _DEFAULT.findall(text):
-        if quoted:
-            found.append(quoted.strip())
-        elif bare.lower() in ("true", "false"):
-            found.append(bare.lower() == "true")
-        else:
-            found.append(float(bare))
-    if "default" in spec and spec["default"] is not None:
-        found.append(spec["default"])
-    return found
-
-
-def is_documented(value: Any, spec: Mapping[str, Any]) -> bool:
-    """Whether `value` is one of the choices or the default `spec` documents."""
-    for known in documented_values(spec):
-        if isinstance(value, bool) or isinstance(known, bool):
-            if value is known:
-                return True
-        elif isinstance(value, (int, float)) and isinstance(known, (int, float)):
-            if float(value) == float(known):
-                return True
-        elif isinstance(value, str) and isinstance(known, str) and _key(value) == _key(known):
-            return True
-    return False
-
-
 def tool_examples(function: Mapping[str, Any]) -> list[str]:
     """Every example a tool's schema shows: in its description, its parameters'
     descriptions and their JSON-schema `examples`."""
@@ -179,10 +100,6 @@ def tool_examples(function: Mapping[str, Any]) -> list[str]:
             found += examples_in(str(spec.get("description") or ""))
             found += [e for e in spec.get("examples") or () if isinstance(e, str)]
     return list(dict.fromkeys(found))
-
-
-def _key(value: str) -> str:
-    return re.sub(r"\s+", "", value).lower()
 
 
 def _shape(value: str) -> str:

@@ -138,7 +138,7 @@ def tool_call_grammar(tools: Sequence[dict[str, Any]]) -> str:
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    from tools.calls.schema_examples import with_choices_as_enums
+    from tools.calls.documented_values import with_choices_as_enums
 
     alternatives = []
     for t in tools:
@@ -167,7 +167,7 @@ def arguments_grammar(tool: dict[str, Any]) -> str:
     """
     from llama_cpp.llama_grammar import json_schema_to_gbnf
 
-    from tools.calls.schema_examples import with_choices_as_enums
+    from tools.calls.documented_values import with_choices_as_enums
 
     schema = tool["function"].get("parameters") or {"type": "object", "properties": {}}
     # Choices a description lists in prose ("Can be 'a' or 'b'") bind like an enum.
