@@ -27,7 +27,7 @@ from agent.recall.history_prompt import tool_records
 from agent.turn.prompt import build_prompt
 from agent.turn.state import TurnState
 from agent.turn.provenance import (
-    guarded_dispatch, hold_copied_values, resumed_call, tool_messages,
+    fetch_next, guarded_dispatch, hold_copied_values, resumed_call, tool_messages,
 )
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
@@ -111,7 +111,10 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # prefix does not change, but the model may only answer.
     answer_only = rounds > svc.max_tool_rounds or state.get("answer_only", False)
     audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
-    choice = "none" if answer_only else "auto"  # a failing backend gets a spoken apology:
+    # A call held for a reading another tool gives: that tool's call, where it can be forced.
+    fetch = getattr(svc.chat_model, "supports_forced_calls", False) and state.get("fetch_next")
+    choice = "none" if answer_only else f"call:{fetch}" if fetch else "auto"
+    # A failing backend gets a spoken apology:
     stream = apologising(svc.chat_model.stream(state["messages"], schemas, tool_choice=choice,
                                                **audio), getattr(svc.chat_model, "name", ""))
     said = bool(state.get("reply_text") or state.get("filler_text"))
@@ -137,11 +140,11 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
             if isinstance(event, ToolCallEvent):
                 calls.append(event.call)
         return {"rounds": rounds, "pending_calls": calls, "filler_text": "", "route": "act",
-                **filled}
+                "fetch_next": "", **filled}
     # Time to the first *spoken* token: a tool round's JSON is not what the user waits on.
     ctx.clock.mark("llm_first_token")
     ctx.live_stream, ctx.first_event = stream, first
-    return {"rounds": rounds, "pending_calls": [], "route": "speak", **filled}
+    return {"rounds": rounds, "pending_calls": [], "route": "speak", "fetch_next": "", **filled}
 
 
 def filler_delay_s(ctx: TurnContext) -> float:
@@ -235,7 +238,9 @@ async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     preamble = state.get("preamble", "") or state.get("filler_text", "")
     reply = " ".join([state.get("reply_text", ""), *fillers]).strip()
     return {"messages": messages, "pending_calls": [], "filler_text": "", "preamble": preamble,
-            "tool_results": done + list(results), "reply_text": reply}
+            "tool_results": done + list(results), "reply_text": reply,
+            **fetch_next(state, held, ran=len(results) > len(held))}
+
 
 
 # What a persona that speaks another language says while a tool runs, when it has no

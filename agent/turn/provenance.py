@@ -36,7 +36,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from langgraph.config import get_config
@@ -246,6 +247,7 @@ def tool_messages(results: Sequence[ToolResult], defence: InjectionDefence,
 # the caller for it. The same for every backend: remote models copy examples too.
 # `agent.honesty.tool_refusals.invalid_argument` reads results that open this way.
 UNSAID_MARK = "the caller has not said it"
+_FETCH_FIRST = re.compile(r"no tool has returned it\. Call tool '([^']+)' first")
 
 
 def conversation_text(messages: Sequence[ChatMessage]) -> str:
@@ -263,6 +265,11 @@ def hold_copied_values(calls: Sequence[Any], registry: Any, messages: Sequence[C
     conversation = "\n".join([conversation_text(messages), *(r.content for r in returned)])
     latest = next((m.content for m in reversed(messages) if m.role == "user"), "")
     caller = "\n".join(m.content for m in messages if m.role == "user" and m.content)
+    # What the caller said and the tools returned, the persona's text left out: a figure in
+    # there may be where a number the model wrote came from.
+    heard = "\n".join([*(m.content for m in messages if m.role in ("user", "tool") and m.content),
+                       *(r.content for r in returned)])
+    tools = [s["function"] for s in registry.openai_schemas()]
     run: list[Any] = []
     held: list[ToolResult] = []
     for call in calls:
@@ -270,7 +277,8 @@ def hold_copied_values(calls: Sequence[Any], registry: Any, messages: Sequence[C
             run.append(call)
             continue
         function = registry.get(call.name).openai_schema()["function"]
-        checked = check_copied_values(call.arguments, function, conversation, latest, caller)
+        checked = check_copied_values(call.arguments, function, conversation, latest, caller,
+                                      tools, heard)
         if checked.repaired or checked.dropped:
             log.info("%s: values copied from its description: put back %s, dropped %s",
                      call.name, checked.repaired, checked.dropped)
@@ -280,20 +288,51 @@ def hold_copied_values(calls: Sequence[Any], registry: Any, messages: Sequence[C
             continue
         log.info("%s not called: %s copied from its description, not said", call.name,
                  checked.unsaid)
-        held.append(unsaid_result(call, checked.unsaid, function))
+        held.append(unsaid_result(call, checked.unsaid, function, checked.fetch_first))
     return run, held
 
 
-def unsaid_result(call: ToolCall, unsaid: dict[str, str], function: dict[str, Any]) -> ToolResult:
+def fetch_first_of(result: ToolResult) -> str | None:
+    """The tool a held call's result says to call first (`unsaid_result`), or None."""
+    found = _FETCH_FIRST.search(result.content) if result.is_error else None
+    return found.group(1) if found else None
+
+
+def fetch_next(state: Mapping[str, Any], held: Sequence[ToolResult], ran: bool) -> dict:
+    """The turn-state update that makes the model call, next round, the tool a call was held
+    for (a reading it gives), and once that has run, the held tool again, now that a figure
+    was returned: each once per turn, so a chain cannot loop. A round in which nothing ran
+    is given back to the bound on rounds."""
+    fetched = list(state.get("fetched") or ())
+    found = next(((n, r.name) for r in held if (n := fetch_first_of(r)) and n not in fetched),
+                 None)
+    if found is not None:
+        return {"fetch_next": found[0], "fetched": [*fetched, found[0]], "fetch_for": found[1],
+                "rounds": state.get("rounds", 1) - (0 if ran else 1)}
+    again = state.get("fetch_for")
+    if ran and again and again not in fetched:  # what_to_wear, after the forecast came back
+        return {"fetch_next": again, "fetched": [*fetched, again], "fetch_for": ""}
+    return {}
+
+
+def unsaid_result(call: ToolCall, unsaid: dict[str, str], function: dict[str, Any],
+                  fetch_first: Mapping[str, str] | None = None) -> ToolResult:
     name = next(iter(unsaid))
     spec = ((function.get("parameters") or {}).get("properties") or {}).get(name) or {}
     phrase = parameter_phrase(name, spec)
+    maker = (fetch_first or {}).get(name)
     # The value itself stays out of the result: written into the conversation, it would
     # count as said on the next turn, and the copied value would go through then.
-    content = (f"The arguments for tool {call.name!r} were not used: argument '{name}' held "
-               f"a value of the model's own, and {UNSAID_MARK}. "
-               f"Ask the caller for {phrase}; do not call {call.name!r} with a value they "
-               "have not said.")
+    if maker is not None:  # a reading another tool gives (tools.calls.produced_values)
+        content = (f"The arguments for tool {call.name!r} were not used: argument '{name}' "
+                   f"held a value of the model's own, and {UNSAID_MARK}, and no tool has "
+                   f"returned it. Call tool {maker!r} first to get {phrase}; do not call "
+                   f"{call.name!r} with a value no tool has returned.")
+    else:
+        content = (f"The arguments for tool {call.name!r} were not used: argument '{name}' "
+                   f"held a value of the model's own, and {UNSAID_MARK}. "
+                   f"Ask the caller for {phrase}; do not call {call.name!r} with a value "
+                   "they have not said.")
     return ToolResult(name=call.name, call_id=call.id, arguments=dict(call.arguments),
                       content=content, is_error=True, latency_ms=0.0)
 

@@ -23,6 +23,12 @@ class TurnState(TypedDict, total=False):
     # replays this one exactly (prefix-cache reuse).
     preamble: str
     answer_only: bool  # set after the model repeated a call it already has the result of
+    # A tool to be made to call next: a call of `fetch_for` was held for a reading it gives
+    # (tools.calls.produced_values), and is made again once it ran; `fetched` are those
+    # already made to, once each.
+    fetch_next: str
+    fetch_for: str
+    fetched: list[str]
     reply_text: str  # everything the speaking node sent to the decoder this turn
     route: Route
     remembered: bool  # set by `remember`: the turn is in the history store

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tools.calls.documented_values import documented_values
 from tools.calls.schema_examples import (check_copied_values, examples_in, parameter_phrase,
-                                         said_like, tool_examples)
+                                         said_like, said_place, tool_examples)
 
 LOUNGE = {
     "name": "find_lounge",
@@ -349,3 +349,29 @@ def test_the_schema_written_as_a_value_is_no_value():
     said = "How do I reverse a string in Python?"
     assert check_copied_values({"type": "string"}, function, said, said).arguments == {
         "type": "string"}
+
+
+FORECAST = {
+    "name": "forecast",
+    "description": "Weather forecast for a city.",
+    "parameters": {"type": "object", "required": ["city"], "properties": {
+        "city": {"type": "string", "description": "City name, e.g. 'Lyon'."}}},
+}
+
+
+def test_a_copied_place_is_the_one_place_the_caller_named():
+    # Tried: the 0.5B, made to call forecast for "What should I wear in Oslo today?", wrote
+    # city='Lyon', the description's example.
+    latest = "What should I wear in Oslo today?"
+    checked = check_copied_values({"city": "Lyon"}, FORECAST, latest, latest)
+    assert checked.arguments == {"city": "Oslo"} and checked.repaired == {"city": ("Lyon", "Oslo")}
+    assert said_place("city", {}, "Is it cold in New York tonight?") == "New York"
+    # A route's end takes what follows its own word only.
+    assert said_place("destination", {}, "flights from Oslo to Rome") == "Rome"
+    assert said_place("origin_city", {}, "flights from Oslo to Rome") == "Oslo"
+    # Two places named, or none: nothing to put back, and the caller is asked.
+    for said in ("Is it colder in Oslo or in Bergen?", "what should i wear today?"):
+        checked = check_copied_values({"city": "Lyon"}, FORECAST, said, said)
+        assert checked.unsaid == {"city": "Lyon"}, said
+    # Not a place parameter: a capitalised word after "for" is not taken.
+    assert said_place("surname", {"description": "Surname on the booking"}, "for Smith") is None

@@ -179,6 +179,13 @@ def _name_words(name: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)}
 
 
+def route_end(name: str) -> str | None:
+    """'from' for an origin-like parameter name, 'to' for a destination-like one, else None."""
+    words = _name_words(name)
+    start, end = bool(words & _FROM_WORDS), bool(words & _TO_WORDS)
+    return "from" if start and not end else "to" if end and not start else None
+
+
 def route_ends(function: Mapping[str, Any]) -> tuple[str, str] | None:
     """The (origin, destination) parameter names of a route-shaped tool, or None."""
     names = list(((function.get("parameters") or {}).get("properties") or {}))

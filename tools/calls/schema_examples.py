@@ -10,7 +10,9 @@ value is
 
 - put back as the caller said it, when the caller's latest turn holds exactly one value of
   the example's shape ("any lounges in JFK?": 'CDG' -> 'JFK'; letters-only examples match
-  only a word written in the same capitals, so "any" is no airport);
+  only a word written in the same capitals, so "any" is no airport), or, for a place,
+  exactly one place named after a preposition ("what should I wear in Oslo today?": 'Lyon'
+  -> 'Oslo');
 - dropped, when its argument is optional: the tool's own default applies;
 - the caller's own words, when the parameter asks for their need in free words (a topic, a
   reason, a summary: "what the caller needs, in a few words, e.g. 'partly flown trip
@@ -39,7 +41,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import BaseModel
@@ -49,8 +51,9 @@ from tools.calls.documented_values import (
     EXAMPLE_OPENER as _OPENER, QUOTED as _QUOTED, SEGMENT_END as _SEGMENT_END, is_documented,
     value_key as _key,
 )
+from tools.calls.produced_values import first_to_call, holds_a_number, producing_tool
 from tools.calls.said_values import (
-    date_for_call, is_date_parameter, route_reversed, said_magnitude, said_spelling,
+    date_for_call, is_date_parameter, route_end, route_reversed, said_magnitude, said_spelling,
 )
 
 # Written without quotes ("e.g. San Francisco, CA"), only after e.g. / for example.
@@ -146,6 +149,26 @@ def said_name(name: str, spec: Mapping[str, Any], latest: str) -> str | None:
     return found.group(1) if found else None
 
 
+# A parameter for a place, by its name or description.
+_PLACE = re.compile(r"\b(?:city|town|place|location|destination|origin|country|region|area|"
+                    r"village|state|province)\b", re.I)
+# A place as said: capitalised words after a preposition ("in Oslo", "to New York").
+_SAID_PLACE = r"\b(?:{})\s+((?-i:[A-Z][\w'’-]+(?:\s+[A-Z][\w'’-]+){{0,2}}))"
+_ANY_PLACE = "in|at|for|near|around|to|from|of"
+
+
+def said_place(name: str, spec: Mapping[str, Any], latest: str) -> str | None:
+    """The one place the caller named after a preposition ("what should I wear in Oslo
+    today?") for a parameter that asks for a place, or None (none named, or two). A route's
+    end takes only what follows its own word: a destination "to ...", an origin "from ..."."""
+    about = f"{name.replace('_', ' ')} {spec.get('description') or ''}"
+    if not _PLACE.search(about):
+        return None
+    words = route_end(name) or _ANY_PLACE
+    found = {m.group(1) for m in re.finditer(_SAID_PLACE.format(words), latest)} - {"I"}
+    return found.pop() if len(found) == 1 else None
+
+
 class CopiedValues(BaseModel):
     """What the check did to one call's arguments."""
 
@@ -153,15 +176,18 @@ class CopiedValues(BaseModel):
     repaired: dict[str, tuple[str, str]] = {}  # argument -> (copied, as the caller said it)
     dropped: dict[str, str] = {}  # optional arguments removed
     unsaid: dict[str, str] = {}  # required arguments nobody said: ask for them
+    fetch_first: dict[str, str] = {}  # of those, argument -> the tool that gives it
 
 
 def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any],
-                        conversation: str, latest: str, caller: str | None = None
+                        conversation: str, latest: str, caller: str | None = None,
+                        tools: Sequence[Mapping[str, Any]] = (), heard: str | None = None
                         ) -> CopiedValues:
     """Find the string arguments that repeat one of the tool's own examples that
-    `conversation` (everything said and returned so far) never holds, and the numbers taken
-    from the tool's description that the caller (`caller`: their turns) never said; see the
-    module."""
+    `conversation` (everything said and returned so far) never holds, the numbers taken
+    from the tool's description that the caller (`caller`: their turns) never said, and the
+    required numbers another of `tools` gives while nothing `heard` (the caller's turns and
+    the tools' results) holds a figure (`tools.calls.produced_values`); see the module."""
     examples = {_key(e): e for e in tool_examples(function)}
     params = function.get("parameters") or {}
     required = set(params.get("required") or ())
@@ -181,6 +207,11 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             elif value in described and not said_number(value, latest if caller is None
                                                         else caller):
                 _unsaid(result, name, value, name in required)
+            elif name in required and tools and not holds_a_number(
+                    latest if heard is None else heard) and \
+                    (maker := producing_tool(name, function, tools)) is not None:
+                _unsaid(result, name, value, True)  # feels_like_c=50: a reading made up
+                result.fetch_first[name] = first_to_call(maker, tools)
             continue
         if is_date_parameter(spec):
             _check_date(result, name, value, spec, latest, conversation, name in required)
@@ -215,7 +246,8 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
         other = _other_example_said(spec, example, latest)
         if other is None and stands_for_said(value, latest):
             continue  # the model knew the code: 'AAPL' for "apple"
-        swapped = other or said_like(example, latest) or said_name(name, spec, latest)
+        swapped = other or said_like(example, latest) or said_name(name, spec, latest) or \
+            said_place(name, spec, latest)
         if swapped is not None:
             result.arguments[name] = swapped
             result.repaired[name] = (value, swapped)

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 
 from agent import ToolCall, VoiceAgent
 from agent.chat_model import ToolCallEvent
-from agent.events import ToolCallStartedEvent
+from agent.events import ToolCallStartedEvent, ToolResultEvent
 from fakes import ScriptedChatModel
 from tools import Tool
 
@@ -175,3 +175,73 @@ async def test_a_failed_call_is_not_made_again_without_a_new_value():
         await agent.arespond("Look up booking SKW132.", synthesize=False, conversation_id="d")
         await agent.arespond(said, synthesize=False, conversation_id="d")
         assert LOOKED_UP == ["SKW132"], said
+
+
+def _weather_agent(model: ScriptedChatModel, forecasts: list[str], embed=None) -> VoiceAgent:
+    """The example plugin's feels_like and what_to_wear, run for real; the forecast stands in
+    for Open-Meteo (the internet), with a December day in Oslo."""
+    from stepvox_weather_plugin import feels_like, what_to_wear
+
+    def forecast(city: str) -> str:
+        """Weather forecast for a city: high and low temperature and chance of rain for a day.
+
+        Args:
+            city: City name, e.g. 'Lyon'.
+        """
+        forecasts.append(city)
+        return f"{city} on 2026-12-07: high 1 °C, low -4 °C, 10 % chance of rain."
+
+    if embed is not None:
+        model.tool_prior = lambda: SimpleNamespace(embed=embed)  # the honesty layer reads it
+    return VoiceAgent(model, decoder=None, tools=[Tool(forecast), feels_like, what_to_wear],
+                      learn_facts=False)
+
+
+async def test_a_reading_another_tool_gives_is_fetched_not_made_up(installed_example):
+    # Tried, with examples/weather_plugin installed: "What should I wear in Oslo today?" ->
+    # the 0.5B wrote what_to_wear(feels_like_c=50), and the caller heard "Wear light clothes."
+    # A remote model (no forced calls) is told which tool to call first.
+    forecasts: list[str] = []
+    model = ScriptedChatModel([
+        ToolCall(name="what_to_wear", arguments={"feels_like_c": 50}),
+        ToolCall(name="forecast", arguments={"city": "Oslo"}),
+        ToolCall(name="what_to_wear", arguments={"feels_like_c": 1}),
+        "Wear a winter coat, hat and gloves."])
+    events = [e async for e in _weather_agent(model, forecasts).stream(
+        "What should I wear in Oslo today?", synthesize=False)]
+    started = [e.call for e in events if isinstance(e, ToolCallStartedEvent)]
+    assert [(c.name, c.arguments) for c in started] == [
+        ("forecast", {"city": "Oslo"}), ("what_to_wear", {"feels_like_c": 1})]
+    told = [m.content for m in model.calls[1][0] if m.role == "tool"]
+    assert "Call tool 'forecast' first" in told[0] and "50" not in told[0]
+    assert [c[2] for c in model.calls] == ["auto"] * 4  # the held round was given back
+
+
+async def test_a_backend_that_can_be_made_to_is_made_to_call_the_giving_tool(installed_example):
+    # The embedded backend writes one tool's call when made to (tool_choice="call:NAME"): after
+    # the held call, the forecast is its next call, then the held tool again, now with a
+    # figure returned; the held round does not count against the bound on tool rounds.
+    forecasts: list[str] = []
+    model = ScriptedChatModel([
+        ToolCall(name="what_to_wear", arguments={"feels_like_c": 50}),
+        ToolCall(name="forecast", arguments={"city": "Oslo"}),
+        ToolCall(name="what_to_wear", arguments={"feels_like_c": -4}),
+        "Wear a winter coat, hat and gloves."])
+    model.supports_forced_calls = True
+    events = [e async for e in _weather_agent(model, forecasts).stream(
+        "What should I wear in Oslo today?", synthesize=False)]
+    assert [c[2] for c in model.calls] == ["auto", "call:forecast", "call:what_to_wear", "auto"]
+    results = [e.result.content for e in events if isinstance(e, ToolResultEvent)]
+    assert forecasts == ["Oslo"] and results[-1] == "Wear a winter coat, hat and gloves."
+
+
+async def test_a_reading_that_was_not_got_is_not_guessed(installed_example, embed):
+    # The model answers after the held call instead of getting the forecast: its guess is
+    # not said, and the caller hears what could not be found out.
+    model = ScriptedChatModel([
+        ToolCall(name="what_to_wear", arguments={"feels_like_c": 50}),
+        "Wear light clothes."])
+    reply = await _weather_agent(model, [], embed).arespond(
+        "What should I wear in Oslo today?", synthesize=False)
+    assert "light clothes" not in reply.text.lower(), reply.text
+    assert "couldn't find out the felt temperature" in reply.text, reply.text
