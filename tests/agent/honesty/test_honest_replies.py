@@ -213,3 +213,36 @@ async def test_a_flight_number_goes_to_the_flight_tool_not_the_clock(model) -> N
     reply = await agent.arespond("When does flight SK101 depart?", synthesize=False)
     assert [r.name for r in reply.tool_results] == ["get_flight_status"], reply.tool_results
     assert "07:40" in reply.text, reply.text
+
+
+@pytest.mark.embedded
+@pytest.mark.timeout(300)
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_plugins_reading_is_fetched_not_made_up(model, installed_example) -> None:
+    """Input tried: "What should I wear in Oslo today?" with the example weather plugin. The
+    0.5B wrote what_to_wear(feels_like_c=50) and the caller heard "Wear light clothes." The
+    plugin's feels_like and what_to_wear run for real; the forecast stands in for Open-Meteo
+    (the internet), with a December day in Oslo."""
+    from stepvox_weather_plugin import feels_like, what_to_wear
+
+    from agent.voice_agent import VoiceAgent
+    from tools import Tool
+
+    def forecast(city: str) -> str:
+        """Weather forecast for a city: high and low temperature and chance of rain for a day.
+
+        Args:
+            city: City name, e.g. 'Lyon'.
+        """
+        return f"{city} on 2026-12-07: high 1 °C, low -4 °C, 10 % chance of rain."
+
+    agent = VoiceAgent(model, tools=[Tool(forecast), feels_like, what_to_wear],
+                       learn_facts=False)
+    reply = await agent.arespond("What should I wear in Oslo today?", synthesize=False)
+    calls = [(r.name, r.arguments) for r in reply.tool_results if not r.is_error]
+    assert calls and calls[0] == ("forecast", {"city": "Oslo"}), reply.tool_results
+    # Whatever ran after the forecast ran on its figures, not on a number made up.
+    for name, arguments in calls[1:]:
+        assert all(v in (1, -4, 10) or not isinstance(v, (int, float))
+                   for v in arguments.values()), calls
+    assert "light clothes" not in reply.text.lower(), reply.text
