@@ -22,33 +22,67 @@ _MAX_FIELDS = 8  # read past this and the caller has stopped listening
 _MAX_WORDS = 45
 # Free-text fields a tool fills for people: read after the facts, never instead of them.
 _NOTE_KEYS = ("note", "summary", "message", "detail")
-_FIGURE = r"[\d〇零一二两三四五六七八九十百千万]"
+_FIGURE = (r"[\d〇零一二两三四五六七八九十百千万]|\b(?:zero|one|two|three|four|five|six|seven|"
+           r"eight|nine|ten|eleven|twelve|\w+teen|twenty|thirty|forty|fifty|hundred|minus)\b")
 _NAME = r"(?<![.!?:]\s)(?<!^)\b[A-Z][a-z]+"  # a capitalised word, not opening a sentence
+_SENTENCE = re.compile(r"[^.!?。！？]+[.!?。！？]")
+_MAX_LINES = 3  # results worded for people, read one after another
+_BARE_WORDS = 3
 
 
 def ready_line(results: Sequence[Any]) -> str | None:
     """The ready-to-say line (`spoken`) of the last tool that answered with one this turn:
     the clock and the weather word their answer for the caller, in the reply's language."""
     for result in reversed(results):
-        data = _answer(result)
-        if isinstance(data, Mapping) and isinstance(data.get("spoken"), str) and \
-                data["spoken"].strip():
-            return data["spoken"].strip()
+        if (line := _spoken(result)) is not None:
+            return line
     return None
 
 
+def _spoken(result: Any) -> str | None:
+    data = _answer(result)
+    if isinstance(data, Mapping) and isinstance(data.get("spoken"), str) and \
+            data["spoken"].strip():
+        return data["spoken"].strip()
+    return None
+
+
+def _said_line(result: Any, plain: bool) -> str | None:
+    """A result worded for people: its `spoken` line, or with `plain`, plain text of a
+    sentence or three that is not data (a plugin's "It feels like -4 degrees Celsius.")."""
+    if getattr(result, "is_error", True):
+        return None
+    if (line := _spoken(result)) is not None or not plain:
+        return line
+    text = str(getattr(result, "content", "") or "").strip()
+    if _answer(result) is not None or not text or len(text.split()) > _MAX_WORDS or \
+            len(_SENTENCE.findall(text)) > 3 or not re.search(r"[.!?。！？]$", text):
+        return None
+    return text
+
+
 def unanswered(sentence: str, results: Sequence[Any], said: str = "") -> str | None:
-    """The tool's ready-to-say line, when the model's opening sentence leaves its figures
+    """The tools' ready-to-say lines, when the model's opening sentence leaves their figures
     out. Asked "when is my flight?", the 0.5B read the booking and said "My flight is on
-    schedule." The one tool that answered this turn gave a line with figures in it (a
-    time, a date, a code) and the sentence has no figure and none of the line's names (a
-    weekday, a city): the caller would not hear the answer, so the tool's own line is said
-    instead. A sentence with any number (the model's "7:40 AM" for "07:40", Chinese
-    numerals) or one of those names is the model's answer and is kept. A figure the caller
-    said (`said`: "Your flight is on SKW123." for "when is my flight? SKW123") is their
-    question read back, not an answer, and does not count."""
+    schedule."; asked "how cold does it feel in Oslo?", after a forecast and a plugin's "It
+    feels like -4 degrees Celsius.", it said "Yes". The tools that answered this turn gave
+    lines worded for people (a `spoken` field, or, after an opening of three words at most,
+    plain sentences; at most three results, 45 words in all) with figures in them (a time, a date, a code), and the sentence has no
+    figure and none of the lines' names (a weekday, a city): the caller would not hear the
+    answer, so the tools' own lines are said instead, in the order they came (when every
+    tool that answered worded its answer: a record with no line of its own is not skipped).
+    A sentence with any number (the model's "7:40 AM" for "07:40", Chinese numerals) or one
+    of those names is the model's answer and is kept. A figure the caller said (`said`:
+    "Your flight is on SKW123." for "when is my flight? SKW123") is their question read
+    back, not an answer, and does not count."""
     answered = [r for r in results if not getattr(r, "is_error", True)]
-    line = ready_line(answered) if len(answered) == 1 else None
+    # Plain text is read only for an opening that says next to nothing ("Yes", "Sure."): a
+    # page of reviews summed up as "People like the battery." is the model's answer.
+    plain = len(re.findall(r"\w+", sentence)) <= _BARE_WORDS
+    worded = [_said_line(r, plain) for r in answered]
+    lines = list(dict.fromkeys(w for w in worded if w))
+    line = " ".join(lines) if answered and all(worded) and len(lines) <= _MAX_LINES and \
+        len(" ".join(lines).split()) <= _MAX_WORDS else None
     own = " ".join(_own_words(sentence, said))
     if not line or not re.search(r"\d", line) or re.search(_FIGURE, own):
         return None

@@ -8,7 +8,6 @@ read aloud.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator
 
 from langgraph.runtime import Runtime
@@ -27,7 +26,7 @@ from agent.recall.history_prompt import tool_records
 from agent.turn.prompt import build_prompt
 from agent.turn.state import TurnState
 from agent.turn.provenance import (
-    fetch_next, guarded_dispatch, hold_copied_values, resumed_call, tool_messages,
+    already_done, fetch_next, guarded_dispatch, hold_copied_values, resumed_call, tool_messages,
 )
 from agent.turn.reply_guard import reply_guard_for
 from agent.turn.context import TurnContext
@@ -193,7 +192,7 @@ async def _next_or_filler(runtime: Runtime[TurnContext], stream,
 
 async def act(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     done = state.get("tool_results", [])
-    calls = [c for c in state["pending_calls"] if not _already_done(c, done)]
+    calls = [c for c in state["pending_calls"] if not already_done(c, done, state["messages"])]
     if not calls:
         # Small models loop on a call they already have the answer to: make them answer.
         return {"pending_calls": [], "filler_text": "", "answer_only": True}
@@ -273,12 +272,6 @@ async def say_fixed(ctx: TurnContext, text: str) -> AsyncIterator:
         async for chunk in FIXED_PHRASES.synthesize(decoder, text):
             ctx.clock.mark("tts_first_audio")
             yield AudioChunkEvent(chunk, index)
-
-
-def _already_done(call: ToolCall, done: list[ToolResult]) -> bool:
-    key = json.dumps(call.arguments, sort_keys=True)
-    return any(r.name == call.name and json.dumps(r.arguments, sort_keys=True) == key
-               for r in done)
 
 
 async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:

@@ -378,3 +378,21 @@ def _corrected(call: ToolCall, content: str, latest: str) -> ToolCall | None:
             log.info("%s found nothing for %r; made again with %r", call.name, value, new)
             return ToolCall(name=call.name, arguments={**call.arguments, key: new})
     return None
+
+
+def already_done(call: ToolCall, done: Sequence[ToolResult],
+                 messages: Sequence[ChatMessage]) -> bool:
+    """Whether this turn already made `call`: small models loop on a call they have the
+    answer to."""
+    # A result holds the validated arguments (defaults filled in): compare the call as the
+    # model wrote it before, found by its id, with numbers as numbers (8 is 8.0).
+    issued = {c.id: c for m in messages if m.role == "assistant" for c in m.tool_calls or ()}
+    key = _call_key(call.arguments)
+    return any(r.name == call.name and _call_key(
+        issued[r.call_id].arguments if r.call_id in issued else r.arguments) == key
+               for r in done)
+
+
+def _call_key(arguments: dict) -> tuple:
+    return tuple(sorted((k, float(v) if isinstance(v, (int, float)) and not isinstance(v, bool)
+                         else repr(v)) for k, v in arguments.items()))

@@ -96,10 +96,32 @@ def test_an_opening_without_the_lines_figures_or_names_gives_the_line():
     assert unanswered("Your flight is on SKW123.", booked) is None  # nothing said: kept
 
 
-def test_no_line_no_figures_or_two_answers_leave_the_opening_alone():
+def test_no_line_no_figures_or_a_record_without_a_line_leave_the_opening_alone():
     assert unanswered("It is shipped.", [result({"status": "shipped"})]) is None
     assert unanswered("It is fine.", [result({"spoken": "All is fine."})]) is None
-    two = [result({"spoken": "It is 9:23."}), result({"spoken": "It is 4 degrees."})]
-    assert unanswered("Sure.", two) is None
+    # A booking record with no line of its own beside the clock's line: not skipped.
+    mixed = [result(BOOKING), result({"spoken": "It is 9:23."})]
+    assert unanswered("Sure.", mixed) is None
     failed = [result({"spoken": "x 1"}, error=True)]
     assert unanswered("Sure.", failed) is None
+
+
+def test_plain_sentences_and_several_worded_answers_are_read_in_order():
+    # A plugin's tools return plain sentences. Tried with the example weather plugin: "How
+    # cold does it feel in Oslo right now?" -> the forecast, feels_like twice, and the 0.5B
+    # answered "Yes".
+    forecast = result("Oslo on 2026-12-07: high 1 °C, low -4 °C, 10 % chance of rain.")
+    felt = result("It feels like -4 degrees Celsius.")
+    assert unanswered("Yes", [forecast, felt, felt]) == (
+        "Oslo on 2026-12-07: high 1 °C, low -4 °C, 10 % chance of rain. "
+        "It feels like -4 degrees Celsius.")
+    two = [result({"spoken": "It is 9:23."}), result({"spoken": "It is 4 degrees."})]
+    assert unanswered("Sure.", two) == "It is 9:23. It is 4 degrees."
+    # Plain text is read only after an opening of three words at most: a summary is kept.
+    reviews = result("5 stars: Battery lasts two days. 3 stars: The app is slow.")
+    assert unanswered("People like the battery.", [reviews]) is None
+    # A number in words is the model's own answer: kept.
+    assert unanswered("It feels like minus four degrees.", [forecast, felt]) is None
+    # Data, or a long text, is no line for people.
+    assert unanswered("Yes", [result("[1, 2, 3]")]) is None
+    assert unanswered("Yes", [result("word " * 60 + "1.")]) is None

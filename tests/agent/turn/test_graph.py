@@ -294,6 +294,35 @@ async def test_a_repeated_call_after_filler_text_is_not_run_twice():
     assert executed == [1]
 
 
+async def test_a_repeated_call_to_a_tool_with_defaults_is_not_run_twice():
+    # Tried: the example weather plugin's what_to_wear(feels_like_c=8) ran three times in one
+    # turn: its result holds the validated arguments (rain='none' filled in, 8.0), which
+    # never equalled the model's call. A call with other values still runs.
+    executed = []
+
+    @tool
+    async def wear(feels_like_c: float, rain: str = "none") -> str:
+        """Suggest clothing."""
+        executed.append(feels_like_c)
+        return "Wear a warm jacket."
+
+    agent, model, decoder = make_agent(
+        [ToolCall(name="wear", arguments={"feels_like_c": 8}),
+         ToolCall(name="wear", arguments={"feels_like_c": 8.0}),
+         "Wear a warm jacket."],
+        tools=[wear])
+    await run_turn(agent, "What should I wear? It's 8 degrees.")
+    assert executed == [8] and tool_choices(model) == ["auto", "auto", "none"]
+    agent, model, decoder = make_agent(
+        [ToolCall(name="wear", arguments={"feels_like_c": 8}),
+         ToolCall(name="wear", arguments={"feels_like_c": 8, "rain": "likely"}),
+         "Wear a warm jacket and take an umbrella."],
+        tools=[wear])
+    executed.clear()
+    await run_turn(agent, "What should I wear? It's 8 degrees and it may rain.")
+    assert executed == [8, 8]
+
+
 # --------------------------------------------------------------------------------- filler text
 
 
