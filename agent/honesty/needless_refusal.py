@@ -52,7 +52,12 @@ HARMFUL = re.compile(
 # How a refusal opens. An answer that opens otherwise ("Vincent van Gogh ...") streams on
 # at once; only these openings hold the first sentence back until it is read.
 _MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|sure|okay|ok\b|of course|"
-                         r"certainly|alright|here|抱歉|对不起|我)", re.I)
+                         r"certainly|alright|here|抱歉|对不起|我|[(（])", re.I)
+# A sentence wholly in brackets is a prompt's note read back, never a spoken answer: given
+# "给我唱一首关于月亮的歌吧。", the 0.5B said the per-turn note "（请用简短的口语直接回答我，
+# 不要提到任何函数。）" and nothing else.
+# A style tag may open it; the sentence's end may come before its closing bracket.
+_BRACKETED = re.compile(r"^(?:\s*[(（][^()（）]*[)）])*\s*[(（][^()（）]*(?:[)）]\W*)?$")
 # An opening that only apologises: the coder model went on "Please provide the function
 # name and its parameters." after it ("sorry i didn't catch that", bench/honesty_eval.py).
 _APOLOGY = re.compile(r"^\W*(?:I apologi[sz]e|I'?m sorry|I am sorry|sorry|my apologies)\b"
@@ -80,7 +85,8 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
             and first.text.strip():
         return  # spoken as it streams: no sentence is held back to be read
     text, read = await first_sentence(first, stream)
-    refused = bool(REFUSAL.search(text)) or await _ends_hollow(text, read, stream)
+    refused = bool(REFUSAL.search(text) or _BRACKETED.match(text)) or \
+        await _ends_hollow(text, read, stream)
     follows = "" if refused else await _what_follows(text, read, stream, ctx, state,
                                                      about_itself)
     refused, recited = refused or follows == "refusal", follows == "card"
@@ -121,8 +127,9 @@ def _names(opening: str, name: str) -> bool:
 def _unusable(sentence: str, ctx: TurnContext, state: TurnState) -> bool:
     """A second answer's sentence not worth saying: a refusal, a line of the conversation
     said again, or the card read out."""
-    return bool(REFUSAL.search(sentence)) or says_an_earlier_line(sentence, state["messages"]) \
-        or recites_card(sentence, ctx.services.persona, state.get("user_text", ""))
+    return bool(REFUSAL.search(sentence) or _BRACKETED.match(sentence)) or \
+        says_an_earlier_line(sentence, state["messages"]) or \
+        recites_card(sentence, ctx.services.persona, state.get("user_text", ""))
 
 
 async def _what_follows(text: str, read: list, stream, ctx: TurnContext, state: TurnState,

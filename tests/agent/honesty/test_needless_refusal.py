@@ -149,3 +149,20 @@ async def test_an_apology_followed_by_an_answer_streams_as_it_came(embed):
     agent, model = agent_for(embed, answer, "never asked")
     reply = await agent.arespond("i have a bit of a headache", synthesize=False)
     assert reply.text == answer and len(model.calls) == 1
+
+
+async def test_a_prompt_note_read_back_is_asked_again(embed):
+    # Tried: 小跃, "给我唱一首关于月亮的歌吧。": the 0.5B said the per-turn note of the prompt,
+    # "（请用简短的口语直接回答我，不要提到任何函数。）", and nothing else.
+    note = "（请用简短的口语直接回答我，不要提到任何函数。）"
+    agent, model = agent_for(embed, note, "月亮弯弯挂天上，照着小河亮堂堂。")
+    reply = await agent.arespond("给我唱一首关于月亮的歌吧。", synthesize=False)
+    assert reply.text == "月亮弯弯挂天上，照着小河亮堂堂。" and len(model.calls) == 2
+    # The English note, after a style tag, the same; a tag before an answer is an answer.
+    agent, model = agent_for(embed, "(singing) (Answer me in plain spoken words.)",
+                             "The sea is wide and blue.")
+    reply = await agent.arespond("sing me a song about the sea", synthesize=False)
+    assert reply.text == "The sea is wide and blue."
+    agent, model = agent_for(embed, "(四川话)你好噻！")
+    reply = await agent.arespond("用四川话跟我打个招呼吧。", synthesize=False)
+    assert len(model.calls) == 1 and "你好噻" in reply.text
