@@ -1,7 +1,8 @@
-"""How often the "reading another tool gives" hold (`tools.calls.produced_values`) would hold
-back an accepted BFCL v4 answer: over every AST category (reported, live and executable),
-each required number of an accepted call that the entry's question does not say is put to
-`producing_tool`, with the guard (no figure anywhere in the question) and without it. An
+"""How often the holds on made-up numbers (`tools.calls.produced_values`: a reading another
+tool gives, a number only the caller can give) would hold back an accepted BFCL v4 answer:
+over every AST category (reported, live and executable), each required number of an
+accepted call that the entry's question does not say is put to `producing_tool` and
+`callers_own`, with the guard (no figure anywhere in the question) and without it. An
 entry counts once, however many of its values are held. No model runs: these are the
 answers BFCL accepts, so every hold counted here is one the rule would get wrong.
 
@@ -18,7 +19,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.bfcl_data import CALIBRATION, REPORTED, load_category  # noqa: E402
-from tools.calls.produced_values import holds_a_number, producing_tool  # noqa: E402
+from tools.calls.produced_values import (  # noqa: E402
+    callers_own, holds_a_number, producing_tool,
+)
 from tools.calls.schema_examples import said_number  # noqa: E402
 
 
@@ -39,7 +42,8 @@ def held_values(case, guarded: bool) -> list[str]:
                 if parameter not in required or not numbers or "" in accepted or \
                         any(said_number(v, text) for v in numbers):
                     continue
-                if producing_tool(parameter, function, case.functions) is not None:
+                if producing_tool(parameter, function, case.functions) is not None or \
+                        callers_own(parameter):
                     held.append(f"{name}.{parameter}={numbers[0]}")
     return held
 

@@ -7,9 +7,9 @@ plus the shapes that must not count as giving a value: a setter, a tool that onl
 
 from __future__ import annotations
 
-from tools.calls.produced_values import (first_to_call, holds_a_number, name_words,
-                                         producing_tool)
-from tools.calls.schema_examples import check_copied_values
+from tools.calls.produced_values import (callers_own, first_to_call, holds_a_number,
+                                         name_words, producing_tool)
+from tools.calls.schema_examples import check_copied_values, said_number
 
 FORECAST = {"name": "forecast",
             "description": "Weather forecast for a city: high and low temperature and chance of "
@@ -109,3 +109,34 @@ def test_the_first_tool_to_call_is_the_bottom_of_the_chain():
     pong = _tool("get_ping", pong="Pong count.")
     pong["parameters"]["required"] = ["pong"]
     assert first_to_call("get_pong", [ping, pong]) == "get_ping"
+
+
+FIND_HOTEL = {"name": "find_hotel",
+              "description": "Search for hotels based on specific criteria like price range and "
+                             "pet policy.",
+              "parameters": {"type": "object",
+                             "required": ["location", "max_price_per_night"], "properties": {
+                                 "location": {"type": "string"},
+                                 "max_price_per_night": {"type": "integer"},
+                                 "pet_friendly": {"type": "boolean"}}}}
+
+
+def test_a_number_only_the_caller_can_give_is_asked_for():
+    # BFCL v4 irrelevance_230: "Find a pet-friendly train station in Miami" ->
+    # find_hotel(location='Miami', max_price_per_night=200), a budget nobody gave.
+    assert callers_own("max_price_per_night") and callers_own("number_of_adults")
+    assert not callers_own("deck_size") and not callers_own("timeframe")
+    said = "Find a pet-friendly train station in Miami"
+    checked = check_copied_values({"location": "Miami", "max_price_per_night": 200},
+                                  FIND_HOTEL, said, said, said, [FIND_HOTEL], said)
+    assert checked.unsaid == {"max_price_per_night": 200} and checked.fetch_first == {}
+    # Once any figure is said, the number may come from it: the tool judges it.
+    said = "Find me a hotel in Miami for 2 nights, under $150,000 cents"
+    checked = check_copied_values({"location": "Miami", "max_price_per_night": 1500},
+                                  FIND_HOTEL, said, said, said, [FIND_HOTEL], said)
+    assert checked.unsaid == {}
+
+
+def test_thousands_separators_are_one_number():
+    assert said_number(200000, "a property costing $200,000")
+    assert said_number(1234567, "1,234,567 people") and not said_number(234, "1,234")

@@ -16,7 +16,10 @@ unit suffix dropped):
   `temperature_c`), unless one of that tool's own parameters does too: then the tool takes
   it ("Suggest clothing for the felt temperature": `what_to_wear` takes a temperature).
 
-The rule holds only while nothing numeric was said or returned: once the caller has given
+A number only the caller can give (a price or a bound, a count of people, rooms or nights:
+`callers_own`) is held the same way, and the caller is asked for it.
+
+Both rules hold only while nothing numeric was said or returned: once the caller has given
 any figure, or a tool has returned one, a number the model wrote may be derived from it (a
 forecast's high of 2 °C as the temperature; "the past hour" as 3600 seconds). Over every
 AST category of BFCL v4 (live and executable included) the rule holds back no accepted
@@ -47,6 +50,21 @@ _NUMBER_WORDS = frozenset(
     "fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy "
     "eighty ninety hundred thousand million billion dozen half quarter twice double triple "
     "couple pair".split())
+
+
+# Numbers only the caller can give: what they will pay, how many of them there are. Asked
+# "find a pet-friendly train station in Miami", the 0.5B wrote find_hotel(location='Miami',
+# max_price_per_night=200).
+_CALLERS_OWN = frozenset({"max", "min", "maximum", "minimum", "budget", "price", "cost", "fare",
+                          "amount", "salary", "fee", "guests", "people", "persons", "adults",
+                          "children", "passengers", "travelers", "travellers", "tickets",
+                          "seats", "rooms", "nights", "party"})
+
+
+def callers_own(parameter: str) -> bool:
+    """Whether a number parameter is one only the caller can give (a price, a bound, a count
+    of people, rooms or nights), by the words of its name."""
+    return not name_words(parameter).isdisjoint(_CALLERS_OWN)
 
 
 def name_words(name: str) -> set[str]:

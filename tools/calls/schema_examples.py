@@ -51,7 +51,9 @@ from tools.calls.documented_values import (
     EXAMPLE_OPENER as _OPENER, QUOTED as _QUOTED, SEGMENT_END as _SEGMENT_END, is_documented,
     value_key as _key,
 )
-from tools.calls.produced_values import first_to_call, holds_a_number, producing_tool
+from tools.calls.produced_values import (
+    callers_own, first_to_call, holds_a_number, producing_tool,
+)
 from tools.calls.said_values import (
     date_for_call, is_date_parameter, route_end, route_reversed, said_magnitude, said_spelling,
 )
@@ -69,6 +71,7 @@ _CODE = re.compile(r"(?=[A-Za-z-]*\d)(?=[\d-]*[A-Za-z])[A-Za-z0-9-]{3,}")
 _NAME = r"(?-i:(?:(?:de|van|von|der|den|da|di|du|le|la|al|el)\s+)*[A-Z][\w'’-]+(?:\s+(?:(?:de|van|von|der|den|da|di|du|le|la)\s+)*[A-Z][\w'’-]+)?)"
 # A number standing alone: "35 euros", not the 35 inside "SKW357".
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.]*\d)")
+_GROUPED = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _NUMBER_WORDS = {w: i for i, w in enumerate(
     "zero one two three four five six seven eight nine ten eleven twelve".split())}
 _NUMBER_WORDS.update({"a": 1, "an": 1, "single": 1, "couple": 2, "pair": 2, "dozen": 12})
@@ -207,11 +210,12 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             elif value in described and not said_number(value, latest if caller is None
                                                         else caller):
                 _unsaid(result, name, value, name in required)
-            elif name in required and tools and not holds_a_number(
-                    latest if heard is None else heard) and \
-                    (maker := producing_tool(name, function, tools)) is not None:
-                _unsaid(result, name, value, True)  # feels_like_c=50: a reading made up
-                result.fetch_first[name] = first_to_call(maker, tools)
+            elif name in required and not holds_a_number(latest if heard is None else heard):
+                if tools and (maker := producing_tool(name, function, tools)) is not None:
+                    _unsaid(result, name, value, True)  # feels_like_c=50: a reading made up
+                    result.fetch_first[name] = first_to_call(maker, tools)
+                elif callers_own(name):
+                    _unsaid(result, name, value, True)  # max_price=200: theirs to say
             continue
         if is_date_parameter(spec):
             _check_date(result, name, value, spec, latest, conversation, name in required)
@@ -274,7 +278,8 @@ def _unsaid(result: CopiedValues, name: str, value: Any, required: bool) -> None
 
 
 def _numbers(text: str) -> set[float]:
-    return {float(n) for n in _NUMBER.findall(text)}
+    # "$200,000" is one number: thousands separators go before the digits are read.
+    return {float(n) for n in _NUMBER.findall(_GROUPED.sub("", text))}
 
 
 def said_number(value: float, words: str) -> bool:
