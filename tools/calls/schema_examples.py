@@ -189,8 +189,9 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
     """Find the string arguments that repeat one of the tool's own examples that
     `conversation` (everything said and returned so far) never holds, the numbers taken
     from the tool's description that the caller (`caller`: their turns) never said, and the
-    required numbers another of `tools` gives while nothing `heard` (the caller's turns and
-    the tools' results) holds a figure (`tools.calls.produced_values`); see the module."""
+    required numbers another of `tools` gives, or only the caller can give, while nothing
+    `heard` (the caller's turns and the tools' results) holds a figure
+    (`tools.calls.produced_values`); see the module."""
     examples = {_key(e): e for e in tool_examples(function)}
     params = function.get("parameters") or {}
     required = set(params.get("required") or ())
