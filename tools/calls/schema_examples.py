@@ -26,7 +26,10 @@ that parameter's examples ("direct flights to Lisbon", model: 'Lisboa', the sche
 said; so is a near spelling of one of their words, and a date is the day they named
 (`tools.calls.said_values`). A date nobody named is dropped when optional, else asked for;
 so is a code (letters and digits in one word: a booking code, a flight number) that nobody
-said and no tool returned. Any other unsaid value is left to the tool to judge.
+said and no tool returned. A required number, written while no figure was said or returned
+at all, that another offered tool gives (a felt temperature) or only the caller can give (a
+budget) is held too (`tools.calls.produced_values`). Any other unsaid value is left to the
+tool to judge.
 
 An `enum` parameter is exempt: choosing one of its listed options is the model's job, as is
 a code that abbreviates what the caller said ('AAPL' for "apple stock", `stands_for_said`).
