@@ -49,6 +49,7 @@ from agent.honesty.prompt_answer import answer_from_prompt, asks_a_question, hel
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
 from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
 from agent.turn.persona_identity import introduction
+from agent.turn.provenance import FETCH_FIRST
 from agent.turn.state import TurnState
 from agent.turn.context import TurnContext
 from tools import ToolResult
@@ -64,8 +65,6 @@ _TIMEOUT = re.compile(r"timed out|timeout|did not answer in time|took too long",
 _DECLINED = "did not approve"
 # `agent.turn.provenance.unsaid_result`: what to ask the caller for.
 _UNSAID_PHRASE = re.compile(r"the caller has not said it\. Ask the caller for ([^;]+);")
-# ... and held for a reading another tool gives, which was not got (`unsaid_result` too).
-_UNFETCHED_PHRASE = re.compile(r"no tool has returned it\. Call tool '[^']+' first to get ([^;]+);")
 _EMPTY = {"", "null", "none", "[]", "{}", '""'}
 
 # Per language: gap (no tool), future, timeout, not_found (with {value}), error, ask (a
@@ -292,9 +291,9 @@ def failure_sentence(result: ToolResult, verdict: GapVerdict, language: str,
         key = kind if (kind in ("timeout", "error") or (kind == "not_found" and value)) \
             else "ask" if unsaid else "error"
         return _GENERIC[language[:2]][key].format(value=value)
-    unfetched = _UNFETCHED_PHRASE.search(result.content) if kind == "invalid_arguments" else None
+    unfetched = FETCH_FIRST.search(result.content) if kind == "invalid_arguments" else None
     if unfetched:  # a reading no tool gave: not the caller's to know, and not to be guessed
-        return f"Sorry, I couldn't find out {unfetched.group(1)}, so I can't answer that yet."
+        return f"Sorry, I couldn't find out {unfetched.group(2)}, so I can't answer that yet."
     if unsaid:  # the model wrote the description's example: ask for the real value
         return f"To look that up I need {unsaid.group(1)}; could you tell me?"
     if kind == "refused":  # the tool worked and said why not: that reason is the answer

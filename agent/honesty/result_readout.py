@@ -67,8 +67,9 @@ def unanswered(sentence: str, results: Sequence[Any], said: str = "") -> str | N
     schedule."; asked "how cold does it feel in Oslo?", after a forecast and a plugin's "It
     feels like -4 degrees Celsius.", it said "Yes". The tools that answered this turn gave
     lines worded for people (a `spoken` field, or, after an opening of three words at most,
-    plain sentences; at most three results, 45 words in all) with figures in them (a time, a date, a code), and the sentence has no
-    figure and none of the lines' names (a weekday, a city): the caller would not hear the
+    plain sentences; at most three results, 45 words in all) with figures in them (a time,
+    a date, a code), and the sentence has no figure and none of the lines' names (a
+    weekday, a city): the caller would not hear the
     answer, so the tools' own lines are said instead, in the order they came (when every
     tool that answered worded its answer: a record with no line of its own is not skipped).
     A sentence with any number (the model's "7:40 AM" for "07:40", Chinese numerals) or one

@@ -49,6 +49,7 @@ from tools import ToolResult, dispatch_calls
 from tools.argument_grounding import is_supported
 from tools.arguments import argument_values
 from tools.calls.parsed import MalformedToolCall
+from tools.calls.produced_values import holds_a_number
 from tools.calls.schema_examples import check_copied_values, parameter_phrase, said_like
 from tools.tool import Tool
 from tools.result import NOT_FOUND
@@ -247,7 +248,8 @@ def tool_messages(results: Sequence[ToolResult], defence: InjectionDefence,
 # the caller for it. The same for every backend: remote models copy examples too.
 # `agent.honesty.tool_refusals.invalid_argument` reads results that open this way.
 UNSAID_MARK = "the caller has not said it"
-_FETCH_FIRST = re.compile(r"no tool has returned it\. Call tool '([^']+)' first")
+# The held result's words (`unsaid_result`): the tool to call first, and what it gives.
+FETCH_FIRST = re.compile(r"no tool has returned it\. Call tool '([^']+)' first to get ([^;]+);")
 
 
 def conversation_text(messages: Sequence[ChatMessage]) -> str:
@@ -269,7 +271,8 @@ def hold_copied_values(calls: Sequence[Any], registry: Any, messages: Sequence[C
     # there may be where a number the model wrote came from.
     heard = "\n".join([*(m.content for m in messages if m.role in ("user", "tool") and m.content),
                        *(r.content for r in returned)])
-    tools = [s["function"] for s in registry.openai_schemas()]
+    # Only while no figure was heard can a number be held for being made up: else no schemas.
+    tools = [] if holds_a_number(heard) else [s["function"] for s in registry.openai_schemas()]
     run: list[Any] = []
     held: list[ToolResult] = []
     for call in calls:
@@ -294,7 +297,7 @@ def hold_copied_values(calls: Sequence[Any], registry: Any, messages: Sequence[C
 
 def fetch_first_of(result: ToolResult) -> str | None:
     """The tool a held call's result says to call first (`unsaid_result`), or None."""
-    found = _FETCH_FIRST.search(result.content) if result.is_error else None
+    found = FETCH_FIRST.search(result.content) if result.is_error else None
     return found.group(1) if found else None
 
 

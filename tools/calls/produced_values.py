@@ -32,6 +32,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from tools.calls.said_values import name_words
+
 # Words that carry no meaning of their own in a parameter's name.
 _FILLER = frozenset({"the", "a", "an", "of", "in", "to", "for", "and", "or", "by", "is", "with",
                      "on", "at", "id", "num", "number", "value", "count", "total", "amount"})
@@ -65,12 +67,6 @@ def callers_own(parameter: str) -> bool:
     """Whether a number parameter is one only the caller can give (a price, a bound, a count
     of people, rooms or nights), by the words of its name."""
     return not name_words(parameter).isdisjoint(_CALLERS_OWN)
-
-
-def name_words(name: str) -> set[str]:
-    """The lower-case words of a snake_case, camelCase or dotted name."""
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name)
-    return {w.lower() for w in re.findall(r"[A-Za-z]+", spaced)}
 
 
 def _text_words(text: str) -> set[str]:

@@ -175,13 +175,14 @@ _FROM_WORDS = {"origin", "from", "departure", "departing", "source", "start", "p
 _TO_WORDS = {"destination", "dest", "to", "arrival", "arriving", "target", "end", "dropoff"}
 
 
-def _name_words(name: str) -> set[str]:
+def name_words(name: str) -> set[str]:
+    """The lower-case words of a snake_case, camelCase or dotted name ('IATACode': iata, code)."""
     return {w.lower() for w in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])", name)}
 
 
 def route_end(name: str) -> str | None:
     """'from' for an origin-like parameter name, 'to' for a destination-like one, else None."""
-    words = _name_words(name)
+    words = name_words(name)
     start, end = bool(words & _FROM_WORDS), bool(words & _TO_WORDS)
     return "from" if start and not end else "to" if end and not start else None
 
@@ -189,8 +190,8 @@ def route_end(name: str) -> str | None:
 def route_ends(function: Mapping[str, Any]) -> tuple[str, str] | None:
     """The (origin, destination) parameter names of a route-shaped tool, or None."""
     names = list(((function.get("parameters") or {}).get("properties") or {}))
-    starts = [n for n in names if _name_words(n) & _FROM_WORDS]
-    ends = [n for n in names if _name_words(n) & _TO_WORDS]
+    starts = [n for n in names if name_words(n) & _FROM_WORDS]
+    ends = [n for n in names if name_words(n) & _TO_WORDS]
     return (starts[0], ends[0]) if len(starts) == 1 and len(ends) == 1 else None
 
 
