@@ -262,7 +262,10 @@ def failed_lookup(results: Sequence[ToolResult]) -> ToolResult | None:
     relevant = [r for r in results if not (r.is_error and _DECLINED in r.content)]
     if not relevant or any(failure_kind(r) is None for r in relevant):
         return None
-    return relevant[0]
+    # A call held until another tool gave a reading did not fail itself: when that tool
+    # failed, its failure is the one to tell (the forecast service down, not "the felt
+    # temperature").
+    return next((r for r in relevant if not FETCH_FIRST.search(r.content)), relevant[0])
 
 
 def failure_kind(result: ToolResult) -> FailureKind | None:

@@ -48,6 +48,19 @@ def test_failures_are_told_apart() -> None:
     assert failure_kind(result('{"temperature_c": 4}')) is None
 
 
+def test_a_tool_that_failed_is_told_before_the_call_that_waited_on_it() -> None:
+    # Tried offline with the example weather plugin: what_to_wear was held for a felt
+    # temperature the forecast gives, and the forecast could not connect.
+    held = result("The arguments for tool 'what_to_wear' were not used: argument "
+                  "'feels_like_c' held a value of the model's own, and the caller has not "
+                  "said it, and no tool has returned it. Call tool 'forecast' first to get "
+                  "the felt temperature in °C; do not call 'what_to_wear' with a value no "
+                  "tool has returned.", error=True)
+    down = result("ConnectError: [Errno -2] Name or service not known", error=True)
+    assert failed_lookup([held, down]) is down
+    assert failed_lookup([held]) is held  # nothing else failed: the held call is told
+
+
 def test_a_turn_with_one_answer_is_not_a_failure() -> None:
     ok, bad = result('{"temperature_c": 4}'), result("RuntimeError: down", error=True)
     assert failed_lookup([bad, ok]) is None
