@@ -212,11 +212,16 @@ def tag_protocol_text(allowed: Collection[str]) -> str:
         bracket = "[{}]" if key in _SOUND_KEYS else "({})"
         names.append((bracket.format(sample), key))
     listed = ", ".join(f"{tag} {key}" for tag, key in names)
+    # The example is an exclamation, never a sentence that could stand as a whole reply: with
+    # "(高兴1)Sure, here it is." the 0.5B model answered "Sure, here it is." to 4 of 8
+    # emotional remarks as Captain Bram and 6 of 8 as Veyra; with this one, to none
+    # (the persona prompts alone, greedy, 2026-12-07; QA through the framework:
+    # docs/benchmarks.md#persona-qa).
     return (
         "You may start a reply or a sentence with style tags that say how to speak it; they "
         f"are never read aloud. Allowed tags: {listed}. Levels go from 1 (slight) to 2 "
-        f"(strong). Example: {names[0][0]}Sure, here it is. Use a tag only when the tone "
-        "changes; never write any other bracketed tag."
+        f"(strong). For example, {names[0][0]}What wonderful news! Use a tag only when the "
+        "tone changes; never write any other bracketed tag."
     )
 
 

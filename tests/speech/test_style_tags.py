@@ -131,6 +131,8 @@ def test_tag_protocol_names_the_allowed_tags():
     text = tag_protocol_text(["happy", "悲伤", "Laughter"])
     assert "(高兴1) happy" in text and "(悲伤1) sad" in text and "[Laughter]" in text
     assert "粤语" not in text
+    # The example may not read as a whole reply the model could copy ("Sure, here it is.").
+    assert "here it is" not in text.lower() and "(高兴1)What wonderful news!" in text
     assert tag_protocol_text([]) == ""
     with pytest.raises(ValueError, match="unknown style tag"):
         tag_protocol_text(["excited"])
