@@ -23,7 +23,9 @@ _LONGEST = 40  # the longest phrase looked for, in tokens (a Chinese sentence: ~
 # Words a cut may leave dangling at the end ("keeping the ships safe, and").
 _DANGLING = re.compile(r"[\s,;:\-–—]*(?:\b(?:and|or|but|so|then|because|while|the|a|an|of)\b"
                        r"[\s,;:\-–—]*)*$", re.I)
-_END = re.compile(r"[.!?…。！？]$")
+# A sentence end, and the tags after it ("Puppy! (laugh)" needs no full stop of its own).
+_END = re.compile(r"[.!?…。！？](?:\s*[(\[（【][^)\]）】]{0,24}[)\]）】])*$")
+_CLOSING = re.compile(r"[)\]）】」』\"'”’.!?…。！？]*")
 
 
 def _copies_needed(n: int) -> int:
@@ -65,7 +67,11 @@ def loop_cut(text: str) -> str | None:
             # Walk back to where the loop began, so the copy kept is its first one.
             while start > 0 and words[start - 1] == words[start - 1 + n]:
                 start -= 1
-            kept = _DANGLING.sub("", text[:found[start + n].start()].rstrip())
+            # The first copy ends with its last word and what closes it ("(laugh)" keeps its
+            # ")"); what opens the second copy (its "(") goes with the copies cut away.
+            end_at = found[start + n - 1].end()
+            end_at += len(_CLOSING.match(text, end_at).group())
+            kept = _DANGLING.sub("", text[:end_at].rstrip())
             if not kept:
                 return ""
             return kept if _END.search(kept) else kept + (

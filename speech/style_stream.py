@@ -63,6 +63,9 @@ class StyledSentenceSplitter:
         self._last_clean = ""
         self._tag_since_clean = False
         self.dropped: list[str] = []
+        # Tags with no word between them: a small model can loop on "(laugh) (laugh) ..."
+        # to its token limit, a loop `speech.repetition` never sees in the tag-free text.
+        self.tags_in_a_row = 0
 
     def feed(self, delta: str) -> tuple[str, list[StyledSentence]]:
         return self._process(self._held + delta, final=False)
@@ -84,9 +87,15 @@ class StyledSentenceSplitter:
                 close = text.find(CLOSERS[char], i + 1)
                 if close < 0:
                     tail = text[i + 1:]
-                    if not final and len(tail) < MAX_TAG_CHARS and looks_like_tag(tail or "x"):
-                        self._held = text[i:]  # may still become a tag: wait for more text
-                        break
+                    if len(tail) < MAX_TAG_CHARS and looks_like_tag(tail or "x"):
+                        if not final:
+                            self._held = text[i:]  # may still become a tag: wait for more text
+                            break
+                        if self._tag_position:
+                            # A tag the reply's end cut off ("Puppy! (laugh) (" at the token
+                            # limit): a lone bracket is not prose to speak.
+                            self.dropped.append(text[i:])
+                            break
                 else:
                     content = text[i + 1:close]
                     if looks_like_tag(content) and self._take_tag(content, text[i:close + 1],
@@ -105,6 +114,8 @@ class StyledSentenceSplitter:
                 self._tag_position = char in _SENTENCE_END
             split_text.append(char)
             clean.append(char)
+            if not char.isspace():
+                self.tags_in_a_row = 0
             self._last_clean = char
             self._tag_since_clean = False
             i += 1
@@ -120,6 +131,7 @@ class StyledSentenceSplitter:
                 return False
             self.dropped.append(raw)
             self._tag_since_clean = True
+            self.tags_in_a_row += 1
             return True
         placeholder = chr(_PLACEHOLDER_BASE + self._count % _PLACEHOLDER_SPAN)
         self._count += 1
@@ -127,6 +139,7 @@ class StyledSentenceSplitter:
         # The leading space keeps "Hi.(sad)Oh" a sentence boundary for the splitter.
         split_text.append(" " + placeholder)
         self._tag_position = self._tag_since_clean = True
+        self.tags_in_a_row += 1
         return True
 
     def _styled(self, sentences: list[str]) -> list[StyledSentence]:

@@ -44,6 +44,8 @@ from tools.builtin.reply_language import replying_in
 
 NO_ANSWER = "Sorry, I don't have an answer to that."
 HEARD_WITHOUT_TRANSCRIPT = "(spoken; no transcript)"
+# More tags in a row than a sentence can use (emotion, speed, dialect, a sound): a loop.
+TAG_LOOP = 6
 
 
 def hears_audio(ctx: TurnContext) -> bool:
@@ -328,7 +330,10 @@ async def speak(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
                 clean, done = splitter.feed(event.text)
                 # A greedy small model can fall into saying one phrase over and over: the
                 # reply ends after the loop's first copy, and the model is stopped.
-                if (kept := loop_cut(written + clean)) is not None:
+                kept = loop_cut(written + clean)
+                if kept is None and splitter.tags_in_a_row >= TAG_LOOP:
+                    kept = (written + clean).strip()  # the words; the tags after them looped
+                if kept is not None:
                     await stop(stream)
                     take("", after_loop(kept, spoken, default_style), captions.up_to(kept))
                     if guard is None:  # with a guard, only the sentences it let through

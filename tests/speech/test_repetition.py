@@ -31,6 +31,10 @@ def test_a_long_phrase_said_twice_is_cut_after_its_first_copy():
     ("I love the sea. I love the sea. I love the sea.", "I love the sea."),
     ("Well ha ha ha ha ha", "Well ha."),
     ("我很高兴我很高兴我很高兴", "我很高兴。"),
+    # Tried: Captain Bram to "I just got a puppy!" (greedy): the bracket that opened the
+    # second copy was kept and spoken as "Puppy! (".
+    ("Puppy! (laugh) (laugh) (laugh) (laugh) (laugh) (laugh) (", "Puppy! (laugh)"),
+    ("Ha! [Laughter] [Laughter] [Laughter] [Laughter] [Laughter] [", "Ha! [Laughter]"),
 ])
 def test_short_loops_need_more_copies(text, kept):
     assert first_cut(text)[1] == kept

@@ -109,3 +109,24 @@ def test_known_tag_mid_sentence_is_stripped_and_unknown_prose_kept():
     assert clean == "It was so funny (really)."
     assert sentences[0].style.paralinguistics == (Paralinguistic.LAUGHTER,)
     assert dropped == []
+
+
+def test_a_tag_cut_off_by_the_reply_end_is_dropped_not_spoken():
+    # Tried: a reply that hit the token limit mid-tag ("Puppy! (laugh) (").
+    s = StyledSentenceSplitter()
+    clean, sentences = s.feed("Puppy! (laugh) (")
+    rest, more = s.flush()
+    assert [x.text for x in sentences + more] == ["Puppy!"]
+    assert "(" not in clean + rest and s.dropped[-1] == "("
+    # Mid-sentence, a bracket left open at the end is the model's prose and is kept.
+    s = StyledSentenceSplitter()
+    s.feed("The fee is fifty euros (")
+    assert [x.text for x in s.flush()[1]] == ["The fee is fifty euros ("]
+
+
+def test_tags_in_a_row_are_counted_until_a_word():
+    s = StyledSentenceSplitter()
+    s.feed("Ha! (laugh) (laugh) (laugh) ")
+    assert s.tags_in_a_row == 3
+    s.feed("(高兴1)Well.")
+    assert s.tags_in_a_row == 0

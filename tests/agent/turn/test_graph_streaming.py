@@ -318,3 +318,16 @@ async def test_a_reply_stuck_in_a_loop_is_cut_and_the_model_stopped():
     assert model.stopped_early == 1
     history = await agent.services.memory.history("s1")
     assert history[-1].text == kept
+
+
+async def test_a_reply_looping_on_tags_is_cut_and_the_model_stopped():
+    # Tried: Captain Bram to "I just got a puppy!" (greedy 0.5B): "Puppy! (laugh) (laugh) ..."
+    # to the token limit, ending in a lone "(" that was spoken. The tags are not words, so the
+    # word-loop check never saw it.
+    agent, model, decoder = make_agent(["Puppy! " + "(laugh) " * 40 + "("])
+    events, reply = await run_turn(agent, "I just got a puppy!", conversation_id="t1")
+    assert reply.text == "Puppy!"
+    assert "(" not in " ".join(decoder.texts)
+    assert model.stopped_early == 1
+    history = await agent.services.memory.history("t1")
+    assert history[-1].text == "Puppy!"
