@@ -35,7 +35,7 @@ if str(ROOT) not in sys.path:
 
 from bench.answer_match import is_correct, load_items  # noqa: E402
 from bench.machine import machine_info, machine_line  # noqa: E402
-from bench.spoken_qa import DATA, bare_answer, load_settings, select  # noqa: E402
+from bench.spoken_qa import DATA, bare_answer, bare_model, load_settings, select  # noqa: E402
 from bench.stats import console, make_table  # noqa: E402
 from bench.zh_spoken_qa import framework_text_turn, split_of  # noqa: E402
 from agent.voice_agent import VoiceAgent
@@ -44,8 +44,6 @@ ENGLISH_PERSONAS = ("pip", "captain-bram", "veyra", "skyway-agent")
 
 
 async def run(args: argparse.Namespace) -> dict:
-    import llama_cpp
-
     from agent.setup.embedded_stack import load_embedded_stack
     from agent.setup.tools import tools_for
     from personas import PersonaLibrary
@@ -59,10 +57,7 @@ async def run(args: argparse.Namespace) -> dict:
     stack = load_embedded_stack(load_settings(args), progress=False)
     library = PersonaLibrary()
     model = stack.chat_model
-    bare = llama_cpp.Llama(model._llm.model_path, n_ctx=2048,
-                           n_threads=args.threads or os.cpu_count(), seed=args.seed, verbose=False)
-    sampling = {"temperature": model.temperature, "top_p": model.top_p,
-                "max_tokens": model.max_tokens}
+    bare, sampling = bare_model(model, args)
     start = time.perf_counter()
     bare_records = {}
     for item in items:

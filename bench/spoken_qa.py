@@ -120,6 +120,18 @@ def bare_answer(llm, question: str, *, temperature: float, top_p: float,
             "ms": (time.perf_counter() - start) * 1000}
 
 
+def bare_model(model, args: argparse.Namespace) -> tuple[object, dict]:
+    """The bare model beside the agent's: the same file the agent loaded (the requantized one
+    by default) in its own context, so the agent's KV cache is untouched (the weights are
+    memory-mapped, so shared), and the agent's sampling."""
+    import llama_cpp
+
+    bare = llama_cpp.Llama(model._llm.model_path, n_ctx=2048,
+                           n_threads=args.threads or os.cpu_count(), seed=args.seed, verbose=False)
+    return bare, {"temperature": model.temperature, "top_p": model.top_p,
+                  "max_tokens": model.max_tokens}
+
+
 def load_settings(args: argparse.Namespace):
     from agent.settings import StepvoxSettings
 
@@ -132,8 +144,6 @@ def load_settings(args: argparse.Namespace):
 
 
 async def run(args: argparse.Namespace) -> dict:
-    import llama_cpp
-
     from agent.setup.embedded_stack import load_embedded_stack
     from speech.scoring.word_error_rate import word_error_rate
 
@@ -146,13 +156,8 @@ async def run(args: argparse.Namespace) -> dict:
     agent = VoiceAgent.from_stack(stack)
     await agent.warm_up()
     model = agent.services.chat_model
-    # The same file the agent loaded (the requantized one by default), its own context so
-    # the agent's KV cache is untouched; the weights are memory-mapped, so shared.
     model_path = model._llm.model_path
-    bare = llama_cpp.Llama(model_path, n_ctx=2048, n_threads=args.threads or os.cpu_count(),
-                           seed=args.seed, verbose=False)
-    sampling = {"temperature": model.temperature, "top_p": model.top_p,
-                "max_tokens": model.max_tokens}
+    bare, sampling = bare_model(model, args)
     start = time.perf_counter()
     wavs = [await spoken_wav(agent, item) for item in items]
     synth_s = time.perf_counter() - start

@@ -44,7 +44,8 @@ if str(ROOT) not in sys.path:
 from bench.answer_match import load_items  # noqa: E402
 from bench.machine import machine_info, machine_line  # noqa: E402
 from bench.spoken_qa import (  # noqa: E402
-    bare_answer, framework_turn, load_settings, parse_args as english_args, select, spoken_wav,
+    bare_answer, bare_model, framework_turn, load_settings, parse_args as english_args, select,
+    spoken_wav,
 )
 from bench.spoken_qa_report import summarize  # noqa: E402
 from bench.stats import console, fmt, make_table  # noqa: E402
@@ -137,8 +138,6 @@ async def framework_text_turn(agent, question: str) -> dict:
 
 async def run(args: argparse.Namespace, *, text_in: bool = False,
               no_tools: bool = False) -> dict:
-    import llama_cpp
-
     from agent.setup.embedded_stack import load_embedded_stack
     from agent.setup.tools import tools_for
     from personas import PersonaLibrary
@@ -156,10 +155,7 @@ async def run(args: argparse.Namespace, *, text_in: bool = False,
     await agent.warm_up()
     model = agent.services.chat_model
     model_path = model._llm.model_path
-    bare = llama_cpp.Llama(model_path, n_ctx=2048, n_threads=args.threads or os.cpu_count(),
-                           seed=args.seed, verbose=False)
-    sampling = {"temperature": model.temperature, "top_p": model.top_p,
-                "max_tokens": model.max_tokens}
+    bare, sampling = bare_model(model, args)
     start = time.perf_counter()
     wavs = [None if text_in else await spoken_wav(agent, item) for item in items]
     synth_s = time.perf_counter() - start

@@ -385,10 +385,9 @@ def _corrected(call: ToolCall, content: str, latest: str) -> ToolCall | None:
 
 def already_done(call: ToolCall, done: Sequence[ToolResult],
                  messages: Sequence[ChatMessage]) -> bool:
-    """Whether this turn already made `call`: small models loop on a call they have the
-    answer to."""
-    # A result holds the validated arguments (defaults filled in): compare the call as the
-    # model wrote it before, found by its id, with numbers as numbers (8 is 8.0).
+    """Whether this turn already made `call` (small models loop on a call they have the
+    answer to), compared with the call as the model wrote it, found by its id (a result holds
+    the validated arguments, defaults filled in), numbers as numbers (8 is 8.0)."""
     issued = {c.id: c for m in messages if m.role == "assistant" for c in m.tool_calls or ()}
     key = _call_key(call.arguments)
     return any(r.name == call.name and _call_key(
