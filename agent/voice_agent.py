@@ -24,6 +24,7 @@ from agent.events import (
 )
 from agent.recall.history_prompt import tool_records
 from agent.honesty.replies import warm_up as warm_up_honesty
+from agent.honesty.world_questions import plain_answer_prompt
 from agent.setup.memory import MemoryOptions, memory_services
 from agent.recall.conversation_end import learn_at_end
 from agent.turn.nodes import say_fixed, transcribe
@@ -361,6 +362,9 @@ class VoiceAgent:
         svc = self.services
         prefill = getattr(svc.chat_model, "prefill", None)
         if prefill is not None:
+            if getattr(svc.chat_model, "answers_from_another_prompt", False):
+                # Parked beside the persona's, for questions about the world.
+                await prefill(plain_answer_prompt(svc.persona, "")[0].content, ())
             await prefill(svc.persona.full_system_prompt(), svc.tools.openai_schemas())
         await warm_up_honesty(svc.chat_model)  # the "can't know" detector (agent.honesty.replies)
         if svc.facts is not None:

@@ -48,6 +48,7 @@ from agent.honesty.needless_refusal import ask_again_if_refused
 from agent.honesty.prompt_answer import answer_from_prompt, asks_a_question, held_for_unsaid
 from agent.honesty.refusal_after_tool import ask_again_after_refusal
 from agent.honesty.tool_refusals import advised_tool, invalid_argument, refusal_reason
+from agent.honesty.world_questions import world_answer_prompt
 from agent.turn.persona_identity import introduction
 from agent.turn.provenance import FETCH_FIRST
 from agent.turn.state import TurnState
@@ -103,10 +104,11 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     the honest sentence replaces the model's answer, or, when an offered tool covers the
     request and its arguments need no writing (the clock; a booking code the request
     names), that tool is called instead (`next_step`)."""
+    ctx = runtime.context
+    ctx.answer_from = world_answer_prompt(ctx.services, state)
     update = await nodes.think(state, runtime)
     if update.get("route") != "speak":
         return update
-    ctx = runtime.context
     # The agent's own name is the persona's to say, as a tool's facts are the tool's.
     step = (None if state.get("tool_results") else
             introduction(ctx.services.persona, state.get("user_text", "")))

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.turn.waits import AnswerWaits
-from agent.chat_model import ChatEvent, ChatModel
+from agent.chat_model import ChatEvent, ChatMessage, ChatModel
 from agent.settings import FILLER_AFTER_S
 from agent.turn.provenance import InjectionDefence
 from memory import DialogueStore
@@ -86,6 +86,9 @@ class TurnContext:
     # first event think already read (it had to look at it to choose the route).
     live_stream: AsyncIterator[ChatEvent] | None = None
     first_event: ChatEvent | None = None
+    # Set before `think` for a question about the world: the plain prompt its text is
+    # written from (agent.honesty.world_questions); None keeps the persona's.
+    answer_from: list[ChatMessage] | None = None
     synthesize: bool = True
     sentences_queued: int = 0
     reply_styles: list[str] = field(default_factory=list)

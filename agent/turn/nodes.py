@@ -111,13 +111,15 @@ async def think(state: TurnState, runtime: Runtime[TurnContext]) -> dict:
     # Past the bound (or after a repeated call) the tools stay in the prompt, so the cached
     # prefix does not change, but the model may only answer.
     answer_only = rounds > svc.max_tool_rounds or state.get("answer_only", False)
-    audio = {"audio": ctx.audio} if hears_audio(ctx) else {}
+    options = {"audio": ctx.audio} if hears_audio(ctx) else {}
     # A call held for a reading another tool gives: that tool's call, where it can be forced.
     fetch = getattr(svc.chat_model, "supports_forced_calls", False) and state.get("fetch_next")
     choice = "none" if answer_only else f"call:{fetch}" if fetch else "auto"
+    if ctx.answer_from and choice == "auto":  # its text from a plain prompt, calls as ever
+        options["answer_from"] = ctx.answer_from
     # A failing backend gets a spoken apology:
     stream = apologising(svc.chat_model.stream(state["messages"], schemas, tool_choice=choice,
-                                               **audio), getattr(svc.chat_model, "name", ""))
+                                               **options), getattr(svc.chat_model, "name", ""))
     said = bool(state.get("reply_text") or state.get("filler_text"))
     # After a tool round the caller is waiting on this answer: a late one gets a filler.
     waiting_on = [] if said else list(state.get("tool_results", []))

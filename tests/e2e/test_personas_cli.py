@@ -93,6 +93,20 @@ def test_the_airline_desk_looks_the_booking_up(tmp_path, user_env):
     assert looked_up or asks, done.stdout
 
 
+
+def test_a_character_gets_a_fact_about_the_world_right(tmp_path, user_env):
+    """Captain Bram's card cost the 0.5B the fact: "Argentina is the capital of Chile." A
+    question about the world is answered from a plain prompt with his name
+    (agent.honesty.world_questions), in his voice: "Argentina's capital is Buenos Aires." """
+    done = stepvox("chat", "--persona", "captain-bram", "--text",
+                   "What is the capital of Argentina?", "--out", str(tmp_path / "r.wav"),
+                   env=user_env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    reply = reply_line(done.stdout, "Captain Bram")
+    assert "Buenos Aires" in reply and "Chile" not in reply, done.stdout
+    assert_spoken(tmp_path / "r.wav")
+
+
 @pytest.mark.parametrize("key", ["skyway-agent", "pip"])
 def test_a_persona_answers_a_spoken_question(key, tmp_path, user_env):
     """`stepvox say` speaks the question, `stepvox chat --persona K --audio` answers it."""

@@ -25,7 +25,10 @@ from typing import Any
 
 import numpy as np
 
+from agent.backends.llama_cpp.parked_prompt import SEQUENCES, common_prefix, make_way
+
 _SIDE = 1  # the sequence id of the second prompt
+_REPLY_ROOM = 256  # cells a reply after an evaluation may take (agent max_tokens is 160)
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +39,9 @@ def enable_side_sequence(llm: Any) -> bool:
     from llama_cpp import _internals
 
     params = llm.context_params
-    params.n_seq_max, params.kv_unified = 2, True
+    # The prompt, the side prompt, and a parked prompt with its scratch sequence
+    # (agent.backends.llama_cpp.parked_prompt).
+    params.n_seq_max, params.kv_unified = SEQUENCES, True
     try:
         ctx = _internals.LlamaContext(model=llm._model, params=params, verbose=False)
     except Exception:
@@ -46,17 +51,8 @@ def enable_side_sequence(llm: Any) -> bool:
     old.close()
     llm._stack.enter_context(contextlib.closing(ctx))
     llm.n_tokens = 0
+    llm._stepvox_sequences = SEQUENCES
     return True
-
-
-def common_prefix(a: Sequence[int], b: Sequence[int], limit: int | None = None) -> int:
-    """How many leading tokens `a` and `b` share (at most `limit`)."""
-    n = 0
-    for x, y in zip(a[:limit], b[:limit]):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def _side_held(llm: Any) -> list[int]:
@@ -78,6 +74,7 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
     (`llama_decode` returns 1; cells held by a path that evaluates outside this module, or
     a cache fuller than its fitting counted): the whole prompt is evaluated again, a second
     or two, instead of the turn failing."""
+    make_way(llm, tokens, _REPLY_ROOM + len(side or ()))
     try:
         return _evaluate(llm, tokens, ends, side, side_keep)
     except RuntimeError as exc:
@@ -88,7 +85,7 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
         log.warning("no KV slot for the batch; evaluating the prompt again on an empty cache")
         llama_cpp.llama_memory_clear(llm._ctx.memory, True)
         llm.n_tokens = 0
-        llm._stepvox_side_kept = []
+        llm._stepvox_side_kept = llm._stepvox_parked = []
         return _evaluate(llm, tokens, ends, side, side_keep)
 
 
@@ -110,11 +107,12 @@ def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
     start = min(common_prefix(cached, tokens, len(cached)), min(ends) - 1)
     llm.n_tokens = start
     mem = llm._ctx.memory
-    # Every sequence's cells from `start` on: llama-cpp-python's `kv_cache_seq_rm` reads
+    # Both sequences' cells from `start` on: llama-cpp-python's `kv_cache_seq_rm` reads
     # seq_id -1 as 0, which left sequence 1 holding cells no prompt shared any more (a
     # persona's prompt head after a prompt of another system message) until llama.cpp
-    # found no slot for a turn's batch.
-    llama_cpp.llama_memory_seq_rm(mem, -1, start, -1)
+    # found no slot for a turn's batch. The parked prompt's cells stay.
+    for seq in (0, _SIDE):
+        llama_cpp.llama_memory_seq_rm(mem, seq, start, -1)
     shared = 0
     if side is not None:
         side = list(side)

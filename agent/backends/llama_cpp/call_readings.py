@@ -1,7 +1,7 @@
 """The call decision's readings on the embedded model: the model's call odds with and without
 the history (the latter in a second context), the MiniLM prior, and the tool choice
-(`agent.tool_choice.decision` decides from them). A part of `LlamaCppChatModel`, kept apart from
-generation; the batch that reads the odds with the turn-end estimate stays there."""
+(`agent.tool_choice.decision` decides from them), and the batch that reads the odds with the
+turn-end estimate. A part of `LlamaCppChatModel`, kept apart from generation."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from agent.tool_choice.asks_nothing import asks_nothing
 from agent.tool_choice.decision import CallFeatures, says_an_example
 from agent.tool_choice.report import CallReport, call_report
 from agent.chat_model import ChatMessage
-from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt
-from agent.backends.llama_cpp.tool_routing import call_probability, tool_name_probabilities
+from agent.backends.llama_cpp.batch import evaluate
+from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt, turn_head
+from agent.backends.llama_cpp.tool_routing import (
+    call_probability, next_token_probs, tool_name_probabilities,
+)
+from agent.backends.llama_cpp.turn_end_odds import end_probability, words_prefix
 
 
 class CallReadings:
@@ -75,6 +79,34 @@ class CallReadings:
         self._last_names = probs
         prior = self._last_features.prior if self._last_features is not None else None
         return by_name[self.tool_chooser.choose(probs, prior)]
+
+    def _turn_readings(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
+                       prompt: str, decide: bool) -> tuple[float, tuple[float | None, ...]]:
+        """The turn-end estimate after the user's words and, when a call is to be decided,
+        the call odds after the whole prompt and (with history) for the latest message
+        alone, from one llama.cpp batch (`agent.backends.llama_cpp.batch`). The estimate is then ready
+        only with the odds (~50 ms later than on its own), still before any reply audio
+        could be. None for odds that need their own evaluation."""
+        user_text = messages[-1].content
+        words = self._llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"),
+                                   special=True)
+        full = self._llm.tokenize(prompt.encode("utf-8"), special=True) if decide else []
+        if len(full) <= len(words) or full[:len(words)] != words:
+            # No odds wanted, or the words' last token merges with what follows.
+            return end_probability(next_token_probs(self._llm, words),
+                                   self._turn_end_tokens()), (None, None)
+        side, keep = None, 0
+        if len(messages) >= 3 and self._side_sequence:
+            side = self._llm.tokenize(_alone_prompt(messages, tools).encode("utf-8"),
+                                      special=True)
+            # Every turn's message-alone prompt opens the same way: sequence 1 keeps that.
+            keep = self._token_count(turn_head(messages[:1], tools))
+        (after_words, after_prompt), alone = evaluate(self._llm, full,
+                                                      [len(words), len(full)], side, keep)
+        calls = self._call_tokens()
+        return (end_probability(after_words, self._turn_end_tokens()),
+                (float(after_prompt[calls].sum()),
+                 None if alone is None else float(alone[calls].sum())))
 
     def learn_tool_examples(self, examples: Mapping[str, Sequence[str]]) -> None:
         """Example requests of the agent's tools (`ToolRegistry.examples()`), for the prior."""

@@ -23,16 +23,17 @@ from agent.backends.llama_cpp.chatml_prompt import (
     arguments_grammar, call_head, render_turn_prompt, system_block, turn_head,
 )
 from agent.errors import ModelBackendError
-from agent.backends.llama_cpp.call_readings import CallReadings, _alone_prompt
+from agent.backends.llama_cpp.call_readings import CallReadings
 from agent.backends.llama_cpp.calls import forced_tool, ground_call, parse_call
 from agent.backends.llama_cpp.more_calls import FurtherCalls
-from agent.backends.llama_cpp.batch import common_prefix, enable_side_sequence, evaluate
+from agent.backends.llama_cpp.batch import enable_side_sequence, evaluate
+from agent.backends.llama_cpp.parked_prompt import common_prefix, make_way
 from agent.backends.llama_cpp.thread import in_llama_thread
 from agent.models.errors import ModelOverrideError
 from agent.backends.llama_cpp.prompt_fitting import check_fits, fit_to_context
 from agent.tool_choice.prior import ToolPrior, default_tool_prior
-from agent.backends.llama_cpp.turn_end_odds import end_probability, turn_end_tokens, words_prefix
-from agent.backends.llama_cpp.tool_routing import call_start_tokens, code_fence_tokens, next_token_probs
+from agent.backends.llama_cpp.turn_end_odds import turn_end_tokens
+from agent.backends.llama_cpp.tool_routing import call_start_tokens, code_fence_tokens
 
 _END = object()
 _STOP = ["<|im_end|>", "<|endoftext|>"]
@@ -86,6 +87,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         # Sequence 1 scores the latest message without history in the same batch as the
         # turn itself (agent.backends.llama_cpp.batch); without it, a second context does, in its own pass.
         self._side_sequence = enable_side_sequence(self._llm)
+        # With the sequences a second prompt parks the first one (parked_prompt), not evicts it.
+        self.answers_from_another_prompt = self._side_sequence
         self.name = f"llama.cpp:{path.name}"
         self.temperature = temperature
         self.top_p = top_p
@@ -180,37 +183,9 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         check_fits(self._token_count(system_block(system_prompt, tools)),
                    self._llm.n_ctx() - self.max_tokens, f"{who} on {self.name}")
 
-    def _turn_readings(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
-                       prompt: str, decide: bool) -> tuple[float, tuple[float | None, ...]]:
-        """The turn-end estimate after the user's words and, when a call is to be decided,
-        the call odds after the whole prompt and (with history) for the latest message
-        alone, from one llama.cpp batch (`agent.backends.llama_cpp.batch`). The estimate is then ready
-        only with the odds (~50 ms later than on its own), still before any reply audio
-        could be. None for odds that need their own evaluation."""
-        user_text = messages[-1].content
-        words = self._llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"),
-                                   special=True)
-        full = self._llm.tokenize(prompt.encode("utf-8"), special=True) if decide else []
-        if len(full) <= len(words) or full[:len(words)] != words:
-            # No odds wanted, or the words' last token merges with what follows.
-            return end_probability(next_token_probs(self._llm, words),
-                                   self._turn_end_tokens()), (None, None)
-        side, keep = None, 0
-        if len(messages) >= 3 and self._side_sequence:
-            side = self._llm.tokenize(_alone_prompt(messages, tools).encode("utf-8"),
-                                      special=True)
-            # Every turn's message-alone prompt opens the same way: sequence 1 keeps that.
-            keep = self._token_count(turn_head(messages[:1], tools))
-        (after_words, after_prompt), alone = evaluate(self._llm, full,
-                                                      [len(words), len(full)], side, keep)
-        calls = self._call_tokens()
-        return (end_probability(after_words, self._turn_end_tokens()),
-                (float(after_prompt[calls].sum()),
-                 None if alone is None else float(alone[calls].sum())))
-
     def _generate(self, messages: Sequence[ChatMessage], prompt: str,
                   tools: Sequence[dict[str, Any]], tool_choice: ToolChoice | str,
-                  emit, stop: threading.Event, pace) -> None:
+                  emit, stop: threading.Event, pace, answer: str | None = None) -> None:
         """Decide "tool call or text" once, before generating anything, then generate.
 
         The decision is `wants_tool_call` (see `agent.tool_choice.decision` for why it reads the
@@ -220,6 +195,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         generated without a grammar (llama-cpp-python checks a grammar against the whole
         vocabulary per token, which halves decoding speed) but with the call-opening and
         code-fence tokens banned, so text can never turn into a call or a fenced pseudo-call.
+        Text is written from `answer` when given (another prompt for the same request).
         """
         with self._lock:
             self._last_features, self._last_names = None, {}
@@ -248,12 +224,12 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
             # An answer to the user opens with words, not a digit (agent.backends.llama_cpp.answer_opening).
             first = self._digits() if messages[-1].role == "user" else []
             ban = answer_processor(list(self._text_ban()) if tools else [], first)
-            self._stream(prompt, emit, pace, logits_processor=[ban])
+            self._stream(answer or prompt, emit, pace, logits_processor=[ban])
 
     def _stream(self, prompt: str, emit, pace, *, grammar: Any = None,
                 logits_processor: list | None = None) -> None:
         """Generate from `prompt`, one piece each time `pace()` says the reader wants one."""
-        stream = self._llm.create_completion(
+        stream = self._complete(
             prompt, max_tokens=self.max_tokens, temperature=self.temperature, top_p=self.top_p,
             stop=_STOP, grammar=grammar, logits_processor=logits_processor, stream=True,
         )
@@ -264,6 +240,12 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         finally:
             stream.close()
 
+    def _complete(self, prompt: str, **kwargs: Any) -> Any:
+        """`create_completion`, with another prompt's cache parked or brought back first."""
+        make_way(self._llm, self._llm.tokenize(prompt.encode("utf-8"), special=True),
+                 kwargs.get("max_tokens") or self.max_tokens)
+        return self._llm.create_completion(prompt, **kwargs)
+
     async def prefill(self, system_prompt: str, tools: Sequence[dict[str, Any]] = ()) -> None:
         """Evaluate the fixed system + tools prefix now, so the first turn starts warm (a cold
         ~350-token prefix costs ~2.5 s on two cores; a warm one ~0.1 s)."""
@@ -271,7 +253,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
 
         def run() -> None:
             with self._lock:
-                self._llm.create_completion(prefix, max_tokens=1, temperature=0.0)
+                self._complete(prefix, max_tokens=1, temperature=0.0)
                 if self.estimate_turn_end:  # a pass over the vocabulary, ~0.2 s: not on a turn
                     self._turn_end_tokens()
                 if tools:
@@ -302,6 +284,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
                                    spare=64)
                 head = turn_head(fitted[:-1], tools)
                 tokens = llm.tokenize(head.encode("utf-8"), special=True)
+                # A parked persona prompt comes back; a guess parks nothing.
+                make_way(llm, tokens, _SIDE_ROOM + self.max_tokens + 64, park=False)
                 cached = llm.input_ids[:llm.n_tokens].tolist()
                 same = common_prefix(cached, tokens)
                 if same < self._token_count(system):
@@ -322,9 +306,12 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         tools: Sequence[dict[str, Any]] = (),
         *,
         tool_choice: ToolChoice | str = "auto",
+        answer_from: Sequence[ChatMessage] | None = None,
     ) -> AsyncIterator[ChatEvent]:
         """See `ChatModel.stream`; `tool_choice` may also be `"call:NAME"`: a call of that
-        offered tool, its arguments written under its grammar (`supports_forced_calls`)."""
+        offered tool, its arguments written under its grammar (`supports_forced_calls`).
+        `answer_from`: when the reply is text, it is written from these messages (no tools)
+        while the call is still decided on `messages` (agent.honesty.world_questions)."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue = asyncio.Queue()
         stop = threading.Event()
@@ -351,8 +338,10 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
                 # cells: room for it too, or llama.cpp finds no slot for the turn's batch.
                 side = getattr(self, "_side_sequence", False) and bool(tools)
                 fitted = self._fit(messages, tools, spare=_SIDE_ROOM if side else 0)
+                answer = (render_turn_prompt(self._fit(answer_from, []), [])
+                          if answer_from else None)
                 self._generate(fitted, render_turn_prompt(fitted, tools), tools, tool_choice,
-                               emit, stop, pace)
+                               emit, stop, pace, answer)
             except Exception as exc:  # surfaced to the consumer as a named error
                 emit(("error", exc, None))
             finally:

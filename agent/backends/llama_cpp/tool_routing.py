@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from agent.backends.llama_cpp.batch import common_prefix, evaluate
+from agent.backends.llama_cpp.batch import evaluate
+from agent.backends.llama_cpp.parked_prompt import common_prefix
 
 # How every call the grammar writes begins; the tool's name follows.
 CALL_NAME_PREFIX = '{"name": "'

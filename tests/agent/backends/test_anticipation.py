@@ -12,7 +12,7 @@ from agent import ChatMessage
 from agent.tool_choice.decision import logit
 from agent.chat_model import AnticipatingChatModel, TextDelta, TurnEndEstimate
 from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt, turn_head
-from agent.backends.llama_cpp.batch import common_prefix
+from agent.backends.llama_cpp.parked_prompt import common_prefix
 
 require_embedded()
 
@@ -66,7 +66,7 @@ def test_the_head_is_evaluated_ahead_and_the_turn_then_evaluates_only_its_words(
     # evaluated), and the turn-end estimate and call odds are those of the turn without it
     # (up to float rounding: llama.cpp's sums differ a little with how a prompt is split
     # into batches, enough to flip a greedy choice between two near-equal words).
-    import agent.backends.llama_cpp.chat as llama_chat
+    import agent.backends.llama_cpp.call_readings as llama_chat
 
     assert isinstance(model, AnticipatingChatModel)
     starts: list[int] = []
@@ -124,7 +124,7 @@ def test_the_message_alone_keeps_its_opening_in_sequence_1_between_turns(model, 
     # those of the separate history-free context.
     import llama_cpp
 
-    from agent.backends.llama_cpp.chat import _alone_prompt
+    from agent.backends.llama_cpp.call_readings import _alone_prompt
 
     llm = model._llm
     sizes: list[int] = []
