@@ -139,17 +139,27 @@ def plain_answer_prompt(persona, text: str) -> list[ChatMessage]:
     return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=text)]
 
 
+def has_character(persona) -> bool:
+    """Whether the card says anything beyond its one system line. The default persona ("You
+    are Joe, a friendly and helpful voice assistant.") is plain already: told only "You are
+    Joe." instead, the 0.5B answered "The four seasons were composed by Joe." and lost 3 of
+    36 answers on the honesty bench's dev half (bench/honesty_eval.py)."""
+    return bool(persona.description or persona.personality or persona.scenario
+                or persona.example_dialogues or persona.lore)
+
+
 def world_answer_prompt(services, state) -> Sequence[ChatMessage] | None:
     """The plain prompt to answer this turn's text from, or None to keep the persona's:
     only the first round of a user turn (no tool result, no held call), on a backend that
-    can answer from a second prompt, for a question about the world."""
+    can answer from a second prompt, of a persona with a character, for a question about
+    the world."""
     if not getattr(services.chat_model, "answers_from_another_prompt", False):
         return None
     if state.get("rounds", 0) or state.get("tool_results") or state.get("fetch_next"):
         return None
     text = state.get("user_text", "")
     persona = services.persona
-    if not asks_about_the_world(text, persona, _card_of(persona)):
+    if not has_character(persona) or not asks_about_the_world(text, persona, _card_of(persona)):
         return None
     return plain_answer_prompt(persona, text)
 

@@ -25,9 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from agent.backends.llama_cpp.parked_prompt import SEQUENCES, common_prefix, make_way
+from agent.backends.llama_cpp.parked_prompt import (
+    PARKED, SEQUENCES, common_prefix, make_way, parked,
+)
 
 _SIDE = 1  # the sequence id of the second prompt
+_ANSWER_PARKED = 32  # an answer prompt whose system prompt is parked shares at least this
 _REPLY_ROOM = 256  # cells a reply after an evaluation may take (agent max_tokens is 160)
 log = logging.getLogger(__name__)
 
@@ -68,15 +71,15 @@ def _side_held(llm: Any) -> list[int]:
 
 
 def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
-             side: Sequence[int] | None = None,
-             side_keep: int = 0) -> tuple[list[np.ndarray], np.ndarray | None]:
+             side: Sequence[int] | None = None, side_keep: int = 0, *,
+             answer: Sequence[int] | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
     """`_evaluate`, once more on an empty cache when llama.cpp finds no slot for the batch
     (`llama_decode` returns 1; cells held by a path that evaluates outside this module, or
     a cache fuller than its fitting counted): the whole prompt is evaluated again, a second
     or two, instead of the turn failing."""
-    make_way(llm, tokens, _REPLY_ROOM + len(side or ()))
+    make_way(llm, tokens, _REPLY_ROOM + len(side or ()) + len(answer or ()))
     try:
-        return _evaluate(llm, tokens, ends, side, side_keep)
+        return _evaluate(llm, tokens, ends, side, side_keep, answer)
     except RuntimeError as exc:
         if "returned 1" not in str(exc):
             raise
@@ -86,17 +89,20 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
         llama_cpp.llama_memory_clear(llm._ctx.memory, True)
         llm.n_tokens = 0
         llm._stepvox_side_kept = llm._stepvox_parked = []
-        return _evaluate(llm, tokens, ends, side, side_keep)
+        return _evaluate(llm, tokens, ends, side, side_keep, answer)
 
 
 def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
-              side: Sequence[int] | None = None,
-              side_keep: int = 0) -> tuple[list[np.ndarray], np.ndarray | None]:
+              side: Sequence[int] | None = None, side_keep: int = 0,
+              answer: Sequence[int] | None = None) -> tuple[list[np.ndarray], np.ndarray | None]:
     """The next-token distributions after `tokens[:end]` for each of `ends`, and after all of
     `side` when given, from one evaluation. The cache is left holding `tokens` (sequence 0)
     as generation expects, and sequence 1 the first `side_keep` tokens of `side`. Needs
     `enable_side_sequence` for `side`; falls back to None for it when the batch would not
-    fit."""
+    fit. `answer`, a prompt a text reply may be written from instead
+    (`LlamaCppChatModel.stream(answer_from=...)`), is evaluated in the same batch into the
+    parked sequence when that already holds its system prompt, last, so the reply can be
+    sampled from it once `make_way` brings it in: its words cost no pass of their own."""
     import llama_cpp
 
     tokens = list(tokens)
@@ -127,6 +133,8 @@ def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
         else:
             llama_cpp.llama_memory_seq_rm(mem, _SIDE, -1, -1)
             llama_cpp.llama_memory_seq_cp(mem, 0, _SIDE, 0, shared)
+    llm._stepvox_answer_fresh = False
+    answer, answer_at = _answer_room(llm, mem, tokens, start, side, answer)
     want = {end - 1 for end in ends}
     rows: dict[int, np.ndarray] = {}
     side_row: np.ndarray | None = None
@@ -141,6 +149,9 @@ def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
                 # reply is sampled from them without evaluating its last token again.
                 entries = [(t, shared + j, _SIDE, shared + j == len(side) - 1)
                            for j, t in enumerate(side[shared:])] + entries
+            if answer is not None and i + llm.n_batch >= len(tokens):
+                entries += [(t, answer_at + j, PARKED, answer_at + j == len(answer) - 1)
+                            for j, t in enumerate(answer[answer_at:])]
             for k, (token, pos, seq, logits) in enumerate(entries):
                 batch.token[k], batch.pos[k] = token, pos
                 batch.seq_id[k][0], batch.n_seq_id[k] = seq, 1
@@ -152,6 +163,8 @@ def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
                     continue
                 row = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(llm.ctx, k),
                                             shape=(llm.n_vocab(),)).astype(np.float64)
+                if seq == PARKED:
+                    continue
                 if seq == _SIDE:
                     side_row = row
                 elif pos in want:
@@ -163,13 +176,39 @@ def _evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
             llama_cpp.llama_memory_seq_rm(mem, _SIDE, keep, -1)
             llm._stepvox_side_kept = side[:keep]
             side = None
+        # The last logits are the answer's when it was evaluated (make_way lets a reply be
+        # sampled from them once it is brought in), else sequence 0's: generation may sample.
+        llm._requires_eval = llm._stepvox_answer_fresh = answer is not None
+        if answer is not None:
+            llm._stepvox_parked, answer = list(answer), None
     finally:
         if side is not None:  # the pass failed: keep nothing of sequence 1
             llama_cpp.llama_memory_seq_rm(mem, _SIDE, -1, -1)
             llm._stepvox_side_kept = []
-    llm._requires_eval = False  # the last logits are sequence 0's: generation may sample
+        if answer is not None:  # nor of the answer's prompt
+            llama_cpp.llama_memory_seq_rm(mem, PARKED, -1, -1)
+            llm._stepvox_parked = []
     return ([softmax(rows[end - 1]) for end in ends],
             None if side_row is None else softmax(side_row))
+
+
+def _answer_room(llm: Any, mem: Any, tokens: Sequence[int], start: int,
+                 side: Sequence[int] | None, answer: Sequence[int] | None
+                 ) -> tuple[list[int] | None, int]:
+    """(`answer`, where its new tokens start) when they go into this batch: the parked
+    sequence holds its system prompt and the batch stays within `n_batch`; else (None, 0)."""
+    if answer is None:
+        return None, 0
+    import llama_cpp
+
+    answer = list(answer)
+    at = common_prefix(parked(llm), answer, len(answer) - 1)
+    batch = len(tokens) - start + len(side or ()) + len(answer) - at
+    if at < _ANSWER_PARKED or batch > llm.n_batch:
+        return None, 0  # written after the decision, in a pass of its own
+    llama_cpp.llama_memory_seq_rm(mem, PARKED, at, -1)
+    llm._stepvox_parked = answer[:at]
+    return answer, at
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:

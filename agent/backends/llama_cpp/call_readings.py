@@ -81,12 +81,14 @@ class CallReadings:
         return by_name[self.tool_chooser.choose(probs, prior)]
 
     def _turn_readings(self, messages: Sequence[ChatMessage], tools: Sequence[dict[str, Any]],
-                       prompt: str, decide: bool) -> tuple[float, tuple[float | None, ...]]:
+                       prompt: str, decide: bool, answer: str | None = None
+                       ) -> tuple[float, tuple[float | None, ...]]:
         """The turn-end estimate after the user's words and, when a call is to be decided,
         the call odds after the whole prompt and (with history) for the latest message
         alone, from one llama.cpp batch (`agent.backends.llama_cpp.batch`). The estimate is then ready
         only with the odds (~50 ms later than on its own), still before any reply audio
-        could be. None for odds that need their own evaluation."""
+        could be. None for odds that need their own evaluation. `answer`, the prompt a text
+        reply would be written from, is evaluated in the same batch (`batch.evaluate`)."""
         user_text = messages[-1].content
         words = self._llm.tokenize(words_prefix(prompt, user_text).encode("utf-8"),
                                    special=True)
@@ -101,8 +103,10 @@ class CallReadings:
                                       special=True)
             # Every turn's message-alone prompt opens the same way: sequence 1 keeps that.
             keep = self._token_count(turn_head(messages[:1], tools))
-        (after_words, after_prompt), alone = evaluate(self._llm, full,
-                                                      [len(words), len(full)], side, keep)
+        later = None if answer is None else self._llm.tokenize(answer.encode("utf-8"),
+                                                                special=True)
+        (after_words, after_prompt), alone = evaluate(
+            self._llm, full, [len(words), len(full)], side, keep, answer=later)
         calls = self._call_tokens()
         return (end_probability(after_words, self._turn_end_tokens()),
                 (float(after_prompt[calls].sum()),

@@ -204,7 +204,8 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
             call_odds: tuple[float | None, ...] = (None, None)
             if self.estimate_turn_end and messages[-1].role == "user":
                 # Evaluated first, on a prefix of `prompt`: it fills the cache for the reply.
-                estimate, call_odds = self._turn_readings(messages, tools, prompt, decide)
+                estimate, call_odds = self._turn_readings(messages, tools, prompt, decide,
+                                                          answer)
                 emit(("turn_end", estimate, None))
                 if stop.is_set():  # a speculation discarded meanwhile: free the model now
                     return
@@ -244,6 +245,7 @@ class LlamaCppChatModel(CallReadings, FurtherCalls):
         """`create_completion`, with another prompt's cache parked or brought back first."""
         make_way(self._llm, self._llm.tokenize(prompt.encode("utf-8"), special=True),
                  kwargs.get("max_tokens") or self.max_tokens)
+        self._llm._stepvox_answer_fresh = False  # this completion decodes: they go stale
         return self._llm.create_completion(prompt, **kwargs)
 
     async def prefill(self, system_prompt: str, tools: Sequence[dict[str, Any]] = ()) -> None:

@@ -69,7 +69,10 @@ def make_way(llm: Any, tokens: Sequence[int], room: int, *, park: bool = True) -
         llama_cpp.llama_memory_seq_rm(mem, _SCRATCH, -1, -1)
         llm.input_ids[:len(waiting)] = waiting
         llm.n_tokens = len(waiting)
-        llm._requires_eval = True  # the logits on hand are the other prompt's
+        # The logits on hand are the other prompt's, unless the last batch ended with the
+        # parked prompt, whole, and that is the prompt now wanted (batch._answer_room).
+        llm._requires_eval = not (getattr(llm, "_stepvox_answer_fresh", False)
+                                  and there == len(waiting) == len(tokens))
         _keep(llm, mem, held, limit)
     elif park and here < _OTHER_PROMPT <= len(held) - here:
         llama_cpp.llama_memory_seq_rm(mem, PARKED, -1, -1)

@@ -72,9 +72,9 @@ def test_the_head_is_evaluated_ahead_and_the_turn_then_evaluates_only_its_words(
     starts: list[int] = []
     real = llama_chat.evaluate
 
-    def spy(llm, toks, ends, *side):
+    def spy(llm, toks, ends, *side, **answer):
         starts.append(common_prefix(llm.input_ids[:llm.n_tokens].tolist(), toks))
-        return real(llm, toks, ends, *side)
+        return real(llm, toks, ends, *side, **answer)
 
     monkeypatch.setattr(llama_chat, "evaluate", spy)
     for before in ([SYSTEM], [SYSTEM, *HISTORY]):

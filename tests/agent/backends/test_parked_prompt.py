@@ -12,7 +12,7 @@ from embedded_gate import require_embedded
 
 from agent import ChatMessage
 from agent.chat_model import TextDelta
-from agent.backends.llama_cpp.chatml_prompt import system_block
+from agent.backends.llama_cpp.chatml_prompt import render_turn_prompt, system_block
 from agent.backends.llama_cpp.parked_prompt import common_prefix, parked
 from agent.honesty.world_questions import plain_answer_prompt
 from personas import PersonaLibrary
@@ -59,7 +59,11 @@ def decoded(model, monkeypatch) -> list[int]:
 
     def counting(batch):
         sizes.append(batch.batch.n_tokens)
+        firsts.append(batch.batch.token[0])
         return decode(batch)
+
+    firsts: list[int] = []
+    model._first_tokens = firsts  # the first token of each batch, for a test that asks
 
     monkeypatch.setattr(ctx, "decode", counting)
     return sizes
@@ -81,7 +85,16 @@ def test_a_plain_answer_parks_the_persona_prompt_and_brings_it_back(model, decod
     decoded.clear()
     answer = asyncio.run(say(model, [PERSONA, question], answer_from=[PLAIN, question]))
     assert "Paris" in answer
-    assert sum(decoded) < 40 + 2 * 16 and len(decoded) <= 2 + 16, decoded
+    # One batch holds the persona prompt's words (the call decision) and the plain prompt's,
+    # the plain prompt's last: the reply is sampled from its logits and decoded token by
+    # token (no pass of the plain words alone, no replayed token).
+    persona_words = len(tokens(model, render_turn_prompt([PERSONA, question], TOOLS)))
+    plain_words = len(tokens(model, render_turn_prompt([PLAIN, question], [])))
+    assert decoded[0] == persona_words - len(persona_head) + plain_words - len(plain_head)
+    assert set(decoded[1:]) == {1} and len(decoded) <= 16, decoded
+    # The second pass is the reply's first token, not the prompt's last one replayed.
+    plain_prompt = tokens(model, render_turn_prompt([PLAIN, question], []))
+    assert model._first_tokens[-len(decoded) + 1] == tokens(model, answer)[0] != plain_prompt[-1]
     assert common_prefix(cached(model), plain_head) == len(plain_head)
     assert parked(model._llm)[:len(persona_head)] == persona_head
     decoded.clear()

@@ -143,3 +143,17 @@ def test_a_backend_without_a_second_prompt_is_left_as_it_is(library):
 
     state = {"user_text": "How many legs does a spider have?", "messages": []}
     assert world_answer_prompt(Services, state) is None
+
+
+def test_a_persona_with_no_character_keeps_its_own_prompt():
+    # The default persona is one assistant line: "You are Joe." instead made the 0.5B name
+    # Joe as the composer of The Four Seasons. Nothing to take away, so nothing is.
+    from personas import DEFAULT_PERSONA
+
+    class Services:
+        chat_model = Recording(["x"])
+        persona = DEFAULT_PERSONA
+
+    state = {"user_text": "Who composed the Four Seasons?", "messages": []}
+    assert asks_about_the_world(state["user_text"], DEFAULT_PERSONA)
+    assert world_answer_prompt(Services, state) is None
