@@ -333,4 +333,13 @@ STATIC_FACTS: tuple[str, ...] = (
     "which indian city is known as the pink city",
     "what currency do they use in japan",
     "what was the first cryptocurrency",
+    # Where a landmark is: "where is" is also how a parcel, a flight or the nearest shop is
+    # asked after, but a landmark does not move ("Where is the Colosseum?" was taken for
+    # the clock, "Where is the Eiffel Tower?" for opening hours).
+    "where is the great wall",
+    "in which country is mount fuji",
+    "where is stonehenge",
+    "which city is the acropolis in",
+    "where is the sydney opera house",
+    "where is the amazon rainforest",
 )

@@ -57,14 +57,16 @@ _LINE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+|;\s*")
 # record, which no line of the persona's prompt can hold, however close its words are.
 _RECORD_CODE = re.compile(r"\b(?=[a-z]*\d)(?=\d*[a-z])[a-z\d]{4,}\b|\b[a-z]{2,4} ?\d{2,}\b|\b\d{4,}\b",
                           re.I)
-# Words of now, of the caller's own or of a live value: a request holding one is never
-# taken for a static fact ("how often is the ferry running today", "what's the temperature
-# in tokyo"), however near a static example its other words are.
+# Words of now, of the caller's own (where they are: "the nearest pharmacy") or of a live
+# value: a request holding one is never taken for a static fact ("how often is the ferry
+# running today", "what's the temperature in tokyo"), however near a static example its
+# other words are.
 _LIVE_WORDS = re.compile(
     r"\b(?:now|today|tonight|today's|this (?:morning|afternoon|evening|week|weekend|month|year|"
     r"season)|at the moment|currently|yet|latest|yesterday|tomorrow|last (?:night|week|game|"
     r"match)|next|my|me|i|mine|our|will|going to|gonna|still|so far|temperature|weather|"
-    r"forecast|raining|snowing|price|prices|rate|score|traffic|delay|delayed|open|stock)\b", re.I)
+    r"forecast|raining|snowing|price|prices|rate|score|traffic|delay|delayed|open|stock|"
+    r"nearest|closest|nearby|near here|around here)\b", re.I)
 
 class GapVerdict(BaseModel):
     """One request against the examples."""

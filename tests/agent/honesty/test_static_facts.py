@@ -29,3 +29,18 @@ def test_a_static_fact_about_a_changing_thing_is_answered(gaps, text):
                                   "what did my sister text me"])
 def test_live_values_and_the_callers_own_records_stay_gaps(gaps, text):
     assert gaps.judge(text).needs_outside_data
+
+
+@pytest.mark.parametrize("text", ["Where is the Colosseum?", "Where is the Eiffel Tower?",
+                                  "Where is the Louvre?", "Where is the Golden Gate Bridge?"])
+def test_where_a_landmark_is_is_answered(gaps, text):
+    # Taken for the clock, opening hours or traffic before the landmark examples.
+    assert not gaps.judge(text).needs_outside_data
+
+
+@pytest.mark.parametrize("text", ["Where is the nearest pharmacy?",
+                                  "Where is the closest petrol station?",
+                                  "where is the post office near here", "Where is the bus?",
+                                  "Where is my parcel?"])
+def test_where_something_near_the_caller_or_moving_is_stays_a_gap(gaps, text):
+    assert gaps.judge(text).needs_outside_data
