@@ -14,7 +14,10 @@ model's on the same questions and the ratio.
     .venv/bin/python bench/persona_qa.py --personas captain-bram,veyra --split dev
 
 `--split dev|test` asks only one half (odd / even question number): prompt changes are tuned
-on dev and reported on test. A benchmark, never a test: it asserts nothing.
+on dev and reported on test. `--compare-plain` asks each question twice, with the plain
+answers for questions about the world (`agent.honesty.world_questions`) on and off, and
+compares accuracy and first audio in the same run. A benchmark, never a test: it asserts
+nothing.
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ if str(ROOT) not in sys.path:
 from bench.answer_match import is_correct, load_items  # noqa: E402
 from bench.machine import machine_info, machine_line  # noqa: E402
 from bench.spoken_qa import DATA, bare_answer, bare_model, load_settings, select  # noqa: E402
-from bench.stats import console, make_table  # noqa: E402
+from bench.stats import console, make_table, percentile  # noqa: E402
 from bench.zh_spoken_qa import framework_text_turn, split_of  # noqa: E402
-from agent.voice_agent import VoiceAgent
+from agent.honesty.world_questions import asks_about_the_world  # noqa: E402
+from agent.voice_agent import VoiceAgent  # noqa: E402
 
 ENGLISH_PERSONAS = ("pip", "captain-bram", "veyra", "skyway-agent")
 
@@ -65,17 +69,26 @@ async def run(args: argparse.Namespace) -> dict:
         b["correct"] = is_correct(b["reply"], item.answers)
         bare_records[item.id] = b
     personas: dict[str, list[dict]] = {}
+    plain_capable = getattr(model, "answers_from_another_prompt", False)
     for key in args.personas:
         persona = library.get(key)
         agent = VoiceAgent.from_stack(stack, persona=persona, tools=tools_for(persona))
         await agent.warm_up()
         records = personas[key] = []
         for i, item in enumerate(items):
-            fw = await framework_text_turn(agent, item.question)
-            fw["correct"] = is_correct(fw["reply"], item.answers)
-            records.append({"id": item.id, "question": item.question,
-                            "answers": list(item.answers), "framework": fw,
-                            "bare": bare_records[item.id]})
+            record = {"id": item.id, "question": item.question, "answers": list(item.answers),
+                      "bare": bare_records[item.id],
+                      "world": asks_about_the_world(item.question, persona)}
+            # With --compare-plain, each question twice: plain answers on and off, in
+            # alternating order (the same machine state for both).
+            modes = (("framework", True), ("framework_off", False))[:2 if args.compare_plain else 1]
+            for name, on in (modes if i % 2 == 0 else modes[::-1]):
+                model.answers_from_another_prompt = on and plain_capable
+                record[name] = await framework_text_turn(agent, item.question)
+                record[name]["correct"] = is_correct(record[name]["reply"], item.answers)
+            model.answers_from_another_prompt = plain_capable
+            fw = record["framework"]
+            records.append(record)
             if args.verbose:
                 b = bare_records[item.id]
                 mark = lambda ok: "+" if ok else "-"  # noqa: E731
@@ -97,10 +110,32 @@ async def run(args: argparse.Namespace) -> dict:
         table.add_row(key, f"{fw}/{len(records)}", f"{bare_n}/{len(records)}",
                       f"{ratio:.2f}", str(lost), str(gained))
     out.print(table)
+    if args.compare_plain:
+        out.print(plain_table(personas))
     out.print("machine: " + machine_line(info), markup=False)
     return {"model_path": model._llm.model_path, "seed": args.seed, "split": args.split or "all",
             "sampling": sampling, "questions": len(items), "run_s": time.perf_counter() - start,
             "machine": info, "summary": summary, "personas": personas}
+
+
+def plain_table(personas: dict[str, list[dict]]):
+    """Plain answers on against off, same run: accuracy, and the first audio of the
+    questions about the world (the ones that take the plain prompt)."""
+    table = make_table("plain answers for questions about the world, on vs off (same run)",
+                       ["persona", "right, on", "right, off", "world questions",
+                        "first audio p50 / p95 on (ms)", "off (ms)"])
+    for key, records in personas.items():
+        world = [r for r in records if r["world"]]
+
+        def audio(name: str) -> str:
+            ms = [r[name]["first_audio_ms"] for r in world if r[name]["first_audio_ms"]]
+            return f"{percentile(ms, 50):,.0f} / {percentile(ms, 95):,.0f}" if ms else "-"
+
+        table.add_row(key, str(sum(r["framework"]["correct"] for r in records)),
+                      str(sum(r["framework_off"]["correct"] for r in records)),
+                      f"{len(world)}/{len(records)}", audio("framework"),
+                      audio("framework_off"))
+    return table
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -117,6 +152,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the models")
     p.add_argument("--out", type=Path, help="write every record as JSON here")
     p.add_argument("--verbose", action="store_true", help="print each answer as it comes")
+    p.add_argument("--compare-plain", action="store_true",
+                   help="also ask each question with plain answers off (agent.honesty."
+                        "world_questions) and compare accuracy and first audio")
     args = p.parse_args(argv)
     args.personas = [k.strip() for k in args.personas.split(",") if k.strip()]
     return args

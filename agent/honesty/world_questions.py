@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 from agent.chat_model import ChatMessage
 from agent.honesty.refusal_after_tool import language_of
@@ -84,12 +85,16 @@ def _stem(word: str) -> str:
 
 
 def card_words(persona) -> frozenset[str]:
-    """The content words of everything the card says of the character (stemmed), and each
-    Chinese character of it: a question sharing one is the character's to answer."""
+    """The content words of everything the card says of the character (stemmed), and the
+    Chinese character pairs of it: a question sharing one is the character's to answer."""
     parts = [persona.name, persona.system_prompt, persona.description, persona.personality,
              persona.scenario, persona.greeting, *persona.alternate_greetings,
              *persona.example_dialogues]
-    text = expand_macros("\n".join(p for p in parts if p), persona.name, "User")
+    return _words_of(expand_macros("\n".join(p for p in parts if p), persona.name, "User"))
+
+
+@lru_cache(maxsize=32)  # the card's text is the same every turn; a few cards are in use
+def _words_of(text: str) -> frozenset[str]:
     # Example dialogues mark their speakers with the name the macro gave the user.
     words = {_stem(w) for w in _WORD.findall(text.lower())
              if len(w) >= _MIN_WORD and w not in _COMMON and w != "user"}
@@ -105,7 +110,7 @@ def _han_pairs(text: str) -> set[str]:
     return {p for p in pairs if not _FUNCTION_HAN.intersection(p)}
 
 
-def asks_about_the_world(text: str, persona, card: frozenset[str] | None = None) -> bool:
+def asks_about_the_world(text: str, persona) -> bool:
     """Whether `text` is a standalone question about the world that the persona's card has
     no part in (the module's rules)."""
     said = text.strip()
@@ -121,7 +126,7 @@ def asks_about_the_world(text: str, persona, card: frozenset[str] | None = None)
             return False
         own = {_stem(w) for w in _WORD.findall(said.lower())
                if len(w) >= _MIN_WORD and w not in _COMMON}
-    if own & (card if card is not None else card_words(persona)):
+    if own & card_words(persona):
         return False
     # An entry that is always in the prompt (a desk's policy document) says nothing of this.
     return not (persona.lore and any(not e.constant for e in persona.lore.triggered([said])))
@@ -159,17 +164,6 @@ def world_answer_prompt(services, state) -> Sequence[ChatMessage] | None:
         return None
     text = state.get("user_text", "")
     persona = services.persona
-    if not has_character(persona) or not asks_about_the_world(text, persona, _card_of(persona)):
+    if not has_character(persona) or not asks_about_the_world(text, persona):
         return None
     return plain_answer_prompt(persona, text)
-
-
-_CARDS: dict[int, tuple[object, frozenset[str]]] = {}
-
-
-def _card_of(persona) -> frozenset[str]:
-    """`card_words`, once per persona object (a card is a few hundred words; a turn is 0.4 s)."""
-    held = _CARDS.get(id(persona))
-    if held is None or held[0] is not persona:
-        held = _CARDS[id(persona)] = (persona, card_words(persona))
-    return held[1]
