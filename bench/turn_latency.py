@@ -39,10 +39,10 @@ import numpy as np  # noqa: E402
 from bench.machine import CpuMeter, load_average, machine_info, machine_line  # noqa: E402
 from bench.stats import console, fmt  # noqa: E402
 from bench.turn_latency_report import (  # noqa: E402
-from agent.voice_agent import VoiceAgent
     LEAD_SILENCE_S, QUESTIONS, STAGES, TAIL_SILENCE_S, TARGET_MS, new_caller, print_comparison,
     print_config, summarize_config,
 )
+from agent.voice_agent import VoiceAgent  # noqa: E402
 
 
 # (key, label, how it is computed, function of timings_ms, only for tool turns)

@@ -135,3 +135,25 @@ def test_the_parked_prompt_leaves_room_for_a_long_one(model):
     plain_head = tokens(model, system_block(PLAIN.content, ()))
     assert len(parked(model._llm)) < len(plain_head)  # trimmed or dropped, not kept whole
     assert len(parked(model._llm)) + n + 16 <= model._llm.n_ctx()
+
+
+def test_anticipation_brings_the_parked_persona_back_and_parks_nothing(model):
+    # Tried: a world question answered plainly (the persona's prompt is parked), then
+    # `anticipate` for the persona's next turn: it brings the persona's cells back and
+    # prepares the turn head. A guess at another system prompt then parks nothing: what is
+    # parked (the plain prompt) stays.
+    from agent.backends.llama_cpp.chatml_prompt import turn_head
+
+    asyncio.run(model.prefill(PLAIN.content, ()))
+    asyncio.run(model.prefill(PERSONA.content, TOOLS))
+    question = ChatMessage(role="user", content="What is the capital of Japan?")
+    assert "Tokyo" in asyncio.run(say(model, [PERSONA, question], answer_from=[PLAIN, question]))
+    plain_head = tokens(model, system_block(PLAIN.content, ()))
+    assert cached(model)[:len(plain_head)] == plain_head  # the plain prompt is in use
+    assert asyncio.run(model.anticipate([PERSONA], TOOLS)) is True
+    head = tokens(model, turn_head([PERSONA], TOOLS))
+    assert cached(model)[:len(head)] == head
+    assert parked(model._llm)[:len(plain_head)] == plain_head
+    other = ChatMessage(role="system", content="You are a pirate who hates questions.")
+    assert asyncio.run(model.anticipate([other], TOOLS)) is False
+    assert parked(model._llm)[:len(plain_head)] == plain_head
