@@ -13,8 +13,8 @@ only the text comes from the plain one: `LlamaCppChatModel.stream(answer_from=..
 question, read from the words alone:
 
 - asks (a wh-word, or 什么/谁/哪/几/多少/怎么/为什么), and stands alone: no you/your, I/my, we,
-  no he/she/it/they or this/that pointing back into the conversation (generic "what do you
-  call a baby cat" is allowed);
+  no he/she/it/they or this/that pointing back into the conversation (the generic "what do
+  you call a baby cat" and "our solar system" are allowed);
 - asks no opinion or advice, and for no story, song or joke: those are the character's to give;
 - names nothing of the character: no word of its card (name, prompt, description, scenario,
   greetings, examples) but everyday ones (year, night, help, numbers), and no lore entry it
@@ -46,7 +46,10 @@ _PERSONAL_EN = re.compile(
 # "What do you call a baby cat?", "How do you say hello in Spanish?": the generic you.
 _GENERIC_YOU = re.compile(
     r"\b(?:do|would|can|could|did|should) you (?:call|say|spell|pronounce|write|find|get|make|"
-    r"mix|use|measure|convert|calculate)\b", re.I)
+    r"mix|use|measure|convert|calculate)\b"
+    # "How many planets are in our solar system?": everyone's, not the speakers'.
+    r"|\bour (?:solar system|planet|galaxy|sun|moon|bodies|body|universe|earth)\b"
+    r"|\b(?:planet|galaxy|world) we live (?:on|in)\b", re.I)
 _PERSONAL_ZH = re.compile(r"你|您|我|咱|他|她|它|这|那|刚才")
 # Asked of the character, not of the world.
 _OWN_EN = re.compile(

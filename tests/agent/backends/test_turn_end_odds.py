@@ -182,7 +182,7 @@ def test_the_backend_reply_after_one_pass_matches_the_reply_after_two(tmp_path):
 def _two_passes(model):
     original = model._turn_readings
 
-    def two(messages, tools, prompt, decide):
+    def two(messages, tools, prompt, decide, answer=None):
         return original(messages, tools, prompt, False)[0], (None, None)  # odds on their own
 
     return two

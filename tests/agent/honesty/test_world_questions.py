@@ -30,6 +30,8 @@ def library():
     ("veyra", "Who painted the Mona Lisa?"),
     ("pip", "What do you call a baby cat?"),  # the generic you
     ("pip", "How do you say hello in Spanish?"),
+    ("veyra", "How many planets are in our solar system?"),  # everyone's "our"
+    ("captain-bram", "What is the name of the galaxy we live in?"),
     ("skyway-agent", "What is the capital of Australia?"),  # its policy lore is always there
     ("xiaoyue", "中国的首都是哪个城市？"),
     ("xiaoyue", "一年有几个月？"),
@@ -46,6 +48,8 @@ def test_questions_about_the_world(library, key, text):
     ("captain-bram", "Why do ships float?"),  # "ship" is on his card
     ("captain-bram", "What should I do next?"),
     ("captain-bram", "Where are we?"),
+    ("captain-bram", "What did we talk about?"),  # the conversation: the persona's history
+    ("pip", "What is our plan?"),
     ("captain-bram", "Who built it?"),  # points back into the conversation
     ("pip", "What is your favourite gadget?"),
     ("pip", "What's a good story about a fox?"),  # "fox" is on her card
