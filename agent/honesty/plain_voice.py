@@ -69,13 +69,20 @@ def plain_prompt(persona, state: TurnState) -> list[ChatMessage]:
     policies) and the speaking rules, then the conversation's last lines: none of the
     card's character text, examples or tags."""
     lines = [m for m in state["messages"] if m.role in ("user", "assistant") and m.content]
-    zh = language_of(persona) == "zh"
     lore = persona.lore.triggered([m.content for m in lines]) if persona.lore else []
-    sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.",
-                *(e.content.strip() for e in lore if e.content.strip()),
-                SPOKEN_RULES_ZH if zh else SPOKEN_RULES]
-    system = expand_macros("\n\n".join(sections), persona.name, "User")
+    system = plain_system(persona, [e.content.strip() for e in lore if e.content.strip()])
     return [ChatMessage(role="system", content=system), *lines[-_HISTORY:]]
+
+
+def plain_system(persona, lore: list[str] = (), *, tags: bool = False) -> str:
+    """"You are NAME.", then `lore`, the speaking rules in the persona's language and, with
+    `tags`, its style-tag protocol: a system prompt with none of the character text."""
+    zh = language_of(persona) == "zh"
+    sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.", *lore,
+                SPOKEN_RULES_ZH if zh else SPOKEN_RULES]
+    if tags and persona.style_tags:
+        sections.append(tag_protocol_text(persona.style_tags))
+    return expand_macros("\n\n".join(sections), persona.name, "User")
 
 
 def asked_plainly(ctx: TurnContext, state: TurnState) -> AsyncIterator[ChatEvent]:

@@ -31,9 +31,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 
 from agent.chat_model import ChatMessage
-from agent.honesty.refusal_after_tool import language_of
-from personas.persona_prompt import SPOKEN_RULES, SPOKEN_RULES_ZH, expand_macros
-from speech.style_tags import tag_protocol_text
+from agent.honesty.plain_voice import plain_system
+from personas.persona_prompt import expand_macros
 
 _ASKS_EN = re.compile(r"\b(?:what|what's|whats|which|who|who's|whom|whose|where|where's|when|"
                       r"how|how's|why)\b", re.I)
@@ -138,13 +137,8 @@ def asks_about_the_world(text: str, persona) -> bool:
 def plain_answer_prompt(persona, text: str) -> list[ChatMessage]:
     """The persona's name, the speaking rules in its language and its style-tag protocol,
     then the question alone: no card, no lore, no history (the question stands alone)."""
-    zh = language_of(persona) == "zh"
-    sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.",
-                SPOKEN_RULES_ZH if zh else SPOKEN_RULES]
-    if persona.style_tags:
-        sections.append(tag_protocol_text(persona.style_tags))
-    system = expand_macros("\n\n".join(sections), persona.name, "User")
-    return [ChatMessage(role="system", content=system), ChatMessage(role="user", content=text)]
+    return [ChatMessage(role="system", content=plain_system(persona, tags=True)),
+            ChatMessage(role="user", content=text)]
 
 
 def has_character(persona) -> bool:
