@@ -25,7 +25,8 @@ import re
 from agent.chat_model import TextDelta, TurnEndEstimate
 from agent.honesty.plain_voice import asked_plainly, recites_card
 from agent.honesty.refusal_after_tool import (
-    REFUSAL, after_dropped, asked_again, echoes, first_sentence, language_of, replayed,
+    BRACKETED, REFUSAL, after_dropped, asked_again, echoes, first_sentence, language_of,
+    replayed,
     says_an_earlier_line,
 )
 from agent.turn.context import TurnContext
@@ -53,11 +54,6 @@ HARMFUL = re.compile(
 # at once; only these openings hold the first sentence back until it is read.
 _MAY_REFUSE = re.compile(r"\s*(?:I\b|I'|sorry|as an|please|sure|okay|ok\b|of course|"
                          r"certainly|alright|here|抱歉|对不起|我|[(（])", re.I)
-# A sentence wholly in brackets is a prompt's note read back, never a spoken answer: given
-# "给我唱一首关于月亮的歌吧。", the 0.5B said the per-turn note "（请用简短的口语直接回答我，
-# 不要提到任何函数。）" and nothing else.
-# A style tag may open it; the sentence's end may come before its closing bracket.
-_BRACKETED = re.compile(r"^(?:\s*[(（][^()（）]*[)）])*\s*[(（][^()（）]*(?:[)）]\W*)?$")
 # An opening that only apologises: the coder model went on "Please provide the function
 # name and its parameters." after it ("sorry i didn't catch that", bench/honesty_eval.py).
 _APOLOGY = re.compile(r"^\W*(?:I apologi[sz]e|I'?m sorry|I am sorry|sorry|my apologies)\b"
@@ -70,6 +66,17 @@ _SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
 HOLLOW = re.compile(r"^\W*(?:(?:sure|okay|ok|of course|certainly|alright|yes)\W+)?"
                     r"(?:here it is|here you go|here you are|here's (?:it|the answer|what i "
                     r"found))\W*$", re.I)
+# The caller's words about themselves said back as the agent's own: asked "Can I bring my
+# dog on the plane?", the SkyWay desk said "Yes, I can bring my dog on the plane." Such a
+# reply speaks as the caller and answers nothing, so, like a card read out, it goes to the
+# plain voice with the persona's triggered lore ("50 euros", from the pet policy). Only a
+# caller's line in the first person holds a reply back for this, and only one that opens
+# with a yes or a no (an "I" opening is held already).
+_CALLERS_OWN = re.compile(r"\b(?:I|I'm|I've|I'd|I'll|me|my|mine|myself)\b|我", re.I)
+_YES_NO = re.compile(r"\s*(?:(?:yes|no|yeah|yep|nope)\b|是的|是|可以|不可以|不能|能|不)", re.I)
+# Asked to say something back, saying it is the answer.
+_SAY_BACK = re.compile(r"\b(?:repeat|say|spell|read (?:it |that )?back)\b|跟我说|跟我读|重复|念",
+                       re.I)
 
 
 async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
@@ -81,20 +88,22 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
         return
     said, persona = state.get("user_text", ""), ctx.services.persona
     about_itself = _names(first.text, persona.name)
-    if HARMFUL.search(said) or not (_MAY_REFUSE.match(first.text) or about_itself) \
-            and first.text.strip():
+    may_echo = bool(_YES_NO.match(first.text)) and _about_the_caller(said)
+    if HARMFUL.search(said) or not (_MAY_REFUSE.match(first.text) or about_itself or
+                                    may_echo) and first.text.strip():
         return  # spoken as it streams: no sentence is held back to be read
     text, read = await first_sentence(first, stream)
-    refused = bool(REFUSAL.search(text) or _BRACKETED.match(text)) or \
-        await _ends_hollow(text, read, stream)
-    follows = "" if refused else await _what_follows(text, read, stream, ctx, state,
-                                                     about_itself)
-    refused, recited = refused or follows == "refusal", follows == "card"
+    echoed = speaks_as_caller(text, said)
+    refused = not echoed and (bool(REFUSAL.search(text) or BRACKETED.match(text)) or
+                              await _ends_hollow(text, read, stream))
+    follows = "" if refused or echoed else await _what_follows(text, read, stream, ctx,
+                                                               state, about_itself)
+    refused, recited = refused or follows == "refusal", follows == "card" or echoed
     if not (refused or recited):
         ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
         return
-    log.info("asking again after a refusal, an empty answer or the card read out, "
-             "to a harmless request: %r", text)
+    log.info("asking again after a refusal, an empty answer, the card read out or the "
+             "caller's words said back, to a harmless request: %r", text)
     language = language_of(persona)
     nudge = NUDGE_BY_LANGUAGE.get(language, NUDGE)
 
@@ -118,6 +127,22 @@ async def ask_again_if_refused(ctx: TurnContext, state: TurnState) -> None:
     ctx.first_event, ctx.live_stream = opening, again
 
 
+def _about_the_caller(said: str) -> bool:
+    """Whether the caller spoke of themselves, and did not ask for words said back."""
+    return bool(_CALLERS_OWN.search(said)) and not _SAY_BACK.search(said)
+
+
+def speaks_as_caller(sentence: str, said: str) -> bool:
+    """Whether `sentence`, after an opening yes or no, is mostly the caller's own words
+    about themselves, in the first person as they said them ("Yes, I can bring my dog on
+    the plane." to "Can I bring my dog on the plane?"). "Yes, you can bring your dog." is
+    an answer: its you/your are not the caller's words."""
+    if not _about_the_caller(said):
+        return False
+    body = sentence[m.end():] if (m := _YES_NO.match(sentence)) else sentence
+    return echoes(body, said) and bool(_CALLERS_OWN.search(body))
+
+
 def _names(opening: str, name: str) -> bool:
     """Whether a reply opens with the persona's own name (a card read out starts so)."""
     head = opening.strip().lower()
@@ -127,7 +152,8 @@ def _names(opening: str, name: str) -> bool:
 def _unusable(sentence: str, ctx: TurnContext, state: TurnState) -> bool:
     """A second answer's sentence not worth saying: a refusal, a line of the conversation
     said again, or the card read out."""
-    return bool(REFUSAL.search(sentence) or _BRACKETED.match(sentence)) or \
+    return bool(REFUSAL.search(sentence) or BRACKETED.match(sentence)) or \
+        speaks_as_caller(sentence, state.get("user_text", "")) or \
         says_an_earlier_line(sentence, state["messages"]) or \
         recites_card(sentence, ctx.services.persona, state.get("user_text", ""))
 

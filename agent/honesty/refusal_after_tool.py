@@ -31,6 +31,13 @@ REFUSAL = re.compile(
     r"\b(?:I'?m sorry,? but I|I|sorry,? I)\s+(?:can(?:no|')t|am unable to|am not able to)\s+"
     r"(?:assist|help)(?: you)? with (?:that|this)|provide (?:me with )?the function name|"
     r"\bas an AI\b", re.I)
+# A sentence wholly in brackets is a prompt's note read back, never a spoken answer, with or
+# without a tool result before it ("(Answer me in plain spoken words, without mentioning any
+# function.)" after booking SKW456 was read, chatml_prompt.TURN_NOTE). Given
+# "给我唱一首关于月亮的歌吧。", the 0.5B said the per-turn note "（请用简短的口语直接回答我，
+# 不要提到任何函数。）" and nothing else.
+# A style tag may open it; the sentence's end may come before its closing bracket.
+BRACKETED = re.compile(r"^(?:\s*[(（][^()（）]*[)）])*\s*[(（][^()（）]*(?:[)）]\W*)?$")
 # A system line, not a user one: the 0.5B read a user line like this back word for word.
 NUDGE = ("The tool result above answers the caller's last question. Give that answer in one "
          "or two short spoken sentences.")
@@ -63,7 +70,8 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
             and not carries_result(sentence, results, said)
 
     text, read = await first_sentence(first, stream)
-    if not (REFUSAL.search(text) or asks_back(text, said) or said_before(text)):
+    if not (REFUSAL.search(text) or BRACKETED.match(text) or asks_back(text, said) or
+            said_before(text)):
         line = unanswered(text, state.get("tool_results", []), said)
         if line is None:
             ctx.first_event, ctx.live_stream = read[0], replayed(read[1:], stream)
@@ -79,7 +87,8 @@ async def ask_again_after_refusal(ctx: TurnContext, state: TurnState) -> None:
         if not isinstance(opening, TextDelta):
             break
         second, read = await first_sentence(opening, again)
-        if not (asks_back(second, said) or echoes(second, nudge) or said_before(second)):
+        if not (asks_back(second, said) or echoes(second, nudge) or said_before(second)
+                or BRACKETED.match(second)):
             line = unanswered(second, state.get("tool_results", []), said)
             if line is not None:  # asked again, and still no figure of the answer
                 log.info("the tool's own line instead of a second answer without its "

@@ -117,6 +117,20 @@ async def test_reservation_code_as_spoken_is_normalised(desk):
     assert res["reservation_id"] == "SKW123" and res["passengers"] == ["Anna de Vries"]
 
 
+async def test_a_surname_said_on_a_look_up_must_be_on_the_booking(desk):
+    # Tried: "My booking is SKW123, surname Smith." SKW123 is Anna de Vries's; reading it
+    # back would tell a stranger whose booking the code is.
+    message = await error(desk, "get_reservation_details",
+                          {"reservation_id": "SKW123", "last_name": "Smith"})
+    assert "Smith" in message and "nothing was read out" in message
+    assert "de Vries" not in message and "Anna" not in message
+    res = await ok(desk, "get_reservation_details",
+                   {"reservation_id": "SKW123", "last_name": "DE VRIES"})
+    assert res["passengers"] == ["Anna de Vries"]
+    # The code alone still finds the booking: the surname is optional on a look-up.
+    assert (await ok(desk, "get_reservation_details", {"reservation_id": "SKW123"}))["status"]
+
+
 async def test_unknown_reservation_names_the_id_and_gives_a_hint(desk):
     message = await error(desk, "get_reservation_details", {"reservation_id": "ZZZ999"})
     assert "ZZZ999" in message and "SKW123" in message and "6 characters" in message

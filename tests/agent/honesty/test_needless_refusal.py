@@ -166,3 +166,44 @@ async def test_a_prompt_note_read_back_is_asked_again(embed):
     agent, model = agent_for(embed, "(四川话)你好噻！")
     reply = await agent.arespond("用四川话跟我打个招呼吧。", synthesize=False)
     assert len(model.calls) == 1 and "你好噻" in reply.text
+
+
+async def test_the_callers_own_words_said_back_go_to_the_plain_voice(embed):
+    # Tried: the greedy 0.5B as the SkyWay desk, "Can I bring my dog on the plane?" ->
+    # "Yes, I can bring my dog on the plane.": the caller's words, in their first person.
+    # (The default persona here has no booking tools, so the same words about a plane are a
+    # question about the caller's booking it cannot know: the same mirror, about a kiwi.)
+    agent, model = agent_for(embed, "Yes, I can eat the skin of a kiwi. Enjoy!",
+                             "Yes, the skin of a kiwi is safe to eat and full of fibre.")
+    reply = await agent.arespond("Can I eat the skin of a kiwi?", synthesize=False)
+    assert reply.text == "Yes, the skin of a kiwi is safe to eat and full of fibre."
+    messages, tools, choice = model.calls[-1]
+    assert messages[0].role == "system" and choice == "none" and tools == []  # the plain voice
+    # The same in Chinese: "我可以带狗上飞机吗？" -> "是的，我可以带狗上飞机。"
+    agent, model = agent_for(embed, "是的，我可以带狗上飞机。", "可以，小型犬可以随行，费用五十欧元。")
+    reply = await agent.arespond("我可以带狗上飞机吗？", synthesize=False)
+    assert reply.text == "可以，小型犬可以随行，费用五十欧元。" and len(model.calls) == 2
+
+
+async def test_an_answer_in_the_callers_words_but_the_agents_person_streams_as_it_came(embed):
+    # Inputs tried: a yes in the second person; a no that adds its own words; a caller who
+    # asked for their words to be said back.
+    for said, answer in [
+        ("Can I eat the skin of a kiwi?", "Yes, you can eat the skin of a kiwi."),
+        ("Do I need a visa for Japan?", "No, most visitors need no visa for a short stay."),
+        ("Repeat after me: I love my cat.", "I love my cat."),
+    ]:
+        agent, model = agent_for(embed, answer)
+        reply = await agent.arespond(said, synthesize=False)
+        assert reply.text == answer and len(model.calls) == 1, said
+
+
+def test_what_counts_as_speaking_as_the_caller():
+    from agent.honesty.needless_refusal import speaks_as_caller
+    said = "Am I allowed to bring a laptop in my hand luggage?"
+    assert speaks_as_caller("Yes, I am allowed to bring a laptop in my hand luggage.", said)
+    assert speaks_as_caller("I am allowed to bring a laptop.", said)
+    assert not speaks_as_caller("Yes, you may bring a laptop in your hand luggage.", said)
+    assert not speaks_as_caller("Yes, laptops are allowed in hand luggage.", said)
+    # A question about the world, not the caller: no first person to mirror.
+    assert not speaks_as_caller("Yes, the moon is a satellite.", "Is the moon a satellite?")

@@ -195,3 +195,17 @@ async def test_the_callers_opening_said_back_after_a_tool_is_asked_again():
     reply = await agent.arespond("Then please put me through to a human.", synthesize=False,
                                  conversation_id="h")
     assert reply.text == "A human agent will call you within 2 hours.", reply.text
+
+
+async def test_the_prompts_turn_note_read_back_after_a_tool_is_never_said():
+    # Tried: the greedy 0.5B as the SkyWay desk, "Hi, booking SKW456, my name is Tom Berger.
+    # When do I fly?": after the booking was read, its whole answer was the per-turn note.
+    from agent.backends.llama_cpp.chatml_prompt import TURN_NOTE
+    agent, model = agent_for(TURN_NOTE, "Your order 4471 shipped on Tuesday.")
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert reply.text == "Your order 4471 shipped on Tuesday."
+    assert model.calls[-1][0][-1].content == NUDGE
+    # Said again in the second answer too: the tool's own answer is read out instead.
+    agent, model = agent_for(TURN_NOTE, TURN_NOTE)
+    reply = await agent.arespond("has order 4471 shipped yet", synthesize=False)
+    assert "(" not in reply.text and "shipped on Tuesday" in reply.text

@@ -82,6 +82,13 @@ LastName = Annotated[
                "Ask for it; never take it from the booking details.")
 ]
 
+# The same surname on a look-up: optional (the booking code alone finds a booking), checked
+# when the caller said one.
+SaidLastName = Annotated[
+    str | None, Field(description="The caller's surname, only if they said it in this "
+                      "call. Omit when they did not.")
+]
+
 
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
@@ -132,10 +139,15 @@ def _desk_tools(desk: AirlineDesk) -> list[Tool]:
 
     def get_reservation_details(
         reservation_id: ReservationId,
+        last_name: SaidLastName = None,
     ) -> ReservationDetails:
         """Get a SkyWay booking: passengers, flights and their status, cabin, fare, bags, insurance."""
         with desk.lock:
-            return desk.details(desk.reservation(reservation_id))
+            # A surname the caller gave must be on the booking: read back anyway, a wrong
+            # surname would tell a stranger whose booking the code is.
+            res = desk.reservation(reservation_id) if last_name is None \
+                else desk.confirmed(reservation_id, last_name, looking_up=True)
+            return desk.details(res)
 
     def get_flight_status(
         flight_number: Annotated[

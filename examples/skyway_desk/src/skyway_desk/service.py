@@ -41,9 +41,11 @@ class AirlineDesk:
             "e-mail again, letter by letter."
         )
 
-    def confirmed(self, reservation_id: str, last_name: str) -> _Reservation:
+    def confirmed(self, reservation_id: str, last_name: str, *, looking_up: bool = False
+                  ) -> _Reservation:
         """The booking, once the caller's surname matched one of its passengers: SkyWay
-        identifies callers by booking code and surname before any change."""
+        identifies callers by booking code and surname before any change, and before reading
+        a booking out to a caller who gave a surname (`looking_up`)."""
         res = self.reservation(reservation_id)
         said = _name_key(last_name)
         names = {_name_key(p.last_name) for p in res.passengers}
@@ -51,7 +53,9 @@ class AirlineDesk:
         if not said or said not in names:
             raise IdentityNotConfirmedError(
                 f"The surname {last_name!r} does not match a passenger on booking "
-                f"{res.reservation_id}, so nothing was changed. Ask the caller to spell the "
+                f"{res.reservation_id}, so " + ("nothing was read out" if looking_up
+                                                  else "nothing was changed") +
+                ". Ask the caller to spell the "
                 "surname on the booking; never read the passengers' names out to them."
             )
         return res
