@@ -13,7 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from personas.lorebook import Lorebook
-from personas.persona_prompt import assemble_system_prompt, expand_macros
+from personas.persona_prompt import assemble_system_prompt, expand_macros, keyed_lore_note
 from speech.style import NEUTRAL, Style
 from speech.style_tags import allowed_tag_keys
 
@@ -96,6 +96,14 @@ class Persona(BaseModel):
         newest `recent_messages` (oldest first, this turn's text last) trigger. Without lore
         hits it is the same string every turn, so a model's prompt cache keeps matching."""
         return assemble_system_prompt(self, recent_messages, user_name=user_name)
+
+    def turn_prompt_parts(self, recent_messages: Sequence[str] = (), *,
+                          user_name: str = "User") -> tuple[str, str]:
+        """(the system message with only the constant lore, the note of the keyed lore the
+        recent messages fire): the system message stays the same string turn after turn,
+        so a model's prompt cache keeps matching it and the tool list after it."""
+        return (assemble_system_prompt(self, recent_messages, user_name=user_name, keyed=False),
+                keyed_lore_note(self, recent_messages, user_name=user_name))
 
 
 DEFAULT_PERSONA = Persona(

@@ -7,10 +7,9 @@ and 小跃 read out her own description and the tool list. The same model, told 
 "You are Pip." and the speaking rules, tells a story ("A story about a mischievous boy who
 discovers a hidden treasure."). So when the card-prompted answer to a harmless request no
 tool served is a refusal, an empty announcement or the card read out, the model is asked
-once more with that plain prompt: the persona's name, the lore the conversation triggers
-(a service persona's policies live there: the SkyWay desk then answers the pet question
-from its policy, "50 euros"), the speaking rules in its language and the conversation's
-last lines; no character text, no examples, no tools. With the persona's own system prompt
+once more with that plain prompt: the persona's name, the speaking rules in its language,
+its style tags and constant lore (a service persona's policy), the keyed lore the
+conversation fires and its last lines; no character text, no examples, no tools. With the persona's own system prompt
 kept instead, Pip and Veyra ("Stay in character") refused again and 小跃 read it out.
 
 The card is what the character knows about itself, so a question about the agent ("tell me
@@ -28,7 +27,7 @@ from agent.honesty.refusal_after_tool import language_of, spoken_words
 from agent.turn.apology import apologising
 from agent.turn.context import TurnContext
 from agent.turn.state import TurnState
-from personas.persona_prompt import SPOKEN_RULES, SPOKEN_RULES_ZH, expand_macros
+from personas.persona_prompt import SPOKEN_RULES, SPOKEN_RULES_ZH, expand_macros, keyed_lore_note
 from speech.style_tags import tag_protocol_text
 
 _HISTORY = 6  # the conversation's last user and agent lines kept in the plain prompt
@@ -65,23 +64,33 @@ def recites_card(sentence: str, persona, said: str) -> bool:
 
 
 def plain_prompt(persona, state: TurnState) -> list[ChatMessage]:
-    """The persona's name, the lore this turn triggers (where a service persona keeps its
-    policies) and the speaking rules, then the conversation's last lines: none of the
-    card's character text, examples or tags."""
+    """`plain_system`, the keyed lore the conversation fires, then its last lines: none of
+    the card's character text or examples."""
     lines = [m for m in state["messages"] if m.role in ("user", "assistant") and m.content]
-    lore = persona.lore.triggered([m.content for m in lines]) if persona.lore else []
-    system = plain_system(persona, [e.content.strip() for e in lore if e.content.strip()])
-    return [ChatMessage(role="system", content=system), *lines[-_HISTORY:]]
+    # The same system message as the answers to questions about the world
+    # (`world_questions.plain_answer_prompt`), which the backend keeps warm, then the keyed
+    # lore the lines fire as a system line of its own: only that and the lines are evaluated
+    # (0.2-0.5 s on two cores), where one system message with all the lore inside took 3.6 s
+    # for the SkyWay desk.
+    lore = keyed_lore_note(persona, [m.content for m in lines])
+    note = [ChatMessage(role="system", content=lore)] if lore else []
+    return [ChatMessage(role="system", content=plain_system(persona, tags=True)), *note,
+            *lines[-_HISTORY:]]
 
 
-def plain_system(persona, lore: list[str] = (), *, tags: bool = False) -> str:
-    """"You are NAME.", then `lore`, the speaking rules in the persona's language and, with
-    `tags`, its style-tag protocol: a system prompt with none of the character text."""
+def plain_system(persona, *, tags: bool = False) -> str:
+    """"You are NAME.", the speaking rules in the persona's language, with `tags` its
+    style-tag protocol, then its constant lore (a service persona's policy, which a plain
+    answer must follow as much as the card's): a system prompt with none of the character
+    text."""
     zh = language_of(persona) == "zh"
-    sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.", *lore,
+    sections = [f"你是{persona.name}。" if zh else f"You are {persona.name}.",
                 SPOKEN_RULES_ZH if zh else SPOKEN_RULES]
     if tags and persona.style_tags:
         sections.append(tag_protocol_text(persona.style_tags))
+    if persona.lore:
+        sections += [e.content.strip() for e in persona.lore.triggered([])  # constant ones
+                     if e.content.strip()]
     return expand_macros("\n\n".join(sections), persona.name, "User")
 
 

@@ -6,8 +6,9 @@ Without a token budget, history is the newest `history_turns` turns. With one
 counter; tool schemas are the backend's fixed prefix and not counted) stays within it: the
 persona prompt, pinned facts and the user's turn always go in, recalled facts take at most a
 quarter of the budget, the stored summary and the newest whole turns share the rest
-(`memory.ContextWindowBuilder`). Backends take one system message, so the summary and the
-facts are appended to it, the summary right after the persona text.
+(`memory.ContextWindowBuilder`). The summary and the facts are appended to the system
+message, the summary right after the persona text. The persona's keyed lore
+that this turn's words fire is a system line just before them (`Persona.turn_prompt_parts`).
 """
 
 from __future__ import annotations
@@ -45,8 +46,8 @@ async def build_prompt(ctx: TurnContext, text: str) -> list[ChatMessage]:
     pinned, recalled = await _caller_facts(ctx, text)
     if svc.history_token_budget is None:
         history = await svc.memory.history(ctx.conversation_id, svc.history_turns)
-        persona = svc.persona.full_system_prompt([*(t.text for t in history), text])
-        return _messages(system_text(persona, "", [*pinned, *recalled]), history, text)
+        persona, lore = svc.persona.turn_prompt_parts([*(t.text for t in history), text])
+        return _messages(system_text(persona, "", [*pinned, *recalled]), history, text, lore)
 
     budget = svc.history_token_budget
     recalled = _within(recalled, budget // 4)
@@ -55,9 +56,10 @@ async def build_prompt(ctx: TurnContext, text: str) -> list[ChatMessage]:
     # The persona text depends on the history (lore entries its words trigger), and the
     # history on what the persona text leaves: assemble once with this turn's lore, again if
     # the window's words triggered more.
-    persona = svc.persona.full_system_prompt([text])
+    persona, lore = svc.persona.turn_prompt_parts([text])
     for attempt in range(2):
-        fixed = _fixed_tokens(persona, [*pinned, *recalled], text)
+        fixed = _fixed_tokens(persona, [*pinned, *recalled], text) + \
+            (message_tokens(lore) if lore else 0)
         try:
             window = await builder.assemble(ctx.conversation_id, fixed)
         except ContextBudgetError as exc:
@@ -66,15 +68,15 @@ async def build_prompt(ctx: TurnContext, text: str) -> list[ChatMessage]:
             log.warning("no room for history in conversation %s: %s", ctx.conversation_id, exc)
             window = None
             break
-        wider = svc.persona.full_system_prompt([*(t.text for t in window.turns), text])
-        if attempt == 1 or wider == persona:
+        wider = svc.persona.turn_prompt_parts([*(t.text for t in window.turns), text])
+        if attempt == 1 or wider == (persona, lore):
             break  # lore the second window would add more is left out: the budget holds
-        persona = wider
+        persona, lore = wider
     ctx.fixed_tokens = fixed
     if window is None:
-        return _messages(system_text(persona, "", pinned), [], text)
+        return _messages(system_text(persona, "", pinned), [], text, lore)
     return _messages(system_text(persona, window.summary, [*pinned, *recalled]),
-                     window.turns, text)
+                     window.turns, text, lore)
 
 
 def check_persona_fits(persona_prompt: str, budget: int | None) -> None:
@@ -101,8 +103,12 @@ def _within(facts: Sequence[str], tokens: int) -> list[str]:
     return kept
 
 
-def _messages(system: str, history: Sequence[DialogueTurn], text: str) -> list[ChatMessage]:
-    return [ChatMessage(role="system", content=system), *history_messages(history),
+def _messages(system: str, history: Sequence[DialogueTurn], text: str, lore: str = ""
+              ) -> list[ChatMessage]:
+    # The keyed lore the words fire goes right before them, so the system message (and the
+    # tool list a backend puts after it) stays one cached prefix (personas.persona_prompt).
+    note = [ChatMessage(role="system", content=lore)] if lore else []
+    return [ChatMessage(role="system", content=system), *history_messages(history), *note,
             ChatMessage(role="user", content=text)]
 
 

@@ -87,9 +87,16 @@ async def test_the_agent_prompt_carries_lore_triggered_by_history_and_this_turn(
     model = ScriptedChatModel(["Aye.", "Aye again."])
     agent = VoiceAgent(model, decoder=RecordingDecoder(), tools=[], persona=FULL)
     [e async for e in agent.stream("tell me of your ship", conversation_id="c")]
-    assert "LORE ship" in model.calls[0][0][0].content
+    first = model.calls[0][0]
+    # The fired entry is a system line right before the words; the system message, which
+    # a backend caches with its tool list, is the same as on a turn that fires nothing.
+    assert [m.role for m in first[-2:]] == ["system", "user"]
+    assert first[-2].content == "LORE ship" and "LORE" not in first[0].content
+    assert first[0].content == FULL.full_system_prompt()
     [e async for e in agent.stream("and the weather?", conversation_id="c")]
-    assert "LORE ship" in model.calls[1][0][0].content  # still within the scan depth
+    later = model.calls[1][0]
+    assert later[-2].content == "LORE ship"  # still within the scan depth
+    assert later[-1].content == "and the weather?" and later[0].content == first[0].content
 
 
 def test_world_info_file_converts_to_a_lorebook():

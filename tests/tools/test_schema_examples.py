@@ -265,6 +265,32 @@ def test_a_surname_said_in_so_many_words_replaces_the_copied_example():
                                "Cancel QX7P2A. " + said, said).unsaid == {"surname": "Smith"}
 
 
+LOOKUP = {
+    "name": "get_booking",
+    "description": "Read a booking.",
+    "parameters": {"type": "object", "required": ["code"], "properties": {
+        "code": {"type": "string", "description": "The 6-character booking code."},
+        "last_name": {"type": "string", "description": "The caller's surname, if said."},
+        "hotel_name": {"type": "string", "description": "Hotel, if any."}}},
+}
+
+
+def test_a_surname_said_but_left_out_of_the_call_is_put_in():
+    # Tried: the greedy 0.5B as the SkyWay desk, "My booking is SKW123, surname Smith. What
+    # time is my flight?" -> get_reservation_details(reservation_id='SKW123'): the desk,
+    # which checks a surname it is given, read Anna de Vries's booking to a Mr Smith.
+    for said, name in (("My booking is QX7P2A, surname Smith. When do I fly?", "Smith"),
+                       ("Booking QX7P2A, my name is Tom Berger.", "Berger"),
+                       ("My name is Anna de Vries, booking QX7P2A.", "de Vries")):
+        checked = check_copied_values({"code": "QX7P2A"}, LOOKUP, said, said)
+        assert checked.arguments == {"code": "QX7P2A", "last_name": name}, said
+    # No name said, a first name alone, or a name for a parameter about no person: left out.
+    for said in ("When do I fly? Booking QX7P2A.", "My name is Tom, booking QX7P2A.",
+                 "Booking QX7P2A, the name is Hilton."):
+        assert check_copied_values({"code": "QX7P2A"}, LOOKUP, said, said).arguments == \
+            {"code": "QX7P2A"}, said
+
+
 STATUS = {
     "name": "get_flight_status",
     "description": "Status of a SkyWay flight.",

@@ -152,7 +152,18 @@ def said_name(name: str, spec: Mapping[str, Any], latest: str) -> str | None:
     else:
         return None
     found = re.search(rf"\b{words}(?:\s+is|'s|:)?\s+({_NAME})", latest, re.I)
-    return found.group(1) if found else None
+    if found:
+        return found.group(1)
+    if words.startswith("(?:sur"):  # "my name is Tom Berger": the surname is after the first
+        whole = re.search(rf"\b(?:my name is|my name's|name's)\s+({_NAME})", latest, re.I)
+        parts = whole.group(1).split(None, 1) if whole else []
+        return parts[1] if len(parts) == 2 else None
+    return None
+
+
+# A parameter for a person's own name, by its name or description.
+_PERSONS_NAME = re.compile(r"\b(?:surname|last name|family name|first name|full name|"
+                           r"(?:passenger|customer|caller|client|guest|user)'?s? name)\b", re.I)
 
 
 # A parameter for a place, by its name or description.
@@ -264,6 +275,16 @@ def check_copied_values(arguments: Mapping[str, Any], function: Mapping[str, Any
             result.repaired[name] = (value, latest.strip())
         else:
             _unsaid(result, name, value, name in required)
+    for name, spec in properties.items():
+        # A name the caller gave in so many words for a parameter the call left out ("booking
+        # SKW123, surname Smith" -> get_reservation_details(reservation_id='SKW123')): a
+        # desk that checks a surname it is given could not check one it never got.
+        if name not in result.arguments and isinstance(spec, Mapping) and \
+                spec.get("type", "string") == "string" and \
+                _PERSONS_NAME.search(f"{name.replace('_', ' ')} {spec.get('description') or ''}") \
+                and (said := said_name(name, spec, latest)) is not None:
+            result.arguments[name] = said
+            result.repaired[name] = ("", said)
     if (ends := route_reversed(result.arguments, function, latest)) is not None:
         origin, destination = ends  # "from Rome to Amsterdam", written the other way round
         args = result.arguments

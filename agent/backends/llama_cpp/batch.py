@@ -77,7 +77,11 @@ def evaluate(llm: Any, tokens: Sequence[int], ends: Sequence[int],
     (`llama_decode` returns 1; cells held by a path that evaluates outside this module, or
     a cache fuller than its fitting counted): the whole prompt is evaluated again, a second
     or two, instead of the turn failing."""
-    make_way(llm, tokens, _REPLY_ROOM + len(side or ()) + len(answer or ()))
+    # The side prompt opens with the same system block as `tokens`, whose cells both
+    # sequences share: only its own tail takes room. (Counted whole, a 2,000-token desk
+    # prompt left the parked prompt no room, so it was dropped every turn.)
+    side_room = len(side) - common_prefix(tokens, side) if side else 0
+    make_way(llm, tokens, _REPLY_ROOM + side_room + len(answer or ()))
     try:
         return _evaluate(llm, tokens, ends, side, side_keep, answer)
     except RuntimeError as exc:

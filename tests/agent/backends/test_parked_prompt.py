@@ -157,3 +157,28 @@ def test_anticipation_brings_the_parked_persona_back_and_parks_nothing(model):
     other = ChatMessage(role="system", content="You are a pirate who hates questions.")
     assert asyncio.run(model.anticipate([other], TOOLS)) is False
     assert parked(model._llm)[:len(plain_head)] == plain_head
+
+
+def test_a_later_turn_with_its_side_prompt_keeps_the_plain_prompt_parked(model):
+    # Tried: a persona prompt padded to ~1,000 tokens (the SkyWay desk's is ~2,000 in its
+    # 4,096 cells), the plain prompt parked, then a turn with history, which evaluates the
+    # latest message alone beside it (the side sequence). The side prompt shares the
+    # persona's system block: counted whole, it left the parked prompt no room and it was
+    # dropped every turn, so the next plain answer paid its system prompt again (~3 s).
+    import llama_cpp
+
+    llama_cpp.llama_memory_clear(model._llm._ctx.memory, True)
+    model._llm.n_tokens, model._llm._stepvox_parked = 0, []
+    model._llm._stepvox_side_kept = []
+    filler = " ".join(["The harbour was quiet that night and the ropes creaked."] * 55)
+    long = ChatMessage(role="system", content=PERSONA.content + " " + filler)
+    n = len(tokens(model, system_block(long.content, TOOLS)))
+    assert 1000 < n < 1300
+    asyncio.run(model.prefill(PLAIN.content, ()))
+    asyncio.run(model.prefill(long.content, TOOLS))
+    plain_head = tokens(model, system_block(PLAIN.content, ()))
+    history = [long, ChatMessage(role="user", content="Hello there."),
+               ChatMessage(role="assistant", content="Ahoy.")]
+    turn = [*history, ChatMessage(role="user", content="Were you ever afraid at sea?")]
+    assert asyncio.run(say(model, turn)).strip()
+    assert parked(model._llm)[:len(plain_head)] == plain_head

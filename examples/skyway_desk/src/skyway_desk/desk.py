@@ -241,8 +241,12 @@ def _desk_tools(desk: AirlineDesk) -> list[Tool]:
             return hand_off(desk, topic, reservation_id)
 
     return [
+        # The third example gives a surname, as a caller may on a look-up: without it, "Booking
+        # SKW123, last name de Vries. When is my flight?" lay nearer cancel_reservation's
+        # examples (which all give one) and was taken for a cancellation.
         Tool(get_reservation_details, timeout_s=5.0, examples=[
-            "What's on my booking SKW456?", "Can you check my reservation, the code is SKW123?"]),
+            "What's on my booking SKW456?", "Can you check my reservation, the code is SKW123?",
+            "When do I fly? Booking SKW246, my surname is Lindqvist."]),
         Tool(get_flight_status, timeout_s=5.0, examples=[
             "Is flight SK512 on time?", "What's the status of SK330 tomorrow?"]),
         Tool(search_direct_flights, timeout_s=5.0, examples=[
