@@ -67,14 +67,12 @@ def plain_prompt(persona, state: TurnState) -> list[ChatMessage]:
     """`plain_system`, the keyed lore the conversation fires, then its last lines: none of
     the card's character text or examples."""
     lines = [m for m in state["messages"] if m.role in ("user", "assistant") and m.content]
-    # The same system message as the answers to questions about the world
-    # (`world_questions.plain_answer_prompt`), which the backend keeps warm, then the keyed
-    # lore the lines fire as a system line of its own: only that and the lines are evaluated
-    # (0.2-0.5 s on two cores), where one system message with all the lore inside took 3.6 s
-    # for the SkyWay desk.
+    # No style-tag protocol here, unlike the answers to questions about the world: with it,
+    # the 0.5B refused "Tell me a short story." again as Captain Bram, Pip and Veyra. The
+    # keyed lore the lines fire is a system line of its own, after the system message.
     lore = keyed_lore_note(persona, [m.content for m in lines])
     note = [ChatMessage(role="system", content=lore)] if lore else []
-    return [ChatMessage(role="system", content=plain_system(persona, tags=True)), *note,
+    return [ChatMessage(role="system", content=plain_system(persona)), *note,
             *lines[-_HISTORY:]]
 
 

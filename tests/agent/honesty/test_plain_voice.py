@@ -124,11 +124,8 @@ async def test_a_service_persona_keeps_its_policy_in_the_plain_voice(embed, libr
     plain = model.calls[-1][0]
     system = plain[0].content
     # The policy (constant lore) in the system message, the pet entry the words fired as a
-    # system line of its own before them: the system message is the one kept warm for
-    # questions about the world.
+    # system line of its own before them.
     assert system.startswith("You are Mia.") and "SkyWay Air policy" in system
     assert "Pets" not in system and plain[1].role == "system" and "Pets" in plain[1].content
     assert plain[-1].content == "Can I bring my small dog in the cabin?"
     assert "calm, warm and efficient" not in system  # not the character text
-    from agent.honesty.world_questions import plain_answer_prompt
-    assert system == plain_answer_prompt(library.get("skyway-agent"), "")[0].content
