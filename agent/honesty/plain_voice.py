@@ -7,9 +7,9 @@ and 小跃 read out her own description and the tool list. The same model, told 
 "You are Pip." and the speaking rules, tells a story ("A story about a mischievous boy who
 discovers a hidden treasure."). So when the card-prompted answer to a harmless request no
 tool served is a refusal, an empty announcement or the card read out, the model is asked
-once more with that plain prompt: the persona's name, the speaking rules in its language,
-its style tags and constant lore (a service persona's policy), the keyed lore the
-conversation fires and its last lines; no character text, no examples, no tools. With the persona's own system prompt
+once more with that plain prompt: the persona's name, the speaking rules in its language
+and its constant lore (a service persona's policy), the keyed lore the conversation fires
+and its last lines; no character text, no examples, no style tags, no tools. With the persona's own system prompt
 kept instead, Pip and Veyra ("Stay in character") refused again and 小跃 read it out.
 
 The card is what the character knows about itself, so a question about the agent ("tell me
